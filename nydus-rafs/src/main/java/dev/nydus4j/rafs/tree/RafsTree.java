@@ -1,0 +1,28 @@
+package dev.nydus4j.rafs.tree;
+
+import dev.nydus4j.storage.CompressionAlgorithm;
+import dev.nydus4j.storage.DigestAlgorithm;
+import dev.nydus4j.storage.blob.BlobInfo;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A whole image in memory: the tree, the blob table and filesystem-wide settings. The v6 writer turns this into
+ * a bootstrap; readers produce it for merge, check and unpack. Not thread-safe.
+ */
+public final class RafsTree {
+    public Node root;
+    public final List<BlobInfo> blobs = new ArrayList<>();
+    public int chunkSize = 0x100000;
+    public CompressionAlgorithm compressor = CompressionAlgorithm.ZSTD;
+    public DigestAlgorithm digester = DigestAlgorithm.BLAKE3;
+    /** Whether uid/gid are meaningful (EXPLICIT_UID_GID). */
+    public boolean explicitUidGid = true;
+    /** Absolute paths whose data should be prefetched (directories mean everything below). */
+    public final List<String> prefetchPaths = new ArrayList<>();
+
+    public RafsTree(Node root) {
+        this.root = root;
+    }
+}

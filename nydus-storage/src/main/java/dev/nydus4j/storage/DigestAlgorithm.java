@@ -1,0 +1,88 @@
+package dev.nydus4j.storage;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Locale;
+
+/** Chunk digest algorithms with their on-disk ids (RAFS spec 2.1). Thread-safe. */
+public enum DigestAlgorithm {
+    BLAKE3(0, "blake3"),
+    SHA256(1, "sha256");
+
+    public static final int DIGEST_SIZE = 32;
+
+    private final int id;
+    private final String configName;
+
+    DigestAlgorithm(int id, String configName) {
+        this.id = id;
+        this.configName = configName;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public String configName() {
+        return configName;
+    }
+
+    public static DigestAlgorithm fromId(int id) {
+        for (DigestAlgorithm a : values()) {
+            if (a.id == id) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("unknown digest algorithm id " + id + "; known: 0 blake3, 1 sha256");
+    }
+
+    public static DigestAlgorithm fromName(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        for (DigestAlgorithm a : values()) {
+            if (a.configName.equals(n)) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("unknown digester '" + name + "'; supported: blake3, sha256");
+    }
+
+    /** 32-byte digest of {@code data[off, off+len)}. */
+    public byte[] digest(byte[] data, int off, int len) {
+        return newHasher().update(data, off, len).finish();
+    }
+
+    /** A fresh incremental hasher (not thread-safe itself). */
+    public Hasher newHasher() {
+        switch (this) {
+            case SHA256:
+                try {
+                    MessageDigest md = MessageDigest.getInstance("SHA-256");
+                    return new Hasher() {
+                        @Override
+                        public Hasher update(byte[] b, int off, int len) {
+                            md.update(b, off, len);
+                            return this;
+                        }
+
+                        @Override
+                        public byte[] finish() {
+                            return md.digest();
+                        }
+                    };
+                } catch (NoSuchAlgorithmException e) {
+                    throw new IllegalStateException("JDK without SHA-256", e);
+                }
+            case BLAKE3:
+                return Blake3.newHasher();
+            default:
+                throw new AssertionError(this);
+        }
+    }
+
+    /** Incremental hashing. */
+    public interface Hasher {
+        Hasher update(byte[] b, int off, int len);
+
+        byte[] finish();
+    }
+}
