@@ -11,6 +11,8 @@ import java.util.TreeMap;
  * ({@code toTree()}). Hard links are several {@link Node}s sharing one Inode. Not thread-safe.
  */
 public final class Inode {
+    /** Inode number as stored in the image the tree was read from (v6 nid, v5 i_ino); 0 for new nodes. */
+    public long ino;
     public int mode;
     public int uid;
     public int gid;

@@ -1,0 +1,25 @@
+package dev.nydus4j.storage;
+
+import dev.nydus4j.storage.blob.BlobInfo;
+
+import java.io.IOException;
+
+/**
+ * Reads the plain bytes of single chunks from data blobs. Implementations are thread-safe and own the blob
+ * handles they open; the caller closes the reader.
+ */
+public interface ChunkReader extends AutoCloseable {
+
+    /**
+     * Reads chunk {@code info} of blob {@code blob} into {@code dst[0, info.uncompressedSize())}: fetches the
+     * stored bytes, decompresses them with the blob's algorithm when {@code info.compressed()}, and verifies the
+     * CRC-32C when recorded and {@code expectedDigest} (with the blob's digest algorithm) when non-null.
+     *
+     * @throws dev.nydus4j.api.CorruptImageException when bytes do not decode or do not verify (names blob and chunk)
+     * @throws java.io.FileNotFoundException         when the blob is not available
+     */
+    void readChunk(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst) throws IOException;
+
+    @Override
+    void close() throws IOException;
+}
