@@ -1,0 +1,5 @@
+/**
+ * Extension points of nydus4j. A storage backend plugin implements {@link dev.nydus4j.spi.BlobBackendProvider}
+ * and {@link dev.nydus4j.spi.BlobBackend}; it sees only this module. The SPI evolves through default methods.
+ */
+package dev.nydus4j.spi;
