@@ -1,0 +1,68 @@
+package dev.nydus4j.rafs.v6;
+
+import dev.nydus4j.api.CorruptImageException;
+import dev.nydus4j.storage.blob.BlobInfo;
+
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The bootstrap chunk table (spec 3.15) indexed by the chunk-address key {@code (blob_index, chunk_index,
+ * blk_addr)} (checklist 3.16 item 4). Immutable after {@link #read}.
+ */
+final class ChunkTable {
+    record Key(int blobIndex, int chunkIndex, long blkAddr) {
+    }
+
+    private final Map<Key, ChunkRecord> byKey;
+
+    private ChunkTable(Map<Key, ChunkRecord> byKey) {
+        this.byKey = byKey;
+    }
+
+    static ChunkTable read(ByteBuffer file, long offset, long size, List<BlobInfo> blobs, String resource)
+            throws CorruptImageException {
+        int n = (int) (size / ChunkRecord.SIZE);
+        Map<Key, ChunkRecord> map = new HashMap<>(Math.max(16, n * 2));
+        for (int i = 0; i < n; i++) {
+            int at = (int) offset + i * ChunkRecord.SIZE;
+            ChunkRecord r = ChunkRecord.wrap(file, at);
+            r.validate(resource, 0);
+            if (r.blobIndex() >= blobs.size()) {
+                throw new CorruptImageException(resource, at + ChunkRecord.BLOB_INDEX_OFFSET, "chunk table record "
+                        + i + ": blob_index expected < " + blobs.size() + ", found " + r.blobIndex());
+            }
+            BlobInfo blob = blobs.get((int) r.blobIndex());
+            if (r.index() >= blob.chunkCount()) {
+                throw new CorruptImageException(resource, at + ChunkRecord.INDEX_OFFSET, "chunk table record " + i
+                        + ": index expected < chunk_count " + blob.chunkCount() + " of blob " + blob.blobId()
+                        + ", found " + r.index());
+            }
+            long uo = r.uncompressedOffset();
+            if (uo % ErofsSuperBlock.BLOCK_SIZE != 0 || uo + r.uncompressedSize() > blob.uncompressedSize()) {
+                throw new CorruptImageException(resource, at + ChunkRecord.UNCOMPRESSED_OFFSET_OFFSET,
+                        "chunk table record " + i + ": uncompressed range expected 4096-aligned inside the blob's "
+                                + blob.uncompressedSize() + " bytes, found offset " + uo + " size "
+                                + r.uncompressedSize());
+            }
+            Key key = new Key((int) r.blobIndex(), (int) r.index(), uo / ErofsSuperBlock.BLOCK_SIZE);
+            if (map.put(key, r) != null) {
+                throw new CorruptImageException(resource, at, "chunk table record " + i + ": key (blob "
+                        + key.blobIndex + ", index " + key.chunkIndex + ", blkaddr " + key.blkAddr
+                        + ") expected unique, found twice");
+            }
+        }
+        return new ChunkTable(map);
+    }
+
+    /** The record for a chunk address, or null. */
+    ChunkRecord find(int blobIndex, int chunkIndex, long blkAddr) {
+        return byKey.get(new Key(blobIndex, chunkIndex, blkAddr));
+    }
+
+    int size() {
+        return byKey.size();
+    }
+}
