@@ -1,0 +1,305 @@
+package dev.nydus4j.rafs;
+
+import dev.nydus4j.api.CorruptImageException;
+import dev.nydus4j.api.DirEntry;
+import dev.nydus4j.api.InodeAttributes;
+import dev.nydus4j.api.RafsFileSystem;
+import dev.nydus4j.rafs.tree.ChunkRef;
+import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.storage.ChunkReader;
+import dev.nydus4j.storage.blob.BlobInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The {@link RafsFileSystem} over a bootstrap (v5 or v6) and a {@link ChunkReader} for its data blobs.
+ *
+ * <p>The inode index is built once at open time and never changes, so every method is thread-safe. File reads map
+ * the byte range to chunks by binary search over file offsets, fetch each chunk through the chunk reader (which
+ * decompresses and verifies it; the chunk digest from the bootstrap is passed when digest verification is on)
+ * into a per-thread buffer, and copy the requested part. Ranges between v5 hole chunks read as zeros.
+ *
+ * <p>The image owns the chunk reader: {@link #close()} closes it (idempotently).
+ */
+public final class RafsImage implements RafsFileSystem {
+    private static final Logger LOG = LoggerFactory.getLogger(RafsImage.class);
+    private static final byte[] ZEROS = new byte[64 * 1024];
+
+    private final String resource;
+    private final int version;
+    private final int chunkSize;
+    private final List<BlobInfo> blobs;
+    private final InodeIndex index;
+    private final ChunkReader chunkReader;
+    private final boolean verifyDigests;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Per-thread decoded chunk: FUSE readers re-read the same chunk for consecutive small requests. */
+    private final ThreadLocal<ChunkSlot> slots;
+
+    private RafsImage(String resource, int version, RafsTree tree, ChunkReader chunkReader, boolean verifyDigests)
+            throws CorruptImageException {
+        this.resource = resource;
+        this.version = version;
+        this.chunkSize = tree.chunkSize;
+        this.blobs = List.copyOf(tree.blobs);
+        this.index = InodeIndex.build(tree, resource);
+        this.chunkReader = chunkReader;
+        this.verifyDigests = verifyDigests;
+        int bufSize = Math.max(index.maxChunkSize, 1);
+        this.slots = ThreadLocal.withInitial(() -> new ChunkSlot(bufSize));
+    }
+
+    /**
+     * Opens a bootstrap file (v5 or v6, detected by {@link Bootstraps}) with chunk digest verification on.
+     * On failure the chunk reader is closed.
+     */
+    public static RafsImage open(Path bootstrap, ChunkReader chunkReader) throws IOException {
+        Objects.requireNonNull(chunkReader, "chunkReader is null");
+        try {
+            int version = Bootstraps.version(bootstrap);
+            RafsTree tree = Bootstraps.read(bootstrap);
+            RafsImage image = new RafsImage(bootstrap.toString(), version, tree, chunkReader, true);
+            LOG.debug("opened RAFS v{} image {}: {} inodes", version, bootstrap, image.index.inodes.size());
+            return image;
+        } catch (IOException | RuntimeException e) {
+            closeQuietlyAfter(chunkReader, e);
+            throw e;
+        }
+    }
+
+    /** Serves an in-memory tree (reported as RAFS v6) with chunk digest verification on. */
+    public static RafsImage open(RafsTree tree, ChunkReader chunkReader) throws IOException {
+        return open(tree, 6, chunkReader, true);
+    }
+
+    /**
+     * Serves an in-memory tree.
+     *
+     * @param version       RAFS version to report in {@link #stats()}
+     * @param verifyDigests pass each chunk's digest to the chunk reader for verification
+     */
+    public static RafsImage open(RafsTree tree, int version, ChunkReader chunkReader, boolean verifyDigests)
+            throws IOException {
+        Objects.requireNonNull(tree, "tree is null");
+        Objects.requireNonNull(chunkReader, "chunkReader is null");
+        try {
+            return new RafsImage("in-memory tree", version, tree, chunkReader, verifyDigests);
+        } catch (IOException | RuntimeException e) {
+            closeQuietlyAfter(chunkReader, e);
+            throw e;
+        }
+    }
+
+    private static void closeQuietlyAfter(ChunkReader reader, Throwable primary) {
+        try {
+            reader.close();
+        } catch (IOException | RuntimeException e) {
+            primary.addSuppressed(e);
+        }
+    }
+
+    /** Blob table of the image (immutable). */
+    public List<BlobInfo> blobs() {
+        return blobs;
+    }
+
+    @Override
+    public long rootInode() {
+        return index.rootIno;
+    }
+
+    private IndexedInode inode(long ino) throws FileNotFoundException {
+        IndexedInode i = index.inodes.get(ino);
+        if (i == null) {
+            throw new FileNotFoundException("no inode " + ino + " in " + resource);
+        }
+        return i;
+    }
+
+    @Override
+    public InodeAttributes getattr(long ino) throws IOException {
+        return inode(ino).attrs;
+    }
+
+    @Override
+    public Optional<InodeAttributes> lookup(long parent, String name) throws IOException {
+        IndexedInode dir = inode(parent);
+        if (!dir.attrs.isDirectory()) {
+            throw new IOException("inode " + parent + " of " + resource + " is not a directory");
+        }
+        if (name.equals(".")) {
+            return Optional.of(dir.attrs);
+        }
+        if (name.equals("..")) {
+            return Optional.of(inode(dir.parentIno).attrs);
+        }
+        long child = dir.child(InodeIndex.utf8(name));
+        return child < 0 ? Optional.empty() : Optional.of(inode(child).attrs);
+    }
+
+    @Override
+    public Optional<InodeAttributes> resolve(String path) throws IOException {
+        if (!path.startsWith("/")) {
+            throw new IllegalArgumentException("path must be absolute: '" + path + "'");
+        }
+        IndexedInode cur = inode(index.rootIno);
+        for (String part : path.split("/")) {
+            if (part.isEmpty()) {
+                continue;
+            }
+            if (!cur.attrs.isDirectory()) {
+                return Optional.empty();
+            }
+            Optional<InodeAttributes> next = lookup(cur.attrs.ino(), part);
+            if (next.isEmpty()) {
+                return next;
+            }
+            cur = inode(next.get().ino());
+        }
+        return Optional.of(cur.attrs);
+    }
+
+    @Override
+    public List<DirEntry> readdir(long ino) throws IOException {
+        IndexedInode dir = inode(ino);
+        if (!dir.attrs.isDirectory()) {
+            throw new IOException("inode " + ino + " of " + resource + " is not a directory");
+        }
+        return dir.dirents;
+    }
+
+    @Override
+    public byte[] readlink(long ino) throws IOException {
+        IndexedInode i = inode(ino);
+        if (i.symlinkTarget == null) {
+            throw new IOException("inode " + ino + " of " + resource + " is not a symlink");
+        }
+        return i.symlinkTarget.clone();
+    }
+
+    @Override
+    public List<String> listxattr(long ino) throws IOException {
+        return List.copyOf(inode(ino).xattrs.keySet());
+    }
+
+    @Override
+    public Optional<byte[]> getxattr(long ino, String name) throws IOException {
+        byte[] v = inode(ino).xattrs.get(name);
+        return v == null ? Optional.empty() : Optional.of(v.clone());
+    }
+
+    @Override
+    public int read(long ino, long offset, ByteBuffer dst) throws IOException {
+        if (closed.get()) {
+            throw new IOException("image " + resource + " is closed");
+        }
+        IndexedInode f = inode(ino);
+        if (!f.attrs.isRegular()) {
+            throw new IOException("inode " + ino + " of " + resource + " is not a regular file");
+        }
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative offset " + offset);
+        }
+        long size = f.attrs.size();
+        if (offset >= size || !dst.hasRemaining()) {
+            return 0;
+        }
+        long end = Math.min(size, offset + dst.remaining());
+        long pos = offset;
+        while (pos < end) {
+            int i = f.chunkAtOrBefore(pos);
+            if (i >= 0 && pos < f.chunkOffsets[i] + f.chunks[i].info().uncompressedSize()) {
+                ChunkRef c = f.chunks[i];
+                byte[] data = chunkBytes(c);
+                int from = (int) (pos - c.fileOffset());
+                int n = (int) Math.min(end - pos, c.info().uncompressedSize() - from);
+                dst.put(data, from, n);
+                pos += n;
+            } else {
+                // a hole (v5 HAS_HOLE, or past the last chunk of a sparse file): zeros up to the next chunk
+                long holeEnd = i + 1 < f.chunks.length ? Math.min(end, f.chunkOffsets[i + 1]) : end;
+                while (pos < holeEnd) {
+                    int n = (int) Math.min(holeEnd - pos, ZEROS.length);
+                    dst.put(ZEROS, 0, n);
+                    pos += n;
+                }
+            }
+        }
+        return (int) (end - offset);
+    }
+
+    private byte[] chunkBytes(ChunkRef c) throws IOException {
+        ChunkSlot slot = slots.get();
+        if (slot.holds(c)) {
+            return slot.buf;
+        }
+        slot.invalidate();
+        BlobInfo blob = blobs.get(c.blobIndex());
+        try {
+            chunkReader.readChunk(blob, c.info(), verifyDigests ? c.digest() : null, slot.buf);
+        } catch (CorruptImageException | FileNotFoundException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new IOException("reading chunk " + c.info().index() + " of blob " + blob.blobId() + " for " + resource
+                    + " failed: " + e.getMessage(), e);
+        }
+        slot.fill(c);
+        return slot.buf;
+    }
+
+    @Override
+    public FsStats stats() {
+        return new FsStats(version, index.inodes.size(), InodeIndex.BLOCK_SIZE, index.totalDataBlocks, chunkSize);
+    }
+
+    /** All inode numbers, ascending (for checkers and exporters). */
+    public List<Long> inodeNumbers() {
+        List<Long> l = new ArrayList<>(index.inodes.keySet());
+        l.sort(null);
+        return l;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed.compareAndSet(false, true)) {
+            chunkReader.close();
+        }
+    }
+
+    /** One thread's decoded chunk and what it holds. Confined to its thread. */
+    private static final class ChunkSlot {
+        final byte[] buf;
+        private int blobIndex = -1;
+        private dev.nydus4j.storage.ChunkInfo info;
+        private byte[] digest;
+
+        ChunkSlot(int size) {
+            this.buf = new byte[size];
+        }
+
+        boolean holds(ChunkRef c) {
+            return info != null && blobIndex == c.blobIndex() && info.equals(c.info()) && Arrays.equals(digest, c.digest());
+        }
+
+        void invalidate() {
+            info = null;
+        }
+
+        void fill(ChunkRef c) {
+            blobIndex = c.blobIndex();
+            info = c.info();
+            digest = c.digest();
+        }
+    }
+}
