@@ -1,0 +1,543 @@
+package dev.nydus4j.storage.blob;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.nydus4j.api.CorruptImageException;
+import dev.nydus4j.storage.ChunkInfo;
+import dev.nydus4j.storage.CompressionAlgorithm;
+
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Read access to the self-describing parts of a data blob file (RAFS spec 6): the tar-header section trailer,
+ * the ToC, the blob.meta chunk information array and header, the blob.digest array and the inlined bootstrap.
+ *
+ * <p>{@link #open} walks the tar headers from the end of the file back to offset 0 (a blob whose last 512 bytes
+ * are no GNU tar header is treated as a legacy blob without sections) and parses the ToC. Every section read
+ * later is bounds-checked against the file and, when the ToC lists it, verified against the ToC size and
+ * SHA-256. Errors are {@link CorruptImageException}s naming the file and the offset. Owns an open file handle;
+ * thread-safe for concurrent reads.
+ */
+public final class BlobFile implements AutoCloseable {
+
+    /** Cap for whole sections read into memory (the inlined bootstrap, digest and chunk info arrays). */
+    static final long MAX_SECTION_SIZE = 1L << 30;
+    /** More sections than upstream ever writes (5) means the walk is following garbage. */
+    private static final int MAX_SECTIONS = 32;
+
+    /**
+     * One section found by walking the tar headers.
+     *
+     * @param name       tar entry name
+     * @param dataOffset blob offset of the section data
+     * @param size       section data size (the tar header follows at dataOffset + size)
+     */
+    public record Section(String name, long dataOffset, long size) {
+        public long headerOffset() {
+            return dataOffset + size;
+        }
+    }
+
+    private final Path path;
+    private final String resource;
+    private final FileChannel channel;
+    private final long size;
+    private final List<Section> sections;
+    private final BlobToc toc;
+
+    private BlobFile(Path path, FileChannel channel, long size, List<Section> sections, BlobToc toc) {
+        this.path = path;
+        this.resource = path.toString();
+        this.channel = channel;
+        this.size = size;
+        this.sections = sections;
+        this.toc = toc;
+    }
+
+    /** Opens {@code path}, walks its section trailer and parses its ToC (when present). */
+    public static BlobFile open(Path path) throws IOException {
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            long size = ch.size();
+            String res = path.toString();
+            List<Section> sections = walkSections(ch, size, res);
+            BlobToc toc = null;
+            if (!sections.isEmpty() && sections.get(sections.size() - 1).name().equals(TarHeader.TOC)) {
+                Section s = sections.get(sections.size() - 1);
+                if (s.size() > (long) BlobToc.MAX_ENTRIES * BlobToc.ENTRY_SIZE) {
+                    throw new CorruptImageException(res, s.dataOffset(), "ToC size " + s.size() + " exceeds "
+                            + BlobToc.MAX_ENTRIES + " entries");
+                }
+                toc = BlobToc.parse(read(ch, size, s.dataOffset(), (int) s.size(), res), res, s.dataOffset());
+                checkTocRanges(toc, size, res, s.dataOffset());
+            }
+            return new BlobFile(path, ch, size, sections, toc);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static List<Section> walkSections(FileChannel ch, long size, String res) throws IOException {
+        if (size < TarHeader.SIZE) {
+            return List.of();
+        }
+        byte[] last = read(ch, size, size - TarHeader.SIZE, TarHeader.SIZE, res);
+        if (!TarHeader.isGnuMagic(last, 0)) {
+            return List.of();
+        }
+        List<Section> found = new ArrayList<>();
+        long end = size;
+        while (end > 0) {
+            if (found.size() == MAX_SECTIONS) {
+                throw new CorruptImageException(res, end, "more than " + MAX_SECTIONS + " tar sections");
+            }
+            long headerOffset = end - TarHeader.SIZE;
+            if (headerOffset < 0) {
+                throw new CorruptImageException(res, end, "tar header walk does not reach offset 0: "
+                        + end + " bytes left, less than a tar header");
+            }
+            byte[] h = read(ch, size, headerOffset, TarHeader.SIZE, res);
+            TarHeader th = TarHeader.parse(h, 0, res, headerOffset);
+            if (th.size() > headerOffset) {
+                throw new CorruptImageException(res, headerOffset, "tar section '" + th.name() + "' size "
+                        + th.size() + " exceeds the " + headerOffset + " bytes before its header");
+            }
+            long dataOffset = headerOffset - th.size();
+            found.add(new Section(th.name(), dataOffset, th.size()));
+            end = dataOffset;
+        }
+        Collections.reverse(found);
+        return List.copyOf(found);
+    }
+
+    private static void checkTocRanges(BlobToc toc, long size, String res, long tocOffset)
+            throws CorruptImageException {
+        for (BlobToc.Entry e : toc.entries()) {
+            // nydus 2.2 wrote the end of the chunk data as the image.blob offset; that entry always starts at 0.
+            long off = e.name().equals(TarHeader.IMAGE_BLOB) ? 0 : e.compressedOffset();
+            if (off > size || e.compressedSize() > size - off) {
+                throw new CorruptImageException(res, tocOffset, "ToC entry '" + e.name() + "' range [" + off
+                        + ", +" + e.compressedSize() + ") lies outside the " + size + "-byte blob");
+            }
+            if (e.flags() == BlobToc.FLAG_NONE && e.compressedSize() != e.uncompressedSize()
+                    && !e.name().equals(TarHeader.IMAGE_BLOB)) {
+                throw new CorruptImageException(res, tocOffset, "ToC entry '" + e.name() + "' is uncompressed but "
+                        + "stored size " + e.compressedSize() + " vs uncompressed size " + e.uncompressedSize());
+            }
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** File size in bytes. */
+    public long size() {
+        return size;
+    }
+
+    /** Sections in file order (empty for a legacy blob without tar headers). */
+    public List<Section> sections() {
+        return sections;
+    }
+
+    public Optional<Section> section(String name) {
+        return sections.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    public Optional<BlobToc> toc() {
+        return Optional.ofNullable(toc);
+    }
+
+    /** Size of the ToC section including its tar header (the blob table's blob_toc_size), or 0. */
+    public int tocSize() {
+        return toc == null ? 0 : toc.entries().size() * BlobToc.ENTRY_SIZE + TarHeader.SIZE;
+    }
+
+    /** SHA-256 of the ToC including its tar header (the blob table's blob_toc_digest), or 32 zero bytes. */
+    public byte[] tocDigest() throws IOException {
+        if (toc == null) {
+            return new byte[32];
+        }
+        int n = tocSize();
+        return BlobWriter.sha256(readRange(size - n, n), 0, n);
+    }
+
+    /**
+     * Verifies every ToC entry: the stored data decompresses to its uncompressed size and SHA-256 (the
+     * image.blob entry is hashed together with its tar header, as upstream does). Streams large sections.
+     */
+    public void verifyToc() throws IOException {
+        if (toc == null) {
+            return;
+        }
+        for (BlobToc.Entry e : toc.entries()) {
+            if (e.name().equals(TarHeader.IMAGE_BLOB)) {
+                MessageDigest md = HashingOutputStream.sha256();
+                long len = e.compressedSize() + TarHeader.SIZE;
+                if (len > size) {
+                    throw new CorruptImageException(resource, 0, "ToC image.blob size " + e.compressedSize()
+                            + " plus its tar header exceeds the blob size " + size);
+                }
+                ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+                for (long pos = 0; pos < len; ) {
+                    buf.clear().limit((int) Math.min(buf.capacity(), len - pos));
+                    readFully(buf, pos);
+                    md.update(buf.array(), 0, buf.position());
+                    pos += buf.position();
+                }
+                checkDigest(e, md.digest(), 0);
+            } else {
+                tocEntryData(e);
+            }
+        }
+    }
+
+    /** Reads, decompresses and verifies the data of ToC entry {@code e}. */
+    byte[] tocEntryData(BlobToc.Entry e) throws IOException {
+        if (e.uncompressedSize() > MAX_SECTION_SIZE || e.compressedSize() > MAX_SECTION_SIZE) {
+            throw new CorruptImageException(resource, e.compressedOffset(), "ToC entry '" + e.name() + "' size "
+                    + e.uncompressedSize() + " exceeds the " + MAX_SECTION_SIZE + "-byte limit");
+        }
+        byte[] stored = readRange(e.compressedOffset(), (int) e.compressedSize());
+        byte[] plain;
+        switch (e.flags()) {
+            case BlobToc.FLAG_NONE:
+                plain = stored;
+                break;
+            case BlobToc.FLAG_ZSTD:
+                plain = zstdStream(stored, (int) e.uncompressedSize(), e.name(), e.compressedOffset());
+                break;
+            case BlobToc.FLAG_LZ4_BLOCK:
+                plain = new byte[(int) e.uncompressedSize()];
+                CompressionAlgorithm.LZ4_BLOCK.decompress(stored, 0, stored.length, plain, 0, plain.length,
+                        resource + " ToC entry " + e.name());
+                break;
+            default:
+                throw new AssertionError(e.flags());
+        }
+        if (plain.length != e.uncompressedSize()) {
+            throw new CorruptImageException(resource, e.compressedOffset(), "ToC entry '" + e.name()
+                    + "' data is " + plain.length + " bytes vs expected " + e.uncompressedSize());
+        }
+        checkDigest(e, BlobWriter.sha256(plain, 0, plain.length), e.compressedOffset());
+        return plain;
+    }
+
+    private void checkDigest(BlobToc.Entry e, byte[] actual, long offset) throws CorruptImageException {
+        if (!MessageDigest.isEqual(actual, e.uncompressedDigest())) {
+            throw new CorruptImageException(resource, offset, "ToC entry '" + e.name() + "' SHA-256 "
+                    + HexFormat.of().formatHex(actual) + " vs expected "
+                    + HexFormat.of().formatHex(e.uncompressedDigest()));
+        }
+    }
+
+    /** Decodes a zstd stream (one or more frames) to exactly {@code expected} bytes. */
+    private byte[] zstdStream(byte[] stored, int expected, String what, long offset) throws CorruptImageException {
+        byte[] out = new byte[expected];
+        try (InputStream in = new ZstdInputStream(new ByteArrayInputStream(stored))) {
+            int n = in.readNBytes(out, 0, expected);
+            if (n != expected || in.read() != -1) {
+                throw new CorruptImageException(resource, offset, "'" + what + "' zstd data does not decode to "
+                        + "exactly " + expected + " bytes");
+            }
+        } catch (CorruptImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new CorruptImageException(resource, offset, "'" + what + "' zstd data does not decode: "
+                    + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    /**
+     * The embedded per-layer bootstrap (INLINED_FS_META), decompressed and verified: through the ToC entry
+     * {@code image.boot} when there is one, else the raw {@code image.boot} section.
+     */
+    public Optional<byte[]> inlinedBootstrap() throws IOException {
+        if (toc != null) {
+            Optional<BlobToc.Entry> e = toc.find(TarHeader.IMAGE_BOOT);
+            if (e.isPresent()) {
+                return Optional.of(tocEntryData(e.get()));
+            }
+        }
+        Optional<Section> s = section(TarHeader.IMAGE_BOOT);
+        if (s.isEmpty()) {
+            return Optional.empty();
+        }
+        if (s.get().size() > MAX_SECTION_SIZE) {
+            throw new CorruptImageException(resource, s.get().dataOffset(), "image.boot section too large");
+        }
+        return Optional.of(readRange(s.get().dataOffset(), (int) s.get().size()));
+    }
+
+    /**
+     * The blob.meta header of this blob, read from the end of its {@code blob.meta} section (or through the
+     * ToC), without a blob table entry to compare with.
+     */
+    public Optional<BlobMetaHeader> metaHeader() throws IOException {
+        Optional<Section> s = section(TarHeader.BLOB_META);
+        if (s.isEmpty()) {
+            return Optional.empty();
+        }
+        if (s.get().size() < BlobMetaHeader.SIZE) {
+            throw new CorruptImageException(resource, s.get().dataOffset(), "blob.meta section of "
+                    + s.get().size() + " bytes cannot hold the " + BlobMetaHeader.SIZE + "-byte header");
+        }
+        long at = s.get().headerOffset() - BlobMetaHeader.SIZE;
+        BlobMetaHeader h = BlobMetaHeader.parse(readRange(at, BlobMetaHeader.SIZE), 0, resource, at);
+        if (h.ciOffset() != s.get().dataOffset() || h.ciCompressedSize() != at - s.get().dataOffset()) {
+            throw new CorruptImageException(resource, at, "blob.meta header ci_offset " + h.ciOffset()
+                    + " / ci_compressed_size " + h.ciCompressedSize() + " vs section at " + s.get().dataOffset()
+                    + " of " + (at - s.get().dataOffset()) + " array bytes");
+        }
+        return Optional.of(h);
+    }
+
+    /**
+     * A blob table entry reconstructed from this file alone (header, ToC, size): blob id = the file name,
+     * algorithms from the caller. For tools that have a blob but no bootstrap.
+     */
+    public BlobInfo describe(int chunkSize, int compressionAlgo, int digestAlgo) throws IOException {
+        BlobMetaHeader h = metaHeader().orElseThrow(() -> new CorruptImageException(resource, -1,
+                "blob has no blob.meta section"));
+        long uncompressedSize = toc == null ? 0
+                : toc.find(TarHeader.IMAGE_BLOB).map(BlobToc.Entry::uncompressedSize).orElse(0L);
+        return new BlobInfo(path.getFileName().toString(), 0, chunkSize, h.ciEntries(), compressionAlgo, digestAlgo,
+                h.features(), size, uncompressedSize, tocSize(), h.ciCompressor(), h.ciOffset(),
+                h.ciCompressedSize(), h.ciUncompressedSize(), tocDigest(), new byte[32], 0);
+    }
+
+    /** Chunk infos of this blob described by its own blob.meta header (see {@link #describe}). */
+    public List<ChunkInfo> chunkInfos() throws IOException {
+        BlobMetaHeader h = metaHeader().orElseThrow(() -> new CorruptImageException(resource, -1,
+                "blob has no blob.meta section"));
+        return chunkInfos(new BlobInfo(path.getFileName().toString(), 0, BlobWriter.MAX_CHUNK_SIZE, h.ciEntries(),
+                0, 0, h.features(), size, Long.MAX_VALUE, 0, h.ciCompressor(), h.ciOffset(), h.ciCompressedSize(),
+                h.ciUncompressedSize(), new byte[32], new byte[32], 0));
+    }
+
+    /**
+     * Decodes the chunk information array described by {@code blob} (ci_* fields; v1 or v2 per
+     * CHUNK_INFO_V2) after validating the blob.meta header against it, and checks every entry: uncompressed
+     * offsets consecutive and 4 KiB aligned (ALIGNED), sizes at most the chunk size, stored ranges inside the
+     * chunk data region, uncompressed end within the blob's uncompressed size.
+     */
+    public List<ChunkInfo> chunkInfos(BlobInfo blob) throws IOException {
+        return decodeChunkInfos(blob, readChunkInfoArray(blob));
+    }
+
+    /**
+     * The {@code <blob id>.blob.meta} cache file nydusd keeps and converters ship next to the bootstrap
+     * (spec 6.3, 10.2): the uncompressed chunk information array zero-padded to 4096 bytes, then the header.
+     */
+    public byte[] blobMetaCacheBytes(BlobInfo blob) throws IOException {
+        byte[] plain = readChunkInfoArray(blob);
+        decodeChunkInfos(blob, plain);
+        int padded = (int) BlobWriter.alignUp(plain.length);
+        byte[] out = Arrays.copyOf(plain, padded + BlobMetaHeader.SIZE);
+        byte[] header = readRange(blob.ciOffset() + blob.ciCompressedSize(), BlobMetaHeader.SIZE);
+        System.arraycopy(header, 0, out, padded, BlobMetaHeader.SIZE);
+        return out;
+    }
+
+    private byte[] readChunkInfoArray(BlobInfo blob) throws IOException {
+        boolean v2 = blob.hasFeature(BlobInfo.FEATURE_CHUNK_INFO_V2);
+        int entrySize = v2 ? ChunkInfoV2.SIZE : ChunkInfoV1.SIZE;
+        long minPlain = (long) blob.chunkCount() * entrySize;
+        if (blob.chunkCount() < 0 || blob.chunkCount() > BlobWriter.MAX_CHUNKS + 1) {
+            throw new CorruptImageException(resource, -1, "chunk count " + blob.chunkCount() + " out of range");
+        }
+        boolean exact = !v2 || !blob.hasFeature(BlobInfo.FEATURE_BATCH | BlobInfo.FEATURE_ZRAN
+                | BlobInfo.FEATURE_ENCRYPTED);
+        if (exact ? blob.ciUncompressedSize() != minPlain : blob.ciUncompressedSize() < minPlain) {
+            throw new CorruptImageException(resource, blob.ciOffset(), "ci_uncompressed_size "
+                    + blob.ciUncompressedSize() + " vs " + blob.chunkCount() + " entries of " + entrySize + " bytes");
+        }
+        if (blob.ciUncompressedSize() > MAX_SECTION_SIZE || blob.ciCompressedSize() > MAX_SECTION_SIZE
+                || blob.ciCompressedSize() < 0 || blob.ciOffset() < 0) {
+            throw new CorruptImageException(resource, blob.ciOffset(), "chunk info array sizes out of range");
+        }
+        if (blob.ciCompressor() == 0 ? blob.ciCompressedSize() != blob.ciUncompressedSize()
+                : blob.ciCompressedSize() > blob.ciUncompressedSize()) {
+            throw new CorruptImageException(resource, blob.ciOffset(), "ci_compressed_size "
+                    + blob.ciCompressedSize() + " inconsistent with ci_uncompressed_size "
+                    + blob.ciUncompressedSize() + " and ci_compressor " + blob.ciCompressor());
+        }
+        long headerAt = blob.ciOffset() + blob.ciCompressedSize();
+        if (headerAt > size - BlobMetaHeader.SIZE) {
+            throw new CorruptImageException(resource, blob.ciOffset(), "chunk info array + blob.meta header ["
+                    + blob.ciOffset() + ", " + (headerAt + BlobMetaHeader.SIZE) + ") beyond the blob end " + size);
+        }
+        byte[] stored = readRange(blob.ciOffset(), (int) blob.ciCompressedSize() + BlobMetaHeader.SIZE);
+        BlobMetaHeader header = BlobMetaHeader.parse(stored, (int) blob.ciCompressedSize(), resource, headerAt);
+        header.validateAgainst(blob, resource, headerAt);
+        CompressionAlgorithm ciAlgo;
+        try {
+            ciAlgo = CompressionAlgorithm.fromId(blob.ciCompressor());
+        } catch (IllegalArgumentException e) {
+            throw new CorruptImageException(resource, headerAt, e.getMessage(), e);
+        }
+        byte[] plain = new byte[(int) blob.ciUncompressedSize()];
+        if (ciAlgo == CompressionAlgorithm.ZSTD) {
+            byte[] p = zstdStream(Arrays.copyOf(stored, (int) blob.ciCompressedSize()), plain.length,
+                    "chunk info array", blob.ciOffset());
+            System.arraycopy(p, 0, plain, 0, plain.length);
+        } else {
+            ciAlgo.decompress(stored, 0, (int) blob.ciCompressedSize(), plain, 0, plain.length,
+                    resource + " chunk info array at " + blob.ciOffset());
+        }
+        if (toc != null) {
+            Optional<BlobToc.Entry> e = toc.find(TarHeader.BLOB_META);
+            if (e.isPresent()) {
+                checkDigest(e.get(), BlobWriter.sha256(plain, 0, plain.length), blob.ciOffset());
+            }
+        }
+        return plain;
+    }
+
+    private List<ChunkInfo> decodeChunkInfos(BlobInfo blob, byte[] plain) throws CorruptImageException {
+        boolean v2 = blob.hasFeature(BlobInfo.FEATURE_CHUNK_INFO_V2);
+        boolean aligned = blob.hasFeature(BlobInfo.FEATURE_ALIGNED);
+        long dataEnd = chunkDataEnd(blob);
+        List<ChunkInfo> out = new ArrayList<>(blob.chunkCount());
+        long expectedUoff = 0;
+        for (int i = 0; i < blob.chunkCount(); i++) {
+            long at = blob.ciOffset();
+            ChunkInfo c;
+            if (v2) {
+                c = ChunkInfoV2.decode(plain, i * ChunkInfoV2.SIZE, i, resource, at);
+            } else {
+                c = ChunkInfoV1.decode(plain, i * ChunkInfoV1.SIZE, i);
+                if (c == null) {
+                    throw new CorruptImageException(resource, at, "chunk " + i + ": v1 chunk info reserved bits set");
+                }
+            }
+            if (c.uncompressedSize() > blob.chunkSize()) {
+                throw new CorruptImageException(resource, at, "chunk " + i + ": uncompressed size "
+                        + c.uncompressedSize() + " exceeds the chunk size " + blob.chunkSize());
+            }
+            if (aligned && c.uncompressedOffset() != expectedUoff) {
+                throw new CorruptImageException(resource, at, "chunk " + i + ": uncompressed offset "
+                        + c.uncompressedOffset() + " vs expected " + expectedUoff + " (ALIGNED chunks are consecutive)");
+            }
+            long uend = c.uncompressedOffset() + c.uncompressedSize();
+            if (uend > blob.uncompressedSize()) {
+                throw new CorruptImageException(resource, at, "chunk " + i + ": uncompressed end " + uend
+                        + " beyond the blob's uncompressed size " + blob.uncompressedSize());
+            }
+            if (c.compressedOffset() + c.compressedSize() > dataEnd) {
+                throw new CorruptImageException(resource, at, "chunk " + i + ": stored range ["
+                        + c.compressedOffset() + ", " + (c.compressedOffset() + c.compressedSize())
+                        + ") beyond the chunk data end " + dataEnd);
+            }
+            expectedUoff = BlobWriter.alignUp(uend);
+            out.add(c);
+        }
+        return List.copyOf(out);
+    }
+
+    /** Spec 6.1 "chunk data end": bounds every stored chunk range. */
+    private long chunkDataEnd(BlobInfo blob) {
+        if (blob.hasFeature(BlobInfo.FEATURE_HAS_TAR_HEADER) && blob.ciOffset() >= TarHeader.SIZE) {
+            return blob.ciOffset() - TarHeader.SIZE;
+        }
+        if (blob.hasFeature(BlobInfo.FEATURE_CAP_TAR_TOC) && blob.ciOffset() > 0) {
+            return blob.ciOffset();
+        }
+        return Math.min(size, blob.compressedSize());
+    }
+
+    /**
+     * The chunk digests of the blob.digest section (INLINED_CHUNK_DIGEST) in chunk-index order, verified
+     * against the ToC when it lists the section; an empty array when the blob has no such section.
+     */
+    public byte[][] chunkDigests() throws IOException {
+        byte[] data;
+        long at;
+        Optional<BlobToc.Entry> e = toc == null ? Optional.empty() : toc.find(TarHeader.BLOB_DIGEST);
+        if (e.isPresent()) {
+            data = tocEntryData(e.get());
+            at = e.get().compressedOffset();
+        } else {
+            Optional<Section> s = section(TarHeader.BLOB_DIGEST);
+            if (s.isEmpty()) {
+                return new byte[0][];
+            }
+            if (s.get().size() > MAX_SECTION_SIZE) {
+                throw new CorruptImageException(resource, s.get().dataOffset(), "blob.digest section too large");
+            }
+            at = s.get().dataOffset();
+            data = readRange(at, (int) s.get().size());
+        }
+        BlobDigestArray digests = BlobDigestArray.parse(data, resource, at);
+        Optional<BlobMetaHeader> h = metaHeader();
+        if (h.isPresent() && h.get().ciEntries() != digests.count()) {
+            throw new CorruptImageException(resource, at, "blob.digest holds " + digests.count()
+                    + " digests vs " + h.get().ciEntries() + " chunks in blob.meta");
+        }
+        return digests.toArray();
+    }
+
+    /** Hex SHA-256 of the whole file: the blob id of a registry blob. */
+    public String sha256Hex() throws IOException {
+        MessageDigest md = HashingOutputStream.sha256();
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        for (long pos = 0; pos < size; ) {
+            buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
+            readFully(buf, pos);
+            md.update(buf.array(), 0, buf.position());
+            pos += buf.position();
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** Reads {@code len} bytes at {@code offset}, which must lie inside the file. */
+    byte[] readRange(long offset, int len) throws IOException {
+        return read(channel, size, offset, len, resource);
+    }
+
+    private void readFully(ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int n = channel.read(buf, pos + buf.position());
+            if (n < 0) {
+                throw new CorruptImageException(resource, pos + buf.position(), "unexpected end of blob");
+            }
+        }
+    }
+
+    private static byte[] read(FileChannel ch, long size, long offset, int len, String res) throws IOException {
+        if (offset < 0 || len < 0 || offset > size || len > size - offset) {
+            throw new CorruptImageException(res, offset, "range [" + offset + ", +" + len
+                    + ") lies outside the " + size + "-byte blob");
+        }
+        ByteBuffer buf = ByteBuffer.allocate(len);
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, offset + buf.position());
+            if (n < 0) {
+                throw new CorruptImageException(res, offset + buf.position(), "unexpected end of blob",
+                        new EOFException());
+            }
+        }
+        return buf.array();
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}
