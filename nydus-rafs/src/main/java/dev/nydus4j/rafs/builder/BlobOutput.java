@@ -1,0 +1,95 @@
+package dev.nydus4j.rafs.builder;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Destination of the data blob, opened only when the first byte must be written: a given path (file or FIFO) or a
+ * directory where the blob is written under a temporary name and renamed to its id once known. Owns the stream;
+ * {@link #close()} is idempotent and removes an uncommitted temporary file. Not thread-safe.
+ */
+final class BlobOutput implements AutoCloseable {
+    private final Path blobPath;
+    private final Path blobDir;
+    private Path temp;
+    private OutputStream out;
+    private Path committed;
+    private boolean closed;
+
+    BlobOutput(Path blobPath, Path blobDir) throws IOException {
+        if (blobPath == null && blobDir == null) {
+            throw new IllegalArgumentException("both blob path and blob dir are missing: give one of them");
+        }
+        if (blobPath == null && !Files.isDirectory(blobDir)) {
+            throw new IOException("blob dir " + blobDir + " does not exist or is not a directory");
+        }
+        this.blobPath = blobPath;
+        this.blobDir = blobDir;
+    }
+
+    boolean isOpen() {
+        return out != null;
+    }
+
+    OutputStream open() throws IOException {
+        if (closed) {
+            throw new IllegalStateException("blob output already closed");
+        }
+        if (out == null) {
+            if (blobPath != null) {
+                out = new BufferedOutputStream(Files.newOutputStream(blobPath), 1 << 20);
+            } else {
+                temp = Files.createTempFile(blobDir, ".blob-", ".tmp");
+                out = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 20);
+            }
+        }
+        return out;
+    }
+
+    /** Flushes and closes the stream and names the blob; returns where it is. */
+    Path commit(String blobId) throws IOException {
+        if (out == null) {
+            throw new IllegalStateException("nothing was written");
+        }
+        out.close();
+        out = null;
+        if (blobPath != null) {
+            committed = blobPath;
+        } else {
+            committed = blobDir.resolve(blobId);
+            Files.move(temp, committed, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            temp = null;
+        }
+        return committed;
+    }
+
+    /** When no blob is needed: a FIFO consumer still gets its end of file. */
+    void finishEmpty() throws IOException {
+        if (blobPath != null && Files.exists(blobPath) && !Files.isRegularFile(blobPath, LinkOption.NOFOLLOW_LINKS)
+                && !Files.isDirectory(blobPath)) {
+            Files.newOutputStream(blobPath).close();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (out != null) {
+                out.close();
+            }
+        } finally {
+            if (temp != null) {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+}

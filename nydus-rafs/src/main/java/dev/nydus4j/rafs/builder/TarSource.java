@@ -1,0 +1,272 @@
+package dev.nydus4j.rafs.builder;
+
+import dev.nydus4j.api.FileType;
+import dev.nydus4j.rafs.tree.Inode;
+import dev.nydus4j.rafs.tree.Node;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarUtils;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads an OCI layer tar (plain, gzip or zstd, detected from the magic) into a layer tree in one pass, cutting
+ * regular files into chunks while their data streams by. Every tar entry type is handled (ustar, GNU and PAX
+ * long names, hard links, symlinks, devices, fifos, directories, PAX/GNU sparse files, PAX and LIBARCHIVE
+ * xattrs, PAX nanosecond mtimes). Hostile input fails with an {@link IOException} naming the entry; no
+ * allocation is sized from a header value. Not thread-safe.
+ */
+final class TarSource {
+    private static final Logger LOG = LoggerFactory.getLogger(TarSource.class);
+    private static final int RECORD = 512;
+    private static final String SCHILY_XATTR = "SCHILY.xattr.";
+    private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
+    /** RAFS symlink targets are at most one block (spec 3.11); Linux allows 4095 + NUL. */
+    static final int MAX_SYMLINK_BYTES = 4095;
+
+    private final String resource;
+    private final FileChunker chunker;
+    private final LayerTree tree = new LayerTree();
+    private long entries;
+
+    private TarSource(String resource, FileChunker chunker) {
+        this.resource = resource;
+        this.chunker = chunker;
+    }
+
+    /** Reads the whole stream (not closed here) and returns the layer's root. */
+    static Node read(InputStream raw, String resource, FileChunker chunker) throws IOException {
+        TarSource s = new TarSource(resource, chunker);
+        s.readAll(decompressing(raw, resource));
+        LOG.debug("{}: {} tar entries", resource, s.entries);
+        return s.tree.root();
+    }
+
+    /** Detects gzip / zstd by magic and wraps the stream accordingly. */
+    static InputStream decompressing(InputStream raw, String resource) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
+        in.mark(4);
+        byte[] magic = in.readNBytes(4);
+        in.reset();
+        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            return new BufferedInputStream(new GzipCompressorInputStream(in, true), 1 << 16);
+        }
+        if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
+                && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
+            return new BufferedInputStream(new ZstdCompressorInputStream(in), 1 << 16);
+        }
+        return in;
+    }
+
+    private void readAll(InputStream in) throws IOException {
+        BufferedInputStream bin = in instanceof BufferedInputStream b ? b : new BufferedInputStream(in);
+        checkFirstHeader(bin);
+        TarArchiveInputStream tin = new TarArchiveInputStream(bin, RECORD * 20, RECORD, "UTF-8", false);
+        while (true) {
+            TarArchiveEntry e;
+            try {
+                e = tin.getNextEntry();
+            } catch (IOException ex) {
+                throw new IOException(resource + ": broken tar stream after entry " + entries + " at byte "
+                        + tin.getBytesRead() + ": " + ex.getMessage(), ex);
+            } catch (RuntimeException ex) {
+                // commons-compress signals some malformed headers with unchecked exceptions
+                throw new IOException(resource + ": malformed tar header after entry " + entries + " at byte "
+                        + tin.getBytesRead() + ": " + ex, ex);
+            }
+            if (e == null) {
+                break;
+            }
+            entries++;
+            try {
+                addEntry(tin, e);
+            } catch (IOException | RuntimeException ex) {
+                if (ex.getMessage() != null && ex.getMessage().startsWith(resource + ": entry ")) {
+                    throw ex;
+                }
+                throw new IOException(what(e) + ": " + ex.getMessage(), ex);
+            }
+        }
+    }
+
+    /** Rejects non-tar input early with a clear message (random bytes, another format). */
+    private void checkFirstHeader(BufferedInputStream in) throws IOException {
+        in.mark(RECORD);
+        byte[] header = in.readNBytes(RECORD);
+        in.reset();
+        if (header.length == 0) {
+            return; // an empty stream is an empty layer
+        }
+        if (header.length < RECORD) {
+            throw new IOException(resource + ": not a tar archive: " + header.length
+                    + " bytes, shorter than one 512-byte header");
+        }
+        boolean allZero = true;
+        for (byte b : header) {
+            if (b != 0) {
+                allZero = false;
+                break;
+            }
+        }
+        if (!allZero && !TarUtils.verifyCheckSum(header)) {
+            throw new IOException(resource + ": not a tar archive: first header checksum does not match"
+                    + " (expected a tar, tar.gz or tar.zst stream)");
+        }
+    }
+
+    private String what(TarArchiveEntry e) {
+        return resource + ": entry " + entries + " '" + e.getName() + "'";
+    }
+
+    private void addEntry(TarArchiveInputStream tin, TarArchiveEntry e) throws IOException {
+        String what = what(e);
+        List<byte[]> path = LayerTree.normalise(e.getName(), what);
+        if (e.isLink()) {
+            List<byte[]> target = LayerTree.normalise(e.getLinkName(), what + " (hard link target)");
+            Node t = tree.lookup(target);
+            if (t == null) {
+                throw new IOException(what + ": hard link target '" + e.getLinkName()
+                        + "' is not an earlier entry of this layer");
+            }
+            if (t.inode().isDirectory()) {
+                throw new IOException(what + ": hard link to directory '" + e.getLinkName() + "' is not allowed");
+            }
+            if (sameComponents(path, target)) {
+                return; // a link to itself: nothing to do
+            }
+            tree.link(path, t.inode(), what);
+            return;
+        }
+        FileType type = typeOf(e, what);
+        Inode inode = new Inode(type.modeBits() | (e.getMode() & 07777));
+        inode.uid = id(e.getLongUserId(), "uid", what);
+        inode.gid = id(e.getLongGroupId(), "gid", what);
+        FileTime mt = e.getLastModifiedTime();
+        if (mt != null) {
+            Instant i = mt.toInstant();
+            inode.mtimeSec = i.getEpochSecond();
+            inode.mtimeNsec = i.getNano();
+        }
+        readXattrs(e, inode, what);
+        switch (type) {
+            case REGULAR: {
+                long size = e.isSparse() ? e.getRealSize() : e.getSize();
+                inode.size = size;
+                inode.chunks.addAll(chunker.chunk(tin, size, what));
+                break;
+            }
+            case SYMLINK: {
+                byte[] t = e.getLinkName().getBytes(StandardCharsets.UTF_8);
+                if (t.length == 0 || t.length > MAX_SYMLINK_BYTES) {
+                    throw new IOException(what + ": symlink target of " + t.length + " bytes; expected 1.."
+                            + MAX_SYMLINK_BYTES);
+                }
+                inode.symlinkTarget = t;
+                break;
+            }
+            case CHAR_DEVICE:
+            case BLOCK_DEVICE: {
+                inode.rdev = rdev(e.getDevMajor(), e.getDevMinor(), what);
+                break;
+            }
+            default:
+                break;
+        }
+        tree.put(path, inode, what);
+    }
+
+    private static boolean sameComponents(List<byte[]> a, List<byte[]> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (!java.util.Arrays.equals(a.get(i), b.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static FileType typeOf(TarArchiveEntry e, String what) throws IOException {
+        if (e.isDirectory()) {
+            return FileType.DIRECTORY;
+        }
+        if (e.isSymbolicLink()) {
+            return FileType.SYMLINK;
+        }
+        if (e.isCharacterDevice()) {
+            return FileType.CHAR_DEVICE;
+        }
+        if (e.isBlockDevice()) {
+            return FileType.BLOCK_DEVICE;
+        }
+        if (e.isFIFO()) {
+            return FileType.FIFO;
+        }
+        if (e.isFile()) {
+            return FileType.REGULAR;
+        }
+        throw new IOException(what + ": unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
+    }
+
+    private static int id(long v, String field, String what) throws IOException {
+        if (v < 0 || v > 0xFFFF_FFFFL) {
+            throw new IOException(what + ": " + field + " " + v + " out of range 0..4294967295");
+        }
+        return (int) v;
+    }
+
+    /** Linux "new" device encoding (RAFS spec 3.8); major 12 bits, minor 20 bits. */
+    static int rdev(int major, int minor, String what) throws IOException {
+        if (major < 0 || major > 0xfff || minor < 0 || minor > 0xfffff) {
+            throw new IOException(what + ": device " + major + ":" + minor
+                    + " does not fit the 32-bit encoding (major <= 4095, minor <= 1048575)");
+        }
+        return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
+    }
+
+    private static void readXattrs(TarArchiveEntry e, Inode inode, String what) throws IOException {
+        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
+            String k = h.getKey();
+            String name;
+            byte[] value;
+            if (k.startsWith(SCHILY_XATTR)) {
+                name = k.substring(SCHILY_XATTR.length());
+                // commons-compress hands PAX values over as UTF-8 decoded strings; binary values are lossy
+                value = h.getValue().getBytes(StandardCharsets.UTF_8);
+            } else if (k.startsWith(LIBARCHIVE_XATTR)) {
+                name = URLDecoder.decode(k.substring(LIBARCHIVE_XATTR.length()), StandardCharsets.UTF_8);
+                try {
+                    value = Base64.getDecoder().decode(h.getValue().trim());
+                } catch (IllegalArgumentException ex) {
+                    throw new IOException(what + ": xattr " + name + " has invalid base64 value", ex);
+                }
+            } else {
+                continue;
+            }
+            if (!XattrNames.storable(name)) {
+                LOG.warn("{}: xattr '{}' cannot be stored in RAFS (only user., trusted., security. and POSIX ACLs);"
+                        + " dropped", what, name);
+                continue;
+            }
+            if (value.length > XattrNames.MAX_VALUE_BYTES) {
+                throw new IOException(what + ": xattr " + name + " value of " + value.length
+                        + " bytes exceeds " + XattrNames.MAX_VALUE_BYTES);
+            }
+            inode.xattrs.put(name, value);
+        }
+    }
+}
