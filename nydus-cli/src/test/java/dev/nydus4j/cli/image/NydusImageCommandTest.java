@@ -1,0 +1,161 @@
+package dev.nydus4j.cli.image;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Help, version and argument errors of {@code nydus-image}: everything that must hold before any image exists. */
+class NydusImageCommandTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void createHelpAdvertisesTheFeaturesConvertersProbeFor() {
+        CliRun r = CliRun.run("create", "-h");
+        assertThat(r.exitCode()).isZero();
+        // nydus-snapshotter enables tar2rafs, batch and encryption support by these substrings (API spec 4.1)
+        assertThat(r.out()).contains("--type", "tar-rafs", "--batch-size", "--encrypt", "--source-type",
+                "--blob-inline-meta", "--inline-bootstrap", "--prefetch-policy", "--chunk-dict", "--output-json");
+    }
+
+    @Test
+    void topLevelHelpListsEverySubcommand() {
+        CliRun r = CliRun.run("--help");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("create", "merge", "check", "inspect", "stat", "unpack", "export",
+                "--log-level", "--log-file");
+    }
+
+    @Test
+    void versionHasTheShapeToolsParse() {
+        CliRun r = CliRun.run("--version");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).startsWith("nydus-image \r");
+        Matcher m = Pattern.compile("Version:\\s*(v.*)").matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(m.group(1)).matches("v\\d+\\.\\d+\\.\\d+.*");
+        assertThat(r.out()).contains("Git Commit: \t", "Build Time: \t", "Profile: \t");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "--encrypt|encryption (-E/--encrypt) is not supported",
+            "--fs-version 5|writing RAFS v5 is not supported",
+            "--fs-version 7|invalid --fs-version 7",
+            "--batch-size 0x1000|--batch-size 4096 is not supported yet",
+            "--batch-size 0x1001|invalid --batch-size 0x1001",
+            "--chunk-size 0x1001|invalid --chunk-size 0x1001: must be a power of two",
+            "--chunk-size 0x800|invalid --chunk-size 0x800",
+            "--chunk-size 0x2000000|invalid --chunk-size 0x2000000",
+            "--chunk-size banana|invalid number 'banana'",
+            "--type targz-ref|unsupported: conversion type targz-ref",
+            "--type tar-tarfs|unsupported: conversion type tar-tarfs",
+            "--type estargz-rafs|unsupported: conversion type estargz-rafs",
+            "--type nonsense|invalid --type 'nonsense'",
+            "--compressor brotli|unknown compressor 'brotli'",
+            "--digester md5|unknown digester 'md5'",
+            "--whiteout-spec aufs|invalid --whiteout-spec 'aufs'",
+            "--features blob-toc,zran|unsupported feature 'zran'",
+            "--chunk-dict /x/y|invalid --chunk-dict '/x/y'",
+            "--prefetch-policy sometimes|--prefetch-policy",
+            "--no-such-flag|Unknown option: '--no-such-flag'",
+            "--log-level loud|invalid log level 'loud'",
+    })
+    void badCreateFlagsGiveOneLineErrorsAndExitOne(String flags, String expected) throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        String[] args = CliRun.concat(new String[]{"create", "-B", tmp.resolve("b.boot").toString(), "-D", blobs.toString()},
+                flags.split(" "));
+        CliRun r = CliRun.run(CliRun.concat(args, src.toString()));
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err()).as(r.toString()).startsWith("error: ").contains(expected);
+        assertThat(r.err().strip().lines()).as("one line: " + r).hasSize(1);
+        assertThat(r.err()).doesNotContain("\tat ", "Exception");
+        assertThat(tmp.resolve("b.boot")).doesNotExist();
+    }
+
+    @Test
+    void createWithoutAnyBlobOutputUsesUpstreamsMessage() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        CliRun r = CliRun.run("create", "-B", tmp.resolve("b.boot").toString(), src.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("both --blob and --blob-dir or --blob-cache-dir are missing");
+    }
+
+    @Test
+    void inlineMetaConflictsWithBootstrap() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        CliRun r = CliRun.run("create", "--blob-inline-meta", "-B", tmp.resolve("b.boot").toString(), "-b",
+                tmp.resolve("blob").toString(), src.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("--blob-inline-meta conflicts with --bootstrap");
+    }
+
+    @Test
+    void missingBlobDirIsReported() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        CliRun r = CliRun.run("create", "-B", tmp.resolve("b.boot").toString(), "-D", tmp.resolve("nope").toString(),
+                src.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("--blob-dir " + tmp.resolve("nope") + " does not exist");
+    }
+
+    @Test
+    void missingSourceIsOneLine() {
+        CliRun r = CliRun.run("create", "-B", tmp.resolve("b.boot").toString(), "-D", tmp.toString(),
+                tmp.resolve("absent").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("absent");
+    }
+
+    @Test
+    void unpackWithRemoteBackendSaysNotSupportedYet() {
+        CliRun r = CliRun.run("unpack", "--backend-type", "registry", "--backend-config", "{}", "--output",
+                tmp.resolve("o.tar").toString(), tmp.resolve("x.boot").toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("--backend-type/--backend-config are not supported yet");
+    }
+
+    @Test
+    void checkOfAFileThatIsNoImageFailsCleanly() throws IOException {
+        Path junk = Files.writeString(tmp.resolve("junk"), "definitely not a bootstrap\n".repeat(200));
+        CliRun r = CliRun.run("check", junk.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).startsWith("error: ").contains("junk");
+    }
+
+    @Test
+    void mergeNeedsAnOutput() throws IOException {
+        Path a = Files.writeString(tmp.resolve("a.boot"), "x");
+        CliRun r = CliRun.run("merge", a.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("missing output: give --bootstrap or --blob-dir");
+    }
+
+    @Test
+    void mergePerSourceListsMustMatchTheSourceCount() throws IOException {
+        Path a = Files.writeString(tmp.resolve("a.boot"), "x");
+        CliRun r = CliRun.run("merge", "-B", tmp.resolve("m.boot").toString(), "--blob-sizes", "1,2", a.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("--blob-sizes has 2 entries but there are 1 sources");
+    }
+
+    @Test
+    void exportNeedsBlock() {
+        CliRun r = CliRun.run("export", "-B", "x.boot", "-D", tmp.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("only --block export is supported");
+    }
+}
