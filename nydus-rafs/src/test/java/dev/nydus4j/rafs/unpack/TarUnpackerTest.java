@@ -1,0 +1,121 @@
+package dev.nydus4j.rafs.unpack;
+
+import dev.nydus4j.api.RafsFileSystem;
+import dev.nydus4j.rafs.RafsImage;
+import dev.nydus4j.rafs.fixtures.DirectoryChunkReader;
+import dev.nydus4j.rafs.fixtures.SyntheticImage;
+import dev.nydus4j.testkit.Fixtures;
+import dev.nydus4j.testkit.TreeSnapshot;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class TarUnpackerTest {
+
+    @Test
+    void gnuTarExtractsSyntheticImageIdentically(@TempDir Path tmp) throws Exception {
+        boolean root = "root".equals(System.getProperty("user.name"));
+        SyntheticImage img = SyntheticImage.create(tmp, 42, root);
+        try (RafsImage fs = RafsImage.open(img.tree, DirectoryChunkReader.forFile(img.blobFile))) {
+            Path out = extract(fs, tmp, root);
+            TreeSnapshot expected = TreeSnapshot.of(fs);
+            TreeSnapshot actual = TreeSnapshot.of(out);
+            List<TreeSnapshot.Field> ignore = new ArrayList<>();
+            if (!root) {
+                ignore.add(TreeSnapshot.Field.UID);
+                ignore.add(TreeSnapshot.Field.GID);
+            }
+            // extracting into the root directory changes its mtime after tar set it
+            assertThat(expected.without("/").diff(actual.without("/"), ignore.toArray(new TreeSnapshot.Field[0])))
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    void gnuTarExtractsV5FixtureIdentically(@TempDir Path tmp) throws Exception {
+        Path boot = Fixtures.upstream("repeatable/sha256-nocompress-repeatable");
+        try (RafsImage fs = RafsImage.open(boot, DirectoryChunkReader.forDirectory(Fixtures.upstream("repeatable/blobs")))) {
+            boolean root = "root".equals(System.getProperty("user.name"));
+            Path out = extract(fs, tmp, root);
+            List<String> diff = TreeSnapshot.of(fs).without("/").diff(TreeSnapshot.of(out).without("/"),
+                    root ? new TreeSnapshot.Field[]{TreeSnapshot.Field.DIR_MTIME}
+                            : new TreeSnapshot.Field[]{TreeSnapshot.Field.UID, TreeSnapshot.Field.GID, TreeSnapshot.Field.DIR_MTIME});
+            assertThat(diff).isEmpty();
+        }
+    }
+
+    @Test
+    void entriesAreParentFirstWithHardLinksAndPaxRecords(@TempDir Path tmp) throws Exception {
+        SyntheticImage img = SyntheticImage.create(tmp, 7, true);
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (RafsImage fs = RafsImage.open(img.tree, DirectoryChunkReader.forFile(img.blobFile))) {
+            TarUnpacker.unpack(fs, bos);
+        }
+        List<String> names = new ArrayList<>();
+        int links = 0;
+        try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(bos.toByteArray()))) {
+            TarArchiveEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                names.add(e.getName());
+                if (e.isLink()) {
+                    links++;
+                    assertThat(e.getLinkName()).isEqualTo("a/linked-1");
+                }
+                if (e.getName().equals("owned")) {
+                    assertThat(e.getLongUserId()).isEqualTo(3_000_000L);
+                    assertThat(e.getLastModifiedTime().toInstant()).isEqualTo(java.time.Instant.ofEpochSecond(1_700_000_000L, 999_999_999));
+                }
+                if (e.getName().equals("a/linked-1")) {
+                    assertThat(e.getExtraPaxHeader("SCHILY.xattr.user.text")).isEqualTo("value");
+                }
+                if (e.getName().equals("blk-dev")) {
+                    assertThat(e.getDevMajor()).isEqualTo(8);
+                    assertThat(e.getDevMinor()).isEqualTo(300);
+                }
+            }
+        }
+        assertThat(links).isEqualTo(1);
+        assertThat(names.get(0)).isEqualTo("./");
+        // every entry's parent directory comes before it
+        for (int i = 0; i < names.size(); i++) {
+            String n = names.get(i).endsWith("/") ? names.get(i).substring(0, names.get(i).length() - 1) : names.get(i);
+            int slash = n.lastIndexOf('/');
+            if (slash > 0 && !n.equals(".")) {
+                assertThat(names.subList(0, i)).contains(n.substring(0, slash + 1));
+            }
+        }
+        assertThat(names).contains("ünïcödé-目录/ファイル.txt", "a/" + "x".repeat(60) + "/" + "y".repeat(60) + "/"
+                + "z".repeat(60) + "/" + "f".repeat(200));
+    }
+
+    static Path extract(RafsFileSystem fs, Path tmp, boolean root) throws IOException, InterruptedException {
+        Path tarFile = tmp.resolve("out.tar");
+        try (var os = Files.newOutputStream(tarFile)) {
+            TarUnpacker.unpack(fs, os);
+        }
+        Path dir = Files.createDirectories(tmp.resolve("extracted"));
+        List<String> cmd = new ArrayList<>(List.of("tar", "--xattrs", "--xattrs-include=*", "-xpf", tarFile.toString(),
+                "-C", dir.toString()));
+        if (root) {
+            cmd.add(1, "--same-owner");
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assumeTrue(p.waitFor(60, TimeUnit.SECONDS), "tar did not finish");
+        assertThat(p.exitValue()).as("tar output: %s", output).isZero();
+        return dir;
+    }
+}
