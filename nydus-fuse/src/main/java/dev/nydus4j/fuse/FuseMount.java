@@ -1,0 +1,186 @@
+package dev.nydus4j.fuse;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One FUSE mount of a {@link RafsFuse}: mounts with libfuse's blocking main loop in its own thread (the
+ * non-blocking jnr-fuse call costs a fixed 2 s), waits until the kernel lists the mount, clears a stale mount
+ * left by a killed daemon first, and unmounts on {@link #close()} (idempotent).
+ */
+public final class FuseMount implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FuseMount.class);
+    private static final long MOUNT_TIMEOUT_MS = 15_000;
+
+    private final Path mountpoint;
+    private final Thread loop;
+    private final AtomicReference<Throwable> loopFailure;
+    private volatile boolean closed;
+
+    private FuseMount(Path mountpoint, Thread loop, AtomicReference<Throwable> loopFailure) {
+        this.mountpoint = mountpoint;
+        this.loop = loop;
+        this.loopFailure = loopFailure;
+    }
+
+    /**
+     * Mounts {@code fs} read-only at {@code mountpoint} and returns once the mount is usable.
+     *
+     * @param extraOptions more {@code -o} options (e.g. {@code allow_other})
+     */
+    public static FuseMount mount(RafsFuse fs, Path mountpoint, List<String> extraOptions) throws IOException {
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        clearStale(mp);
+        if (!Files.isDirectory(mp)) {
+            throw new IOException("mountpoint " + mp + " is not a directory");
+        }
+        if (isMounted(mp)) {
+            throw new IOException("mountpoint " + mp + " already has a file system mounted");
+        }
+        List<String> opts = new ArrayList<>(List.of("ro", "use_ino", "fsname=nydus4j", "subtype=rafs",
+                "entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400", "allow_other"));
+        opts.addAll(extraOptions);
+        String[] args = {"-o", String.join(",", opts)};
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                fs.mount(mp, true, false, args);
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "fuse-main " + mp);
+        t.setDaemon(true);
+        long start = System.nanoTime();
+        t.start();
+        while (!isMounted(mp)) {
+            if (!t.isAlive()) {
+                Throwable f = failure.get();
+                throw new IOException("FUSE mount at " + mp + " failed" + (f == null ? " (libfuse returned; see its"
+                        + " message on stderr; is /dev/fuse present and are you root?)" : ": " + f.getMessage()), f);
+            }
+            if (System.nanoTime() - start > TimeUnit.MILLISECONDS.toNanos(MOUNT_TIMEOUT_MS)) {
+                throw new IOException("FUSE mount at " + mp + " did not appear within " + MOUNT_TIMEOUT_MS + " ms");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while mounting " + mp, e);
+            }
+        }
+        LOG.info("mounted RAFS at {} in {} ms", mp, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        return new FuseMount(mp, t, failure);
+    }
+
+    public Path mountpoint() {
+        return mountpoint;
+    }
+
+    /** Whether the FUSE main loop is still serving. */
+    public boolean isAlive() {
+        return loop.isAlive();
+    }
+
+    /** Blocks until the mount ends (unmounted from outside or by {@link #close()}). */
+    public void await() throws InterruptedException {
+        loop.join();
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (isMounted(mountpoint)) {
+            unmount(mountpoint, false);
+        }
+        try {
+            loop.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (isMounted(mountpoint)) {
+            unmount(mountpoint, true);
+        }
+        LOG.info("unmounted {}", mountpoint);
+    }
+
+    /** Whether the kernel lists a mount at {@code mp} (in /proc/self/mountinfo). */
+    public static boolean isMounted(Path mp) throws IOException {
+        String target = mp.toAbsolutePath().normalize().toString();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && unescape(f[4]).equals(target)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A mount whose daemon died answers ENOTCONN: unmount it so a new daemon can mount there. */
+    static void clearStale(Path mp) throws IOException {
+        if (!isMounted(mp)) {
+            return;
+        }
+        try {
+            Files.readAttributes(mp, "unix:ino");
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("not connected") || e instanceof java.nio.file.FileSystemException) {
+                LOG.warn("clearing stale FUSE mount at {} ({})", mp, e.getMessage());
+                unmount(mp, true);
+            }
+        }
+    }
+
+    private static void unmount(Path mp, boolean lazy) throws IOException {
+        List<List<String>> attempts = lazy
+                ? List.of(List.of("fusermount", "-u", "-z", mp.toString()), List.of("umount", "-l", mp.toString()))
+                : List.of(List.of("fusermount", "-u", mp.toString()), List.of("umount", mp.toString()));
+        IOException last = null;
+        for (List<String> cmd : attempts) {
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                if (p.waitFor() == 0) {
+                    return;
+                }
+                last = new IOException(String.join(" ", cmd) + " failed: " + out);
+            } catch (IOException e) {
+                last = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while unmounting " + mp, e);
+            }
+        }
+        throw last;
+    }
+
+    private static String unescape(String s) {
+        // mountinfo escapes space, tab, newline and backslash as \ooo
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                try {
+                    b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                    i += 3;
+                    continue;
+                } catch (NumberFormatException | StringIndexOutOfBoundsException ignored) {
+                    // not an escape: keep the backslash
+                }
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,160 @@
+package dev.nydus4j.fuse;
+
+import dev.nydus4j.api.config.NydusdConfig;
+import dev.nydus4j.rafs.builder.BuildOptions;
+import dev.nydus4j.rafs.builder.BuildResult;
+import dev.nydus4j.rafs.builder.ImageBuilder;
+import dev.nydus4j.rafs.builder.SourceType;
+import dev.nydus4j.storage.backend.BackendRegistry;
+import dev.nydus4j.storage.config.NydusdConfigParser;
+import dev.nydus4j.testkit.TreeGenerator;
+import dev.nydus4j.testkit.TreeSnapshot;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Mounts images with our FUSE daemon (root + /dev/fuse + libfuse2 only; skipped otherwise). */
+class FuseMountIT {
+    @TempDir
+    Path tmp;
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @BeforeEach
+    void requireFuse() {
+        Assumptions.assumeTrue(TreeGenerator.isRoot(), "FUSE tests need root");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE tests need /dev/fuse");
+        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libfuse.so.2"))
+                || Files.exists(Path.of("/lib/x86_64-linux-gnu/libfuse.so.2")), "FUSE tests need libfuse2");
+    }
+
+    @AfterEach
+    void cleanup() throws Exception {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+    }
+
+    private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache) throws IOException {
+        String cfg = "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobDir + "\"}},"
+                + "\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\"" + cache + "\"}}},"
+                + "\"mode\":\"direct\",\"digest_validate\":false,\"enable_xattr\":true}";
+        NydusdConfig config = NydusdConfigParser.parse(cfg, "test");
+        Path mp = Files.createDirectories(tmp.resolve("mnt" + open.size()));
+        NydusDaemon d = NydusDaemon.start(config, bootstrap, mp, BackendRegistry.discover());
+        open.add(d);
+        return d;
+    }
+
+    @Test
+    void mountedTreeEqualsSourceAndReadsAreLazy() throws Exception {
+        Path src = tmp.resolve("src");
+        TreeGenerator.Generated g = TreeGenerator.generate(src, TreeGenerator.options().chunkSize(64 * 1024).scale(0.5));
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildOptions opts = BuildOptions.defaults().withSourceType(SourceType.DIR).withChunkSize(64 * 1024);
+        BuildResult r = new ImageBuilder(opts).build(src, tmp.resolve("image.boot"), null, blobs);
+        NydusDaemon d = serve(r.bootstrap(), blobs, tmp.resolve("cache"));
+        assertThat(d.metrics().get("read_count")).as("nothing fetched at mount").isEqualTo(0L);
+
+        TreeSnapshot expected = TreeSnapshot.of(src);
+        TreeSnapshot actual = TreeSnapshot.of(d.mount().mountpoint());
+        assertThat(expected.diff(actual, TreeSnapshot.Field.DIR_NLINK))
+                .as("seed %d", g.seed()).isEmpty();
+        assertThat((Long) d.metrics().get("read_count")).isPositive();
+    }
+
+    @Test
+    void concurrentRandomReadsReturnCorrectBytes() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        long seed = System.nanoTime();
+        System.out.println("FuseMountIT seed " + seed);
+        Random rnd = new Random(seed);
+        byte[] data = new byte[3 * 1024 * 1024 + 123];
+        rnd.nextBytes(data);
+        Files.write(src.resolve("big"), data);
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR)
+                .withChunkSize(256 * 1024)).build(src, tmp.resolve("image.boot"), null, blobs);
+        NydusDaemon d = serve(r.bootstrap(), blobs, tmp.resolve("cache"));
+        Path big = d.mount().mountpoint().resolve("big");
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                long s = rnd.nextLong();
+                fs.add(pool.submit(() -> {
+                    Random lr = new Random(s);
+                    try (FileChannel ch = FileChannel.open(big, StandardOpenOption.READ)) {
+                        for (int i = 0; i < 200; i++) {
+                            int off = lr.nextInt(data.length);
+                            int len = 1 + lr.nextInt(Math.min(300_000, data.length - off));
+                            ByteBuffer b = ByteBuffer.allocate(len);
+                            while (b.hasRemaining() && ch.read(b, off + b.position()) > 0) {
+                                // fill
+                            }
+                            assertThat(b.position()).isEqualTo(len);
+                            for (int k = 0; k < len; k++) {
+                                if (b.get(k) != data[off + k]) {
+                                    throw new AssertionError("byte " + (off + k) + " differs");
+                                }
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void writesAreRefusedAndRemountReadsFromCache() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("hello.txt"), "hello nydus4j\n".repeat(1000));
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        Path cache = tmp.resolve("cache");
+        NydusDaemon d = serve(r.bootstrap(), blobs, cache);
+        Path mp = d.mount().mountpoint();
+        assertThat(Files.readString(mp.resolve("hello.txt"))).isEqualTo("hello nydus4j\n".repeat(1000));
+        assertThatThrownBy(() -> Files.writeString(mp.resolve("new.txt"), "x")).isInstanceOf(FileSystemException.class);
+        assertThatThrownBy(() -> Files.delete(mp.resolve("hello.txt"))).isInstanceOf(FileSystemException.class);
+        d.close();
+        open.remove(d);
+        assertThat(FuseMount.isMounted(mp)).isFalse();
+
+        // remount with the blob gone from the backend: everything comes from the blob cache
+        for (String id : r.blobIds()) {
+            Files.delete(blobs.resolve(id));
+        }
+        NydusDaemon d2 = serve(r.bootstrap(), blobs, cache);
+        assertThat(Files.readString(d2.mount().mountpoint().resolve("hello.txt")))
+                .isEqualTo("hello nydus4j\n".repeat(1000));
+        assertThat(d2.metrics().get("read_count")).isEqualTo(0L);
+    }
+}
