@@ -56,6 +56,20 @@ public final class RafsV6Reader {
         return new Walk(bytes, resourceName).run();
     }
 
+    /**
+     * The validated device slots of a v6 bootstrap in blob-table order (superblocks, blob table and device table
+     * are checked; the tree is not walked).
+     */
+    public static List<RafsV6Device> devices(byte[] bytes, String resourceName) throws CorruptImageException {
+        Headers h = readHeaders(bytes, resourceName, new Extents());
+        List<RafsV6Device> out = new ArrayList<>();
+        for (int i = 0; i < h.devices().size(); i++) {
+            DeviceSlot d = h.devices().get(i);
+            out.add(new RafsV6Device(d.tag(), i, d.blocks(), d.mappedBlkaddr()));
+        }
+        return out;
+    }
+
     /** Header part shared with the block exporter: superblocks, blob table and device slots, validated. */
     static Headers readHeaders(byte[] bytes, String resource, Extents extents) throws CorruptImageException {
         if (bytes.length < BLOCK || bytes.length % BLOCK != 0) {
