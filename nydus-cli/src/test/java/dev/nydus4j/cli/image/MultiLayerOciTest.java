@@ -33,6 +33,30 @@ class MultiLayerOciTest {
 
     @Test
     void mergedLayersEqualUmociUnpack() throws Exception {
+        TreeSnapshot got = buildAndCompare(false);
+        assertThat(got.get("/etc/motd")).isNull();
+        assertThat(got.get("/var/lib/state")).isNull();
+        assertThat(got.get("/opt/app/conf")).isNull();
+        assertThat(got.get("/opt/app/only")).isNotNull();
+        assertThat(got.get("/usr/share/doc").mode()).isEqualTo(0700);
+        assertThat(got.get("/usr").mode()).isEqualTo(0750);
+        assertThat(got.get("/bin/ls").type()).isEqualTo(dev.nydus4j.api.FileType.REGULAR);
+        assertThat(got.get("/bin/cat").target()).isEqualTo("busybox");
+    }
+
+    /**
+     * umoci writes a directory replaced by a file as the file followed by whiteouts for the directory's old children
+     * ({@code new}, then {@code new/.wh.file}); such layers are valid and must convert.
+     */
+    @Test
+    void directoryReplacedByAFileInAnUpperLayer() throws Exception {
+        TreeSnapshot got = buildAndCompare(true);
+        assertThat(got.get("/new").type()).isEqualTo(dev.nydus4j.api.FileType.REGULAR);
+        assertThat(got.get("/new/file")).isNull();
+    }
+
+    /** Builds the three-layer image with umoci, converts and merges it, compares with umoci unpack. */
+    private TreeSnapshot buildAndCompare(boolean dirToFile) throws Exception {
         assumeTrue(ExternalCommand.isRoot(), "needs root (umoci unpack keeps owners)");
         assumeTrue(ExternalCommand.available("umoci"), "umoci not installed (scripts/install-test-deps.sh)");
         Path busybox = Path.of("/bin/busybox");
@@ -86,8 +110,10 @@ class MultiLayerOciTest {
         write(r, "opt/app/only", "the only file left\n");
         Files.delete(r.resolve("bin/ls"));
         write(r, "bin/ls", "#!/bin/sh\necho replaced ls\n");
-        ExternalCommand.run("rm", "-rf", r.resolve("new").toString());
-        write(r, "new", "now a regular file\n");
+        if (dirToFile) {
+            ExternalCommand.run("rm", "-rf", r.resolve("new").toString());
+            write(r, "new", "now a regular file\n");
+        }
         ExternalCommand.run("chmod", "0750", r.resolve("usr").toString());
         ExternalCommand.run("umoci", "repack", "--image", img + "v3", b3.toString());
 
@@ -117,13 +143,9 @@ class MultiLayerOciTest {
         try (LocalChunkReader reader = LocalChunkReader.forDirectory(blobDir);
              RafsImage image = RafsImage.open(merged, reader)) {
             TreeSnapshot got = TreeSnapshot.of(image);
-            assertThat(got.get("/etc/motd")).isNull();
-            assertThat(got.get("/var/lib/state")).isNull();
-            assertThat(got.get("/opt/app/conf")).isNull();
-            assertThat(got.get("/opt/app/only")).isNotNull();
-            assertThat(got.get("/usr/share/doc").mode()).isEqualTo(0700);
             List<String> diff = want.without("/").diff(got.without("/"), TreeSnapshot.Field.DIR_NLINK);
             assertThat(diff).as("merged nydus image vs umoci unpack").isEmpty();
+            return got;
         }
     }
 
