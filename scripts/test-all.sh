@@ -20,7 +20,7 @@ mvn -B install || mvn_rc=$?
 read -r j_tests j_fail j_err j_skip < <(python3 - <<'PY'
 import glob, xml.etree.ElementTree as ET
 t = f = e = s = 0
-for p in glob.glob("**/target/surefire-reports/TEST-*.xml", recursive=True):
+for p in glob.glob("**/target/surefire-reports/TEST-*.xml", recursive=True) + glob.glob("**/target/failsafe-reports/TEST-*.xml", recursive=True):
     try:
         r = ET.parse(p).getroot()
     except ET.ParseError:
@@ -54,6 +54,6 @@ else
   echo "test-all.sh: skipping e2e tests because the build or unit tests failed"
 fi
 
-echo "Surefire: $j_tests tests, $j_fail failures, $j_err errors, $j_skip skipped; e2e logs in $e2e_log"
+echo "JUnit (surefire + failsafe): $j_tests tests, $j_fail failures, $j_err errors, $j_skip skipped; e2e logs in $e2e_log"
 echo "$passed passed, $failed failed, $skipped skipped"
 [[ $failed -eq 0 ]]

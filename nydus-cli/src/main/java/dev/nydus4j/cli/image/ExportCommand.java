@@ -11,7 +11,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -71,20 +70,17 @@ final class ExportCommand implements Callable<Integer> {
         }
         Path out = output != null ? output
                 : (blobDir != null ? blobDir : blob.toAbsolutePath().getParent()).resolve(bootstrap.getFileName() + ".disk");
+        BlockImageExporter.Result result;
         try (ChunkReader reader = BootstrapSource.chunkReader(blobDir, blob)) {
-            BlockImageExporter.export(bootstrap, reader, out, verity);
+            result = BlockImageExporter.export(bootstrap, reader, out, verity);
         }
         PrintWriter pw = spec.commandLine().getOut();
         pw.println("block image: " + out);
+        pw.printf("image size: %d bytes (%d blocks of 4096)%n", result.imageSize(), result.imageSize() / 4096);
         if (verity) {
-            VerityLayout v = VerityLayout.ofImage(out);
-            pw.printf("dm-verity options: --no-superblock --format=1 -s \"\" --hash=sha256 --data-block-size=4096 "
-                    + "--hash-block-size=4096 --data-blocks %d --hash-offset %d %s%n", v.dataBlocks(), v.hashOffset(), v.rootHashHex());
-            pw.printf("veritysetup open --no-superblock --format=1 -s \"\" --hash=sha256 --data-block-size=4096 "
-                    + "--hash-block-size=4096 --data-blocks %d --hash-offset %d %s <name> %s %s%n",
-                    v.dataBlocks(), v.hashOffset(), out, out, v.rootHashHex());
-        } else {
-            pw.printf("data blocks: %d%n", Files.size(out) / 4096);
+            pw.printf("dm-verity: root hash %s, data blocks %d, hash offset %d, file size %d%n", result.rootHashHex(),
+                    result.dataBlocks(), result.imageSize(), result.totalSize());
+            pw.println(result.veritysetupHint(out));
         }
         pw.flush();
         LOG.info("exported {} to {}", bootstrap, out);

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * layer blob is converted with {@code create -t targz-rafs}, the layer bootstraps are merged, and the merged image
  * must equal {@code umoci unpack} of the same image. Root only; skips without umoci or busybox-static.
  */
-class MultiLayerOciTest {
+class MultiLayerOciIT {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
