@@ -10,8 +10,10 @@ jar="$root/nydus-cli/target/nydus4j-cli.jar"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "building (mvn -B -q -DskipTests package)"
-(cd "$root" && mvn -B -q -DskipTests package)
+if [[ -z "${NYDUS4J_SKIP_BUILD:-}" ]]; then # set it to reuse an existing build
+  step "building (mvn -B -q -DskipTests package)"
+  (cd "$root" && mvn -B -q -DskipTests package)
+fi
 
 step "preparing the source tree in $work/src"
 rm -rf "$work/src" "$work/blobs"

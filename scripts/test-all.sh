@@ -14,7 +14,7 @@ else
 fi
 
 mvn_rc=0
-mvn -B install || mvn_rc=$?
+mvn -B clean install || mvn_rc=$?
 
 # count JUnit results from the Surefire reports of every module
 read -r j_tests j_fail j_err j_skip < <(python3 - <<'PY'
