@@ -49,7 +49,13 @@ final class FileChunker {
         long off = 0;
         while (off < size) {
             int want = (int) Math.min(chunkSize, size - off);
-            int got = in.readNBytes(buf, 0, want);
+            int got;
+            try {
+                got = in.readNBytes(buf, 0, want);
+            } catch (IOException e) {
+                throw new IOException(what + ": reading data failed at byte " + off + " of " + size + ": "
+                        + e.getMessage(), e);
+            }
             if (got < want) {
                 throw new IOException(what + ": expected " + size + " bytes of data but the input ended after "
                         + (off + got) + " (truncated archive or file changed while reading)");

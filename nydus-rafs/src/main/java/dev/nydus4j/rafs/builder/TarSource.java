@@ -121,7 +121,13 @@ final class TarSource {
                 break;
             }
         }
-        if (!allZero && !TarUtils.verifyCheckSum(header)) {
+        boolean checksumOk;
+        try {
+            checksumOk = allZero || TarUtils.verifyCheckSum(header);
+        } catch (RuntimeException e) { // the checksum field itself is not octal
+            checksumOk = false;
+        }
+        if (!checksumOk) {
             throw new IOException(resource + ": not a tar archive: first header checksum does not match"
                     + " (expected a tar, tar.gz or tar.zst stream)");
         }
