@@ -63,8 +63,26 @@ public final class LocalChunkReader implements ChunkReader {
 
     @Override
     public void readChunk(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst) throws IOException {
-        String blobId = blob.blobId();
-        String where = "blob " + blobId + " chunk " + info.index();
+        String where = "blob " + blob.blobId() + " chunk " + info.index();
+        checkRanges(blob, info, dst, where);
+        CompressionAlgorithm algo = info.compressed() ? algorithm(blob, info, where) : CompressionAlgorithm.NONE;
+        if (algo == CompressionAlgorithm.NONE) {
+            readFully(blob.blobId(), where, info.compressedOffset(), ByteBuffer.wrap(dst, 0, info.uncompressedSize()));
+        } else {
+            byte[] stored = new byte[info.compressedSize()];
+            readFully(blob.blobId(), where, info.compressedOffset(), ByteBuffer.wrap(stored));
+            algo.decompress(stored, 0, stored.length, dst, 0, info.uncompressedSize(),
+                    where + " at offset " + info.compressedOffset());
+        }
+        verifyCrc(info, dst, where);
+        if (expectedDigest != null) {
+            verifyDigest(blob, info, expectedDigest, dst, where);
+        }
+    }
+
+    /** Validates sizes and the stored range before anything is allocated or read. */
+    private static void checkRanges(BlobInfo blob, ChunkInfo info, byte[] dst, String where)
+            throws CorruptImageException {
         int usize = info.uncompressedSize();
         int csize = info.compressedSize();
         long coff = info.compressedOffset();
@@ -84,45 +102,48 @@ public final class LocalChunkReader implements ChunkReader {
             throw new CorruptImageException(where, coff, "stored range [" + coff + ", " + (coff + csize)
                     + ") beyond the chunk data end " + dataEnd);
         }
-        CompressionAlgorithm algo = null;
-        if (info.compressed()) {
-            try {
-                algo = CompressionAlgorithm.fromId(blob.compressionAlgo());
-            } catch (IllegalArgumentException e) {
-                throw new CorruptImageException(where, coff, e.getMessage(), e);
-            }
+    }
+
+    private static CompressionAlgorithm algorithm(BlobInfo blob, ChunkInfo info, String where)
+            throws CorruptImageException {
+        CompressionAlgorithm algo;
+        try {
+            algo = CompressionAlgorithm.fromId(blob.compressionAlgo());
+        } catch (IllegalArgumentException e) {
+            throw new CorruptImageException(where, info.compressedOffset(), e.getMessage(), e);
         }
-        if (algo == null || algo == CompressionAlgorithm.NONE) {
-            if (csize != usize) {
-                throw new CorruptImageException(where, coff, "chunk marked compressed in an uncompressed blob with "
-                        + "stored size " + csize + " vs uncompressed size " + usize);
-            }
-            readFully(blobId, where, coff, ByteBuffer.wrap(dst, 0, usize));
-        } else {
-            byte[] stored = new byte[csize];
-            readFully(blobId, where, coff, ByteBuffer.wrap(stored));
-            algo.decompress(stored, 0, csize, dst, 0, usize, where + " at offset " + coff);
+        if (algo == CompressionAlgorithm.NONE && info.compressedSize() != info.uncompressedSize()) {
+            throw new CorruptImageException(where, info.compressedOffset(), "chunk marked compressed in an "
+                    + "uncompressed blob with stored size " + info.compressedSize() + " vs uncompressed size "
+                    + info.uncompressedSize());
         }
-        if (info.crc32c() != 0) {
-            CRC32C crc = new CRC32C();
-            crc.update(dst, 0, usize);
-            if ((int) crc.getValue() != info.crc32c()) {
-                throw new CorruptImageException(where, coff, String.format("CRC-32C 0x%08x vs expected 0x%08x",
-                        (int) crc.getValue(), info.crc32c()));
-            }
+        return algo;
+    }
+
+    private static void verifyCrc(ChunkInfo info, byte[] dst, String where) throws CorruptImageException {
+        if (info.crc32c() == 0) {
+            return;
         }
-        if (expectedDigest != null) {
-            DigestAlgorithm digester;
-            try {
-                digester = DigestAlgorithm.fromId(blob.digestAlgo());
-            } catch (IllegalArgumentException e) {
-                throw new CorruptImageException(where, coff, e.getMessage(), e);
-            }
-            byte[] actual = digester.digest(dst, 0, usize);
-            if (!MessageDigest.isEqual(actual, expectedDigest)) {
-                throw new CorruptImageException(where, coff, digester.configName() + " digest "
-                        + HexFormat.of().formatHex(actual) + " vs expected " + HexFormat.of().formatHex(expectedDigest));
-            }
+        CRC32C crc = new CRC32C();
+        crc.update(dst, 0, info.uncompressedSize());
+        if ((int) crc.getValue() != info.crc32c()) {
+            throw new CorruptImageException(where, info.compressedOffset(), String.format(
+                    "CRC-32C 0x%08x vs expected 0x%08x", (int) crc.getValue(), info.crc32c()));
+        }
+    }
+
+    private static void verifyDigest(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst, String where)
+            throws CorruptImageException {
+        DigestAlgorithm digester;
+        try {
+            digester = DigestAlgorithm.fromId(blob.digestAlgo());
+        } catch (IllegalArgumentException e) {
+            throw new CorruptImageException(where, info.compressedOffset(), e.getMessage(), e);
+        }
+        byte[] actual = digester.digest(dst, 0, info.uncompressedSize());
+        if (!MessageDigest.isEqual(actual, expectedDigest)) {
+            throw new CorruptImageException(where, info.compressedOffset(), digester.configName() + " digest "
+                    + HexFormat.of().formatHex(actual) + " vs expected " + HexFormat.of().formatHex(expectedDigest));
         }
     }
 

@@ -83,6 +83,7 @@ public final class BlobFile implements AutoCloseable {
                 }
                 toc = BlobToc.parse(read(ch, size, s.dataOffset(), (int) s.size(), res), res, s.dataOffset());
                 checkTocRanges(toc, size, res, s.dataOffset());
+                checkSectionsListed(toc, sections, res);
             }
             return new BlobFile(path, ch, size, sections, toc);
         } catch (IOException | RuntimeException e) {
@@ -96,7 +97,7 @@ public final class BlobFile implements AutoCloseable {
             return List.of();
         }
         byte[] last = read(ch, size, size - TarHeader.SIZE, TarHeader.SIZE, res);
-        if (!TarHeader.isGnuMagic(last, 0)) {
+        if (!TarHeader.isGnuMagic(last, 0) && !TarHeader.hasSectionName(last, 0)) {
             return List.of();
         }
         List<Section> found = new ArrayList<>();
@@ -137,6 +138,39 @@ public final class BlobFile implements AutoCloseable {
                     && !e.name().equals(TarHeader.IMAGE_BLOB)) {
                 throw new CorruptImageException(res, tocOffset, "ToC entry '" + e.name() + "' is uncompressed but "
                         + "stored size " + e.compressedSize() + " vs uncompressed size " + e.uncompressedSize());
+            }
+        }
+    }
+
+    /**
+     * Every section but the ToC itself must be listed in the ToC at exactly its position, so that a damaged
+     * ToC can never make a reader fall back to unverified or misplaced section data.
+     */
+    private static void checkSectionsListed(BlobToc toc, List<Section> sections, String res)
+            throws CorruptImageException {
+        for (Section s : sections) {
+            if (s.name().equals(TarHeader.TOC)) {
+                continue;
+            }
+            BlobToc.Entry e = toc.find(s.name()).orElseThrow(() -> new CorruptImageException(res, s.dataOffset(),
+                    "section '" + s.name() + "' is not listed in the ToC"));
+            boolean ok;
+            if (s.name().equals(TarHeader.IMAGE_BLOB)) {
+                ok = e.compressedSize() == s.size();
+            } else if (s.name().equals(TarHeader.BLOB_META)) {
+                BlobToc.Entry h = toc.find(BlobToc.BLOB_META_HEADER).orElseThrow(() -> new CorruptImageException(
+                        res, s.dataOffset(), "ToC lists blob.meta but not blob.meta.header"));
+                ok = e.compressedOffset() == s.dataOffset()
+                        && e.compressedSize() + BlobMetaHeader.SIZE == s.size()
+                        && h.compressedOffset() == s.dataOffset() + e.compressedSize()
+                        && h.compressedSize() == BlobMetaHeader.SIZE;
+            } else {
+                ok = e.compressedOffset() == s.dataOffset() && e.compressedSize() == s.size();
+            }
+            if (!ok) {
+                throw new CorruptImageException(res, s.dataOffset(), "ToC entry '" + e.name() + "' at "
+                        + e.compressedOffset() + " size " + e.compressedSize() + " vs section at " + s.dataOffset()
+                        + " size " + s.size());
             }
         }
     }
@@ -204,6 +238,35 @@ public final class BlobFile implements AutoCloseable {
             } else {
                 tocEntryData(e);
             }
+        }
+    }
+
+    /**
+     * Checks what a final blob table entry (one with a ToC size, i.e. from {@link BlobWriter#finish}) records
+     * about the whole file: the file size (CAP_TAR_TOC) and the ToC size and SHA-256. Entries without a ToC size
+     * (legacy blobs, or the {@link BlobWriter#sealChunks()} entry) are not checked.
+     */
+    public void verifyAgainst(BlobInfo blob) throws IOException {
+        if (blob.tocSize() == 0) {
+            return;
+        }
+        if (blob.hasFeature(BlobInfo.FEATURE_CAP_TAR_TOC) && blob.compressedSize() != size) {
+            throw new CorruptImageException(resource, size, "blob file size " + size + " vs blob table size "
+                    + blob.compressedSize());
+        }
+        if (toc == null) {
+            throw new CorruptImageException(resource, -1, "blob table records a " + blob.tocSize()
+                    + "-byte ToC but the blob has none");
+        }
+        if (blob.tocSize() != tocSize()) {
+            throw new CorruptImageException(resource, size - tocSize(), "ToC size " + tocSize()
+                    + " vs blob table " + blob.tocSize());
+        }
+        if (blob.tocDigest() != null && !MessageDigest.isEqual(blob.tocDigest(), new byte[32])
+                && !MessageDigest.isEqual(blob.tocDigest(), tocDigest())) {
+            throw new CorruptImageException(resource, size - tocSize(), "ToC SHA-256 "
+                    + HexFormat.of().formatHex(tocDigest()) + " vs blob table "
+                    + HexFormat.of().formatHex(blob.tocDigest()));
         }
     }
 
@@ -282,7 +345,29 @@ public final class BlobFile implements AutoCloseable {
         if (s.get().size() > MAX_SECTION_SIZE) {
             throw new CorruptImageException(resource, s.get().dataOffset(), "image.boot section too large");
         }
-        return Optional.of(readRange(s.get().dataOffset(), (int) s.get().size()));
+        byte[] data = readRange(s.get().dataOffset(), (int) s.get().size());
+        // Without a ToC nothing records the compression; a bootstrap never starts with the zstd frame magic.
+        if (data.length >= 4 && (data[0] & 0xff) == 0x28 && (data[1] & 0xff) == 0xb5 && (data[2] & 0xff) == 0x2f
+                && (data[3] & 0xff) == 0xfd) {
+            return Optional.of(zstdStreamUnknownSize(data, s.get().dataOffset()));
+        }
+        return Optional.of(data);
+    }
+
+    private byte[] zstdStreamUnknownSize(byte[] stored, long offset) throws CorruptImageException {
+        try (InputStream in = new ZstdInputStream(new ByteArrayInputStream(stored))) {
+            byte[] out = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, MAX_SECTION_SIZE));
+            if (in.read() != -1) {
+                throw new CorruptImageException(resource, offset, "image.boot decodes to more than "
+                        + MAX_SECTION_SIZE + " bytes");
+            }
+            return out;
+        } catch (CorruptImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new CorruptImageException(resource, offset, "image.boot zstd data does not decode: "
+                    + e.getMessage(), e);
+        }
     }
 
     /**
@@ -299,7 +384,14 @@ public final class BlobFile implements AutoCloseable {
                     + s.get().size() + " bytes cannot hold the " + BlobMetaHeader.SIZE + "-byte header");
         }
         long at = s.get().headerOffset() - BlobMetaHeader.SIZE;
-        BlobMetaHeader h = BlobMetaHeader.parse(readRange(at, BlobMetaHeader.SIZE), 0, resource, at);
+        byte[] raw = readRange(at, BlobMetaHeader.SIZE);
+        if (toc != null) {
+            Optional<BlobToc.Entry> e = toc.find(BlobToc.BLOB_META_HEADER);
+            if (e.isPresent()) {
+                checkDigest(e.get(), BlobWriter.sha256(raw, 0, raw.length), at);
+            }
+        }
+        BlobMetaHeader h = BlobMetaHeader.parse(raw, 0, resource, at);
         if (h.ciOffset() != s.get().dataOffset() || h.ciCompressedSize() != at - s.get().dataOffset()) {
             throw new CorruptImageException(resource, at, "blob.meta header ci_offset " + h.ciOffset()
                     + " / ci_compressed_size " + h.ciCompressedSize() + " vs section at " + s.get().dataOffset()
@@ -350,12 +442,15 @@ public final class BlobFile implements AutoCloseable {
         decodeChunkInfos(blob, plain);
         int padded = (int) BlobWriter.alignUp(plain.length);
         byte[] out = Arrays.copyOf(plain, padded + BlobMetaHeader.SIZE);
-        byte[] header = readRange(blob.ciOffset() + blob.ciCompressedSize(), BlobMetaHeader.SIZE);
+        // Re-encoded from the validated fields, so reserved garbage in the stored header never propagates.
+        byte[] header = BlobMetaHeader.parse(readRange(blob.ciOffset() + blob.ciCompressedSize(),
+                BlobMetaHeader.SIZE), 0, resource, blob.ciOffset() + blob.ciCompressedSize()).encode();
         System.arraycopy(header, 0, out, padded, BlobMetaHeader.SIZE);
         return out;
     }
 
     private byte[] readChunkInfoArray(BlobInfo blob) throws IOException {
+        verifyAgainst(blob);
         boolean v2 = blob.hasFeature(BlobInfo.FEATURE_CHUNK_INFO_V2);
         int entrySize = v2 ? ChunkInfoV2.SIZE : ChunkInfoV1.SIZE;
         long minPlain = (long) blob.chunkCount() * entrySize;
@@ -384,6 +479,11 @@ public final class BlobFile implements AutoCloseable {
                     + blob.ciOffset() + ", " + (headerAt + BlobMetaHeader.SIZE) + ") beyond the blob end " + size);
         }
         byte[] stored = readRange(blob.ciOffset(), (int) blob.ciCompressedSize() + BlobMetaHeader.SIZE);
+        Optional<BlobToc.Entry> headerEntry = toc == null ? Optional.empty() : toc.find(BlobToc.BLOB_META_HEADER);
+        if (headerEntry.isPresent()) {
+            checkDigest(headerEntry.get(), BlobWriter.sha256(stored, (int) blob.ciCompressedSize(),
+                    BlobMetaHeader.SIZE), headerAt);
+        }
         BlobMetaHeader header = BlobMetaHeader.parse(stored, (int) blob.ciCompressedSize(), resource, headerAt);
         header.validateAgainst(blob, resource, headerAt);
         CompressionAlgorithm ciAlgo;

@@ -62,6 +62,12 @@ public record BlobMetaHeader(int features, int ciCompressor, int ciEntries, long
                 blob.ciCompressedSize(), blob.ciUncompressedSize(), 0, 0, 0);
     }
 
+    /** This header with INLINED_FS_META cleared (what {@link BlobWriter#sealChunks()} records). */
+    public BlobMetaHeader withoutFsMeta() {
+        return new BlobMetaHeader(features & ~BlobInfo.FEATURE_INLINED_FS_META, ciCompressor, ciEntries, ciOffset,
+                ciCompressedSize, ciUncompressedSize, zranOffset, zranSize, zranCount);
+    }
+
     public byte[] encode() {
         byte[] h = new byte[SIZE];
         LE_INT.set(h, MAGIC_OFFSET, MAGIC);

@@ -109,6 +109,20 @@ record TarHeader(String name, long size) {
         return true;
     }
 
+    /**
+     * Whether the name field holds one of the section names upstream writes: together with the magic this tells
+     * a damaged trailer (must be rejected) from a legacy blob without any (NUL padding after the name).
+     */
+    static boolean hasSectionName(byte[] buf, int off) {
+        for (String n : new String[] {IMAGE_BLOB, BLOB_META, BLOB_DIGEST, IMAGE_BOOT, TOC}) {
+            byte[] b = n.getBytes(StandardCharsets.US_ASCII);
+            if (java.util.Arrays.equals(buf, off, off + b.length, b, 0, b.length) && buf[off + b.length] == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static long checksum(byte[] h, int off) {
         long sum = 0;
         for (int i = 0; i < SIZE; i++) {
