@@ -161,7 +161,7 @@ final class CreateCommand implements Callable<Integer> {
         BuildResult result;
         ImageBuilder builder = new ImageBuilder(options);
         if (stream) {
-            try (InputStream in = Files.newInputStream(source)) {
+            try (InputStream in = new SequentialInputStream(new java.io.FileInputStream(source.toFile()))) {
                 result = builder.build(in, bootstrap, blob, blobDir);
             }
         } else {
