@@ -185,4 +185,45 @@ class CreateRoundTripTest {
         assertThat(prompt.exitCode()).isZero();
         assertThat(prompt.out()).contains("Inspecting Rafs :> ", "\"files\"", "error: unknown inspect command 'bogus'");
     }
+
+    @Test
+    void mergingLayersWithDifferentChunkSizesIsAnInconsistentFilesystem() throws Exception {
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path a = tmp.resolve("a.boot");
+        Path b = tmp.resolve("b.boot");
+        CliRun.ok("create", "--log-level", "warn", "--chunk-size", "0x10000", "-B", a.toString(), "-D", blobs.toString(), src.toString());
+        CliRun.ok("create", "--log-level", "warn", "--chunk-size", "0x20000", "-B", b.toString(), "-D", blobs.toString(), src.toString());
+        CliRun r = CliRun.run("merge", "--log-level", "warn", "-B", tmp.resolve("m.boot").toString(), a.toString(), b.toString());
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: inconsistent filesystem");
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(tmp.resolve("m.boot")).doesNotExist();
+    }
+
+    @Test
+    void tarStreamFromAFifo() throws Exception {
+        assumeTrue(tar != null && ExternalCommand.available("mkfifo"), "GNU tar / mkfifo not available");
+        Path fifo = tmp.resolve("layer.fifo");
+        ExternalCommand.run("mkfifo", fifo.toString());
+        Thread writer = new Thread(() -> {
+            try (var out = Files.newOutputStream(fifo)) {
+                Files.copy(tar, out);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, "fifo-writer");
+        writer.start();
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path boot = tmp.resolve("fifo.boot");
+        try {
+            CliRun.ok("create", "--log-level", "warn", "-t", "tar-rafs", "--chunk-size", "0x" + Integer.toHexString(CHUNK),
+                    "-B", boot.toString(), "-D", blobs.toString(), fifo.toString());
+        } finally {
+            writer.join(60_000);
+        }
+        try (LocalChunkReader reader = LocalChunkReader.forDirectory(blobs);
+             RafsImage image = RafsImage.open(boot, reader)) {
+            assertThat(expected.without("/").diff(TreeSnapshot.of(image).without("/"), TreeSnapshot.Field.DIR_NLINK)).isEmpty();
+        }
+    }
 }
