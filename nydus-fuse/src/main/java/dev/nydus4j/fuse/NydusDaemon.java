@@ -13,91 +13,208 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 /**
- * One served image: config → backend → blob device (with the configured blob cache) → {@link RafsImage} →
- * FUSE mount. Closing unmounts and releases everything, in reverse order.
+ * nydusd's core: one FUSE mount serving one or more RAFS images (by virtual mountpoint), with upstream's daemon
+ * states. Images are added at start ({@code --bootstrap}) or later ({@code POST /api/v1/mount}). Thread-safe;
+ * {@link #close()} unmounts and releases every image.
  */
 public final class NydusDaemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NydusDaemon.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final NydusdConfig config;
-    private final BlobDevice device;
-    private final RafsImage image;
-    private final RafsFuse fuse;
-    private final FuseMount mount;
+    /** Upstream's daemon states (API.md 2.5). */
+    public enum State { INIT, READY, RUNNING, STOPPED }
 
-    private NydusDaemon(NydusdConfig config, BlobDevice device, RafsImage image, RafsFuse fuse, FuseMount mount) {
-        this.config = config;
-        this.device = device;
-        this.image = image;
-        this.fuse = fuse;
-        this.mount = mount;
+    private final BackendRegistry registry;
+    private final MountTable table = new MountTable();
+    private final EventRing events = new EventRing();
+    private final RafsFuse fuse;
+    private final String id;
+    private final String supervisor;
+    private volatile FuseMount mount;
+    private volatile State state = State.INIT;
+
+    private NydusDaemon(BackendRegistry registry, String id, String supervisor) {
+        this.registry = Objects.requireNonNull(registry, "registry is null");
+        this.fuse = new RafsFuse(table, true, events);
+        this.id = id;
+        this.supervisor = supervisor;
     }
 
     /**
-     * Opens the image and mounts it.
+     * Starts a daemon: mounts {@code bootstrap} (if given) at virtual mountpoint "/", then the FUSE file system at
+     * {@code mountpoint}.
      *
-     * @param config     parsed nydusd config (backend required)
-     * @param bootstrap  RAFS bootstrap file
-     * @param mountpoint directory to mount on
-     * @param registry   backend providers
+     * @param config    config of the bootstrap (ignored without one)
+     * @param bootstrap image to serve at start, or null to wait for API mounts
+     * @param id        daemon id ({@code --id}), or null
      */
+    public static NydusDaemon start(NydusdConfig config, Path bootstrap, Path mountpoint, BackendRegistry registry,
+                                    String id, String supervisor) throws IOException {
+        NydusDaemon d = new NydusDaemon(registry, id, supervisor);
+        try {
+            if (bootstrap != null) {
+                d.mountImage("/", bootstrap, config);
+            }
+            // an image mounted at start never changes: long kernel caches; a shared daemon's root does change
+            List<String> opts = bootstrap != null
+                    ? List.of("entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400")
+                    : List.of("entry_timeout=1", "attr_timeout=1", "negative_timeout=0");
+            d.mount = FuseMount.mount(d.fuse, mountpoint, opts);
+            d.state = State.RUNNING;
+            return d;
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
+        }
+    }
+
+    /** Starts a daemon serving one image (no id). */
     public static NydusDaemon start(NydusdConfig config, Path bootstrap, Path mountpoint, BackendRegistry registry)
             throws IOException {
-        Objects.requireNonNull(config, "config is null");
+        return start(config, bootstrap, mountpoint, registry, null, null);
+    }
+
+    /**
+     * Opens {@code bootstrap} with {@code config} and serves it at {@code virtualMountpoint}.
+     *
+     * @throws IllegalStateException    when the mountpoint is taken
+     * @throws IllegalArgumentException for a bad mountpoint or config
+     */
+    public RafsInstance mountImage(String virtualMountpoint, Path bootstrap, NydusdConfig config) throws IOException {
+        String mp = MountTable.normalize(virtualMountpoint);
+        if (state == State.STOPPED) {
+            throw new IllegalStateException("daemon is stopped");
+        }
+        if (table.get(mp) != null) {
+            throw new IllegalStateException("mountpoint " + mp + " is already mounted");
+        }
         BackendConfig backend = config.backend();
         if (backend == null) {
             throw new IllegalArgumentException("the nydusd config has no backend; add device.backend (v1) or"
                     + " [backend] (v2), or use --localfs-dir / -D");
         }
-        String path = "backend." + backend.type();
         JsonNode node = JSON.valueToTree(backend.config());
-        Object bound = registry.bindConfig(backend.type(), node, path);
-        BackendContext ctx = BackendContext.simple(config.id().isEmpty() ? "/" : config.id());
+        Object bound = registry.bindConfig(backend.type(), node, "backend." + backend.type());
+        BackendContext ctx = BackendContext.simple(mp);
         Path workDir = config.cache().isBlobCache() ? Path.of(config.cache().workDir()) : null;
-        BlobDevice device = new BlobDevice(id -> registry.open(backend.type(), bound, id, ctx), workDir,
+        BlobDevice device = new BlobDevice(blobId -> registry.open(backend.type(), bound, blobId, ctx), workDir,
                 config.cache().validate());
         RafsImage image = RafsImage.open(bootstrap, device); // closes the device on failure
+        RafsInstance inst = new RafsInstance(mp, table.nextNumber(), bootstrap, config, image, device, Instant.now(),
+                new FsMetrics(mp));
         try {
-            RafsFuse fuse = new RafsFuse(image, true);
-            FuseMount mount = FuseMount.mount(fuse, mountpoint, List.of());
-            LOG.info("serving {} at {} (backend {}, cache {})", bootstrap, mount.mountpoint(), backend.type(),
-                    workDir == null ? "none" : workDir);
-            return new NydusDaemon(config, device, image, fuse, mount);
-        } catch (IOException | RuntimeException e) {
-            image.close();
+            table.add(inst);
+        } catch (RuntimeException e) {
+            inst.close();
             throw e;
         }
+        if (state == State.INIT) {
+            state = State.READY;
+        }
+        LOG.info("mounted {} at virtual mountpoint {} (backend {}, cache {})", bootstrap, mp, backend.type(),
+                workDir == null ? "none" : workDir);
+        return inst;
     }
 
-    public NydusdConfig config() {
-        return config;
+    /** Stops serving the image at {@code virtualMountpoint}. */
+    public void umountImage(String virtualMountpoint) throws IOException {
+        String mp = MountTable.normalize(virtualMountpoint);
+        RafsInstance inst = table.remove(mp);
+        if (inst == null) {
+            throw new IllegalArgumentException("nothing is mounted at " + mp);
+        }
+        inst.close();
+        LOG.info("unmounted virtual mountpoint {}", mp);
+    }
+
+    /** The instance at a virtual mountpoint, or null. */
+    public RafsInstance instance(String virtualMountpoint) {
+        return table.get(MountTable.normalize(virtualMountpoint));
+    }
+
+    public List<RafsInstance> instances() {
+        return table.all();
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String supervisor() {
+        return supervisor;
     }
 
     public FuseMount mount() {
         return mount;
     }
 
-    public RafsImage image() {
-        return image;
+    /** Backend reads of all images (for tests and the main job). */
+    public long backendReadCount() {
+        return table.all().stream().mapToLong(i -> i.device().backendReadCount()).sum();
     }
 
-    /** Backend and cache figures, shaped like upstream's metrics. */
-    public Map<String, Object> metrics() {
-        return Map.of("read_count", device.backendReadCount(), "read_amount_total", device.backendReadBytes(),
-                "cache_hits", device.cacheHits(), "cache_misses", device.cacheMisses(),
-                "fuse_bytes_read", fuse.bytesRead(), "fuse_read_errors", fuse.readErrors());
+    /** Backend bytes of all images. */
+    public long backendReadBytes() {
+        return table.all().stream().mapToLong(i -> i.device().backendReadBytes()).sum();
+    }
+
+    /** Recent read errors. */
+    EventRing events() {
+        return events;
+    }
+
+    /** Reads being served now, as {@code /api/v1/metrics/inflight} entries. */
+    List<java.util.Map<String, Object>> inflight() {
+        return fuse.inflight().stream().map(r -> java.util.Map.<String, Object>of("inode", r.inode(), "opcode",
+                RafsFuse.InflightRead.FUSE_READ_OPCODE, "unique", r.unique(), "timestamp_secs", r.timestampSecs()))
+                .toList();
+    }
+
+    /** Blocks until the FUSE mount ends (unmounted from outside, or {@link #close()}). */
+    public void await() throws InterruptedException {
+        FuseMount m = mount;
+        if (m != null) {
+            m.await();
+        }
     }
 
     @Override
-    public void close() throws IOException {
-        try (RafsImage i = image; FuseMount m = mount) {
-            // unmount first (declared last), then the image and its blob device
+    public synchronized void close() throws IOException {
+        if (state == State.STOPPED) {
+            return;
+        }
+        state = State.STOPPED;
+        IOException first = null;
+        try {
+            if (mount != null) {
+                mount.close();
+            }
+        } catch (IOException e) {
+            first = e;
+        }
+        for (RafsInstance inst : table.all()) {
+            table.remove(inst.mountpoint());
+            try {
+                inst.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 }

@@ -22,12 +22,14 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Serves a {@link RafsFileSystem} read-only through libfuse2's path API (jnr-fuse). Every write operation answers
+ * Serves the images of a {@link MountTable} read-only through libfuse2's path API (jnr-fuse): the image at "/"
+ * is the whole mount, images at sub-paths sit below read-only pseudo directories. Every write operation answers
  * EROFS. Errors are mapped to errno here, once: missing → ENOENT, everything else from the image or the storage
  * → EIO (logged). Thread-safe: FUSE worker threads call in concurrently.
  */
@@ -38,45 +40,99 @@ public final class RafsFuse extends FuseStubFS {
     /** keep_cache is bit 1 of the bitfield word at offset 20 of struct fuse_file_info (libfuse2, x86_64). */
     private static final int FFI_BITFIELD_OFFSET = 20;
     private static final int KEEP_CACHE_BIT = 2;
+    private static final int PSEUDO_DIR_MODE = 040555;
 
-    private final RafsFileSystem fs;
+    private final MountTable table;
     private final boolean serveXattrs;
     private final ThreadLocal<ByteBuffer> readBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocate(1 << 20));
     private final AtomicLong readErrors = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
+    private final AtomicLong nextHandle = new AtomicLong(1);
+    private final Map<Long, OpenFile> openFiles = new ConcurrentHashMap<>();
 
-    public RafsFuse(RafsFileSystem fs, boolean serveXattrs) {
-        this.fs = java.util.Objects.requireNonNull(fs, "fs is null");
-        this.serveXattrs = serveXattrs;
+    private final EventRing events;
+    private final AtomicLong nextUnique = new AtomicLong(1);
+    private final Map<Long, InflightRead> inflight = new ConcurrentHashMap<>();
+
+    private record OpenFile(RafsInstance instance, long ino) {
     }
 
-    /** Bytes served to readers so far. */
+    /** A read being served, for {@code /api/v1/metrics/inflight} (hang detection). */
+    record InflightRead(long inode, long unique, long timestampSecs) {
+        static final int FUSE_READ_OPCODE = 15;
+    }
+
+    RafsFuse(MountTable table, boolean serveXattrs, EventRing events) {
+        this.table = java.util.Objects.requireNonNull(table, "table is null");
+        this.serveXattrs = serveXattrs;
+        this.events = java.util.Objects.requireNonNull(events, "events is null");
+    }
+
+    /** Reads currently being served. */
+    java.util.Collection<InflightRead> inflight() {
+        return inflight.values();
+    }
+
+    /** Bytes served to readers so far (all instances). */
     public long bytesRead() {
         return bytesRead.get();
     }
 
-    /** Failed read requests so far. */
+    /** Failed read requests so far (all instances). */
     public long readErrors() {
         return readErrors.get();
     }
 
-    @Override
-    public int getattr(String path, FileStat stat) {
-        try {
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
-            }
-            fill(a.get(), stat);
-            return 0;
-        } catch (Exception e) {
-            return errno(e, "getattr", path);
+    /** Resolves a FUSE path to an image inode: empty when absent; pseudo directories are handled by callers. */
+    private Optional<InodeAttributes> inImage(MountTable.InImage r) throws IOException {
+        return r.instance().image().resolve(r.subPath());
+    }
+
+    private static void record(MountTable.Resolution r, FsMetrics.Op op, boolean ok, long t0) {
+        if (r instanceof MountTable.InImage in) {
+            in.instance().metrics().record(op, ok, System.nanoTime() - t0);
         }
     }
 
-    private static void fill(InodeAttributes a, FileStat stat) {
+    @Override
+    public int getattr(String path, FileStat stat) {
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc;
+        try {
+            if (r == null) {
+                rc = -ErrorCodes.ENOENT();
+            } else if (r instanceof MountTable.Pseudo p) {
+                fillPseudo(p, stat);
+                rc = 0;
+            } else {
+                MountTable.InImage in = (MountTable.InImage) r;
+                Optional<InodeAttributes> a = inImage(in);
+                if (a.isEmpty()) {
+                    rc = -ErrorCodes.ENOENT();
+                } else {
+                    fill(in.instance(), a.get(), stat);
+                    rc = 0;
+                }
+            }
+        } catch (Exception e) {
+            rc = errno(e, "getattr", path);
+        }
+        record(r, FsMetrics.Op.GETATTR, rc == 0, t0);
+        return rc;
+    }
+
+    private static void fillPseudo(MountTable.Pseudo p, FileStat stat) {
+        stat.st_mode.set(PSEUDO_DIR_MODE);
+        stat.st_ino.set(p.ino());
+        stat.st_nlink.set(2 + p.children().size());
+        stat.st_size.set(4096);
+        stat.st_blksize.set(4096);
+    }
+
+    private static void fill(RafsInstance inst, InodeAttributes a, FileStat stat) {
         stat.st_mode.set(a.mode());
-        stat.st_ino.set(a.ino());
+        stat.st_ino.set(MountTable.fuseIno(inst, a.ino()));
         stat.st_nlink.set(a.nlink());
         stat.st_uid.set(a.uid());
         stat.st_gid.set(a.gid());
@@ -96,83 +152,130 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filler, @off_t long offset, FuseFileInfo fi) {
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc = 0;
         try {
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
-            }
-            if (!a.get().isDirectory()) {
-                return -ErrorCodes.ENOTDIR();
-            }
-            List<DirEntry> entries = fs.readdir(a.get().ino());
-            for (DirEntry e : entries) {
-                if (filler.apply(buf, e.name(), null, 0) != 0) {
-                    break;
+            if (r == null) {
+                rc = -ErrorCodes.ENOENT();
+            } else if (r instanceof MountTable.Pseudo p) {
+                filler.apply(buf, ".", null, 0);
+                filler.apply(buf, "..", null, 0);
+                for (String c : p.children()) {
+                    if (filler.apply(buf, c, null, 0) != 0) {
+                        break;
+                    }
+                }
+            } else {
+                MountTable.InImage in = (MountTable.InImage) r;
+                Optional<InodeAttributes> a = inImage(in);
+                if (a.isEmpty()) {
+                    rc = -ErrorCodes.ENOENT();
+                } else if (!a.get().isDirectory()) {
+                    rc = -ErrorCodes.ENOTDIR();
+                } else {
+                    for (DirEntry e : in.instance().image().readdir(a.get().ino())) {
+                        if (filler.apply(buf, e.name(), null, 0) != 0) {
+                            break;
+                        }
+                    }
                 }
             }
-            return 0;
         } catch (Exception e) {
-            return errno(e, "readdir", path);
+            rc = errno(e, "readdir", path);
         }
+        record(r, FsMetrics.Op.READDIR, rc == 0, t0);
+        return rc;
     }
 
     @Override
     public int readlink(String path, Pointer buf, @size_t long size) {
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc;
         try {
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
+            if (!(r instanceof MountTable.InImage in)) {
+                rc = r == null ? -ErrorCodes.ENOENT() : -ErrorCodes.EINVAL();
+            } else {
+                Optional<InodeAttributes> a = inImage(in);
+                if (a.isEmpty()) {
+                    rc = -ErrorCodes.ENOENT();
+                } else if (!a.get().isSymlink()) {
+                    rc = -ErrorCodes.EINVAL();
+                } else {
+                    byte[] target = in.instance().image().readlink(a.get().ino());
+                    if (size > 0) {
+                        int n = (int) Math.min(target.length, size - 1);
+                        buf.put(0, target, 0, n);
+                        buf.putByte(n, (byte) 0);
+                    }
+                    rc = 0;
+                }
             }
-            if (!a.get().isSymlink()) {
-                return -ErrorCodes.EINVAL();
-            }
-            byte[] target = fs.readlink(a.get().ino());
-            if (size <= 0) {
-                return 0;
-            }
-            int n = (int) Math.min(target.length, size - 1);
-            buf.put(0, target, 0, n);
-            buf.putByte(n, (byte) 0);
-            return 0;
         } catch (Exception e) {
-            return errno(e, "readlink", path);
+            rc = errno(e, "readlink", path);
         }
+        record(r, FsMetrics.Op.READLINK, rc == 0, t0);
+        return rc;
     }
 
     @Override
     public int open(String path, FuseFileInfo fi) {
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc;
         try {
             if ((fi.flags.get() & O_ACCMODE) != 0) {
-                return -ErrorCodes.EROFS();
+                rc = r == null ? -ErrorCodes.ENOENT() : -ErrorCodes.EROFS();
+            } else if (r == null) {
+                rc = -ErrorCodes.ENOENT();
+            } else if (r instanceof MountTable.Pseudo) {
+                rc = -ErrorCodes.EISDIR();
+            } else {
+                MountTable.InImage in = (MountTable.InImage) r;
+                Optional<InodeAttributes> a = inImage(in);
+                if (a.isEmpty()) {
+                    rc = -ErrorCodes.ENOENT();
+                } else if (a.get().isDirectory()) {
+                    rc = -ErrorCodes.EISDIR();
+                } else {
+                    long fh = nextHandle.getAndIncrement();
+                    openFiles.put(fh, new OpenFile(in.instance(), a.get().ino()));
+                    fi.fh.set(fh);
+                    // the image never changes: let the kernel keep its page cache across opens
+                    Pointer mem = Struct.getMemory(fi);
+                    mem.putInt(FFI_BITFIELD_OFFSET, mem.getInt(FFI_BITFIELD_OFFSET) | KEEP_CACHE_BIT);
+                    rc = 0;
+                }
             }
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
-            }
-            if (a.get().isDirectory()) {
-                return -ErrorCodes.EISDIR();
-            }
-            fi.fh.set(a.get().ino());
-            // the image never changes: let the kernel keep its page cache across opens
-            Pointer mem = Struct.getMemory(fi);
-            mem.putInt(FFI_BITFIELD_OFFSET, mem.getInt(FFI_BITFIELD_OFFSET) | KEEP_CACHE_BIT);
-            return 0;
         } catch (Exception e) {
-            return errno(e, "open", path);
+            rc = errno(e, "open", path);
         }
+        record(r, FsMetrics.Op.OPEN, rc == 0, t0);
+        return rc;
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        OpenFile f = openFiles.remove(fi.fh.get());
+        if (f != null) {
+            f.instance().metrics().record(FsMetrics.Op.RELEASE, true, 0);
+        }
+        return 0;
     }
 
     @Override
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+        long t0 = System.nanoTime();
+        OpenFile f = openFiles.get(fi.fh.get());
+        if (f == null) {
+            return -ErrorCodes.EBADF();
+        }
+        long unique = nextUnique.getAndIncrement();
+        inflight.put(unique, new InflightRead(MountTable.fuseIno(f.instance(), f.ino()), unique,
+                System.currentTimeMillis() / 1000));
+        int rc;
         try {
-            long ino = fi.fh.get();
-            if (ino == 0) {
-                Optional<InodeAttributes> a = fs.resolve(path);
-                if (a.isEmpty()) {
-                    return -ErrorCodes.ENOENT();
-                }
-                ino = a.get().ino();
-            }
             int want = (int) Math.min(size, Integer.MAX_VALUE);
             ByteBuffer b = readBuffers.get();
             if (b.capacity() < want) {
@@ -180,27 +283,38 @@ public final class RafsFuse extends FuseStubFS {
                 readBuffers.set(b);
             }
             b.clear().limit(want);
-            int n = fs.read(ino, offset, b);
+            int n = f.instance().image().read(f.ino(), offset, b);
             if (n > 0) {
                 buf.put(0, b.array(), 0, n);
                 bytesRead.addAndGet(n);
+                f.instance().metrics().read(n);
             }
-            return n;
+            rc = n;
         } catch (Exception e) {
             readErrors.incrementAndGet();
-            return errno(e, "read", path);
+            rc = errno(e, "read", path);
+        } finally {
+            inflight.remove(unique);
         }
+        f.instance().metrics().record(FsMetrics.Op.READ, rc >= 0, System.nanoTime() - t0);
+        return rc;
     }
 
     @Override
     public int statfs(String path, Statvfs st) {
-        RafsFileSystem.FsStats s = fs.stats();
-        st.f_bsize.set(s.blockSize());
-        st.f_frsize.set(s.blockSize());
-        st.f_blocks.set(s.totalBlocks());
+        long blocks = 0;
+        long inodes = 0;
+        for (RafsInstance i : table.all()) {
+            RafsFileSystem.FsStats s = i.image().stats();
+            blocks += s.totalBlocks();
+            inodes += s.inodes();
+        }
+        st.f_bsize.set(4096);
+        st.f_frsize.set(4096);
+        st.f_blocks.set(blocks);
         st.f_bfree.set(0);
         st.f_bavail.set(0);
-        st.f_files.set(s.inodes());
+        st.f_files.set(inodes);
         st.f_ffree.set(0);
         st.f_favail.set(0);
         st.f_namemax.set(255);
@@ -212,27 +326,31 @@ public final class RafsFuse extends FuseStubFS {
         if (!serveXattrs) {
             return -ErrorCodes.ENOSYS();
         }
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc;
         try {
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
+            if (r == null) {
+                rc = -ErrorCodes.ENOENT();
+            } else if (r instanceof MountTable.Pseudo) {
+                rc = -ErrorCodes.ENODATA();
+            } else {
+                MountTable.InImage in = (MountTable.InImage) r;
+                Optional<InodeAttributes> a = inImage(in);
+                Optional<byte[]> v = a.isEmpty() ? Optional.empty() : in.instance().image().getxattr(a.get().ino(), name);
+                if (a.isEmpty()) {
+                    rc = -ErrorCodes.ENOENT();
+                } else if (v.isEmpty()) {
+                    rc = -ErrorCodes.ENODATA();
+                } else {
+                    rc = copyOut(v.get(), value, size);
+                }
             }
-            Optional<byte[]> v = fs.getxattr(a.get().ino(), name);
-            if (v.isEmpty()) {
-                return -ErrorCodes.ENODATA();
-            }
-            byte[] bytes = v.get();
-            if (size == 0) {
-                return bytes.length;
-            }
-            if (size < bytes.length) {
-                return -ErrorCodes.ERANGE();
-            }
-            value.put(0, bytes, 0, bytes.length);
-            return bytes.length;
         } catch (Exception e) {
-            return errno(e, "getxattr", path);
+            rc = errno(e, "getxattr", path);
         }
+        record(r, FsMetrics.Op.GETXATTR, rc >= 0, t0);
+        return rc;
     }
 
     @Override
@@ -240,34 +358,52 @@ public final class RafsFuse extends FuseStubFS {
         if (!serveXattrs) {
             return -ErrorCodes.ENOSYS();
         }
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc;
         try {
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
+            if (r == null) {
+                rc = -ErrorCodes.ENOENT();
+            } else if (r instanceof MountTable.Pseudo) {
+                rc = 0;
+            } else {
+                MountTable.InImage in = (MountTable.InImage) r;
+                Optional<InodeAttributes> a = inImage(in);
+                if (a.isEmpty()) {
+                    rc = -ErrorCodes.ENOENT();
+                } else {
+                    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                    for (String n : in.instance().image().listxattr(a.get().ino())) {
+                        out.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+                        out.write(0);
+                    }
+                    rc = copyOut(out.toByteArray(), list, size);
+                }
             }
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            for (String n : fs.listxattr(a.get().ino())) {
-                out.writeBytes(n.getBytes(StandardCharsets.UTF_8));
-                out.write(0);
-            }
-            byte[] bytes = out.toByteArray();
-            if (size == 0) {
-                return bytes.length;
-            }
-            if (size < bytes.length) {
-                return -ErrorCodes.ERANGE();
-            }
-            list.put(0, bytes, 0, bytes.length);
-            return bytes.length;
         } catch (Exception e) {
-            return errno(e, "listxattr", path);
+            rc = errno(e, "listxattr", path);
         }
+        record(r, FsMetrics.Op.LISTXATTR, rc >= 0, t0);
+        return rc;
+    }
+
+    /** xattr protocol: size 0 asks for the length; a too small buffer is ERANGE. */
+    private static int copyOut(byte[] bytes, Pointer dst, long size) {
+        if (size == 0) {
+            return bytes.length;
+        }
+        if (size < bytes.length) {
+            return -ErrorCodes.ERANGE();
+        }
+        dst.put(0, bytes, 0, bytes.length);
+        return bytes.length;
     }
 
     @Override
     public int access(String path, int mask) {
+        MountTable.Resolution r = table.resolve(path);
         try {
-            if (fs.resolve(path).isEmpty()) {
+            if (r == null || r instanceof MountTable.InImage in && inImage(in).isEmpty()) {
                 return -ErrorCodes.ENOENT();
             }
             return (mask & W_OK) != 0 ? -ErrorCodes.EROFS() : 0;
@@ -278,15 +414,24 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int opendir(String path, FuseFileInfo fi) {
+        long t0 = System.nanoTime();
+        MountTable.Resolution r = table.resolve(path);
+        int rc;
         try {
-            Optional<InodeAttributes> a = fs.resolve(path);
-            if (a.isEmpty()) {
-                return -ErrorCodes.ENOENT();
+            if (r == null) {
+                rc = -ErrorCodes.ENOENT();
+            } else if (r instanceof MountTable.Pseudo) {
+                rc = 0;
+            } else {
+                Optional<InodeAttributes> a = inImage((MountTable.InImage) r);
+                rc = a.isEmpty() ? -ErrorCodes.ENOENT()
+                        : a.get().type() == FileType.DIRECTORY ? 0 : -ErrorCodes.ENOTDIR();
             }
-            return a.get().type() == FileType.DIRECTORY ? 0 : -ErrorCodes.ENOTDIR();
         } catch (Exception e) {
-            return errno(e, "opendir", path);
+            rc = errno(e, "opendir", path);
         }
+        record(r, FsMetrics.Op.OPENDIR, rc == 0, t0);
+        return rc;
     }
 
     // ---- the image is read-only ----
@@ -380,6 +525,7 @@ public final class RafsFuse extends FuseStubFS {
         if (e instanceof FileNotFoundException) {
             return -ErrorCodes.ENOENT();
         }
+        events.add(op + " " + path + ": " + e.getMessage());
         if (e instanceof IOException) {
             LOG.warn("{} {} failed: {}", op, path, e.getMessage());
             LOG.debug("{} {} failed", op, path, e);

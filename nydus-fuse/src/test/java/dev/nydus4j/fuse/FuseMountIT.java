@@ -74,13 +74,13 @@ class FuseMountIT {
         BuildOptions opts = BuildOptions.defaults().withSourceType(SourceType.DIR).withChunkSize(64 * 1024);
         BuildResult r = new ImageBuilder(opts).build(src, tmp.resolve("image.boot"), null, blobs);
         NydusDaemon d = serve(r.bootstrap(), blobs, tmp.resolve("cache"));
-        assertThat(d.metrics().get("read_count")).as("nothing fetched at mount").isEqualTo(0L);
+        assertThat(d.backendReadCount()).as("nothing fetched at mount").isZero();
 
         TreeSnapshot expected = TreeSnapshot.of(src);
         TreeSnapshot actual = TreeSnapshot.of(d.mount().mountpoint());
         assertThat(expected.diff(actual, TreeSnapshot.Field.DIR_NLINK))
                 .as("seed %d", g.seed()).isEmpty();
-        assertThat((Long) d.metrics().get("read_count")).isPositive();
+        assertThat(d.backendReadCount()).isPositive();
     }
 
     @Test
@@ -155,6 +155,6 @@ class FuseMountIT {
         NydusDaemon d2 = serve(r.bootstrap(), blobs, cache);
         assertThat(Files.readString(d2.mount().mountpoint().resolve("hello.txt")))
                 .isEqualTo("hello nydus4j\n".repeat(1000));
-        assertThat(d2.metrics().get("read_count")).isEqualTo(0L);
+        assertThat(d2.backendReadCount()).isZero();
     }
 }

@@ -43,8 +43,7 @@ public final class BlobDevice implements ChunkReader {
     private final boolean validate;
     private final Map<String, CachedBlob> blobs = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<byte[]>> inflight = new ConcurrentHashMap<>();
-    private final AtomicLong backendReads = new AtomicLong();
-    private final AtomicLong backendBytes = new AtomicLong();
+    private final BackendStats stats = new BackendStats();
     private final AtomicLong cacheHits = new AtomicLong();
     private final AtomicLong cacheMisses = new AtomicLong();
     private volatile boolean closed;
@@ -121,18 +120,22 @@ public final class BlobDevice implements ChunkReader {
         }
         byte[] stored = new byte[n];
         ByteBuffer buf = ByteBuffer.wrap(stored);
-        BlobBackend backend = cb.backend();
         long t0 = System.nanoTime();
-        while (buf.hasRemaining()) {
-            int r = backend.read(buf, info.compressedOffset() + buf.position());
-            if (r <= 0) {
-                throw new CorruptImageException("blob " + blob.blobId(), info.compressedOffset() + buf.position(),
-                        "blob is truncated: chunk " + info.index() + " needs " + n + " bytes at offset "
-                                + info.compressedOffset() + ", got " + buf.position());
+        try {
+            BlobBackend backend = cb.backend();
+            while (buf.hasRemaining()) {
+                int r = backend.read(buf, info.compressedOffset() + buf.position());
+                if (r <= 0) {
+                    throw new CorruptImageException("blob " + blob.blobId(), info.compressedOffset() + buf.position(),
+                            "blob is truncated: chunk " + info.index() + " needs " + n + " bytes at offset "
+                                    + info.compressedOffset() + ", got " + buf.position());
+                }
             }
+        } catch (IOException | RuntimeException e) {
+            stats.failure();
+            throw e;
         }
-        backendReads.incrementAndGet();
-        backendBytes.addAndGet(n);
+        stats.success(n, System.nanoTime() - t0);
         LOG.trace("fetched blob {} chunk {} ({} bytes) in {} us", blob.blobId(), info.index(), n,
                 (System.nanoTime() - t0) / 1000);
         byte[] plain = new byte[info.uncompressedSize()];
@@ -160,12 +163,32 @@ public final class BlobDevice implements ChunkReader {
 
     /** Backend reads so far. */
     public long backendReadCount() {
-        return backendReads.get();
+        return stats.readCount();
     }
 
     /** Bytes read from backends so far. */
     public long backendReadBytes() {
-        return backendBytes.get();
+        return stats.readBytes();
+    }
+
+    /** Backend read counters. */
+    public BackendStats backendStats() {
+        return stats;
+    }
+
+    /** Cache directory, or null without a cache. */
+    public Path workDir() {
+        return workDir;
+    }
+
+    /** Cache data files currently open ({@code <blob>.blob.data}). */
+    public java.util.List<String> cacheFiles() {
+        return blobs.values().stream().filter(b -> b.map != null).map(b -> b.blobId + ".blob.data").sorted().toList();
+    }
+
+    /** Whether every chunk of every opened blob is in the cache. */
+    public boolean allCached() {
+        return blobs.values().stream().allMatch(b -> b.map != null && b.map.readyCount() == b.map.chunkCount());
     }
 
     public long cacheHits() {

@@ -1,0 +1,435 @@
+package dev.nydus4j.fuse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nydus4j.api.RafsFileSystem;
+import dev.nydus4j.api.config.NydusdConfig;
+import dev.nydus4j.storage.blob.BlobInfo;
+import dev.nydus4j.storage.config.NydusdConfigParser;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * nydusd's HTTP admin API on a Unix socket (API.md 2): upstream's v1 endpoints, error format
+ * {@code {"code":"UNDEFINED","message":"Kind(detail)"}}, one request at a time on one thread. Endpoints this
+ * daemon does not implement answer 501 with a message. The socket file is removed on {@link #close()}.
+ */
+public final class ApiServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final DateTimeFormatter MOUNTED_TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.S '+00:00:00'").withZone(ZoneOffset.UTC);
+    private static final Set<String> HOT_KEYS = Set.of("registry_auth", "proxy_url", "dragonfly_scheduler_endpoint");
+
+    private final Path socket;
+    private final NydusDaemon daemon;
+    private final Map<String, Object> version;
+    private final Runnable onExit;
+    private final ServerSocketChannel server;
+    private final Thread thread;
+    private final Map<String, String> hotConfig = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private ApiServer(Path socket, NydusDaemon daemon, Map<String, Object> version, Runnable onExit,
+                      ServerSocketChannel server) {
+        this.socket = socket;
+        this.daemon = daemon;
+        this.version = version;
+        this.onExit = onExit;
+        this.server = server;
+        this.thread = new Thread(this::serve, "nydusd-api");
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * Binds {@code socket} (an existing file there is deleted first, as upstream does) and starts serving.
+     *
+     * @param version the {@code version} object of DaemonInfo
+     * @param onExit  run (on a new thread) after {@code PUT /api/v1/daemon/exit} was answered
+     */
+    public static ApiServer start(Path socket, NydusDaemon daemon, Map<String, Object> version, Runnable onExit)
+            throws IOException {
+        Files.deleteIfExists(socket);
+        if (socket.getParent() != null) {
+            Files.createDirectories(socket.getParent());
+        }
+        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.bind(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("cannot bind API socket " + socket + ": " + e.getMessage(), e);
+        }
+        ApiServer s = new ApiServer(socket, daemon, version, onExit, ch);
+        s.thread.start();
+        LOG.info("API server listening on {}", socket);
+        return s;
+    }
+
+    private void serve() {
+        while (!closed) {
+            try (SocketChannel c = server.accept()) {
+                handle(Channels.newInputStream(c), Channels.newOutputStream(c));
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.debug("API connection failed: {}", e.getMessage());
+                }
+            } catch (RuntimeException e) {
+                LOG.error("API request crashed", e);
+            }
+        }
+    }
+
+    private void handle(InputStream in, OutputStream out) throws IOException {
+        HttpExchange ex;
+        try {
+            ex = HttpExchange.read(in);
+        } catch (IOException e) {
+            HttpExchange.respond(out, 400, error("BadRequest(" + e.getMessage() + ")"));
+            return;
+        }
+        Reply r;
+        try {
+            r = route(ex);
+        } catch (ApiError e) {
+            r = new Reply(e.status, error(e.getMessage()));
+        } catch (Exception e) {
+            LOG.warn("API {} {} failed: {}", ex.method, ex.path, e.getMessage());
+            r = new Reply(500, error(e.getClass().getSimpleName() + "(" + e.getMessage() + ")"));
+        }
+        HttpExchange.respond(out, r.status, r.body);
+        if (r.after != null) {
+            Thread t = new Thread(r.after, "nydusd-exit");
+            t.start();
+        }
+    }
+
+    private record Reply(int status, byte[] body, Runnable after) {
+        Reply(int status, byte[] body) {
+            this(status, body, null);
+        }
+    }
+
+    /** An error with its HTTP status. */
+    private static final class ApiError extends RuntimeException {
+        final int status;
+
+        ApiError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    private static byte[] error(String message) {
+        try {
+            return JSON.writeValueAsBytes(Map.of("code", "UNDEFINED", "message", message));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Reply ok(Object body) throws IOException {
+        return new Reply(200, JSON.writeValueAsBytes(body));
+    }
+
+    private static final Reply NO_CONTENT = new Reply(204, null);
+
+    private Reply route(HttpExchange ex) throws Exception {
+        String m = ex.method;
+        switch (ex.path) {
+            case "/api/v1/daemon":
+            case "/api/v2/daemon":
+                if (m.equals("GET")) {
+                    return ok(daemonInfo(ex.path.startsWith("/api/v1")));
+                }
+                if (m.equals("PUT")) {
+                    JsonNode b = body(ex);
+                    String level = b.path("log_level").asText("");
+                    if (!Set.of("trace", "debug", "info", "warn", "error").contains(level)) {
+                        throw new ApiError(500, "Logger(invalid log level '" + level + "')");
+                    }
+                    throw new ApiError(501, "Unsupported(changing the log level of a running nydus4j daemon is not"
+                            + " supported; restart it with --log-level " + level + ")");
+                }
+                break;
+            case "/api/v1/daemon/events":
+                if (m.equals("GET")) {
+                    return ok(daemon.events().toJson());
+                }
+                break;
+            case "/api/v1/daemon/backend":
+                if (m.equals("GET")) {
+                    return ok(backendInfo(requireQuery(ex, "mountpoint")));
+                }
+                break;
+            case "/api/v1/daemon/start":
+                if (m.equals("PUT")) {
+                    if (daemon.state() != NydusDaemon.State.RUNNING) {
+                        throw new ApiError(400, "Start(invalid event in state " + daemon.state() + ")");
+                    }
+                    return NO_CONTENT;
+                }
+                break;
+            case "/api/v1/daemon/exit":
+                if (m.equals("PUT")) {
+                    return new Reply(204, null, onExit);
+                }
+                break;
+            case "/api/v1/daemon/fuse/sendfd":
+            case "/api/v1/daemon/fuse/takeover":
+                if (m.equals("PUT")) {
+                    throw new ApiError(501, "Unsupported(live upgrade / failover is not implemented by nydus4j)");
+                }
+                break;
+            case "/api/v1/mount":
+                return mount(ex);
+            case "/api/v1/metrics":
+                if (m.equals("GET")) {
+                    RafsInstance i = select(ex.query.get("id"));
+                    var rc = i.config().rafs();
+                    return ok(i.metrics().toJson(rc.iostatsFiles(), rc.accessPattern(), rc.latestReadFiles()));
+                }
+                break;
+            case "/api/v1/metrics/files":
+            case "/api/v1/metrics/pattern":
+                if (m.equals("GET")) {
+                    select(ex.query.get("id"));
+                    throw new ApiError(501, "Unsupported(per-file statistics and access patterns are not recorded"
+                            + " by nydus4j)");
+                }
+                break;
+            case "/api/v1/metrics/backend":
+                if (m.equals("GET")) {
+                    RafsInstance i = select(ex.query.get("id"));
+                    return ok(i.device().backendStats().toJson(i.config().backend().type()));
+                }
+                break;
+            case "/api/v1/metrics/blobcache":
+                if (m.equals("GET")) {
+                    return ok(blobcache(select(ex.query.get("id"))));
+                }
+                break;
+            case "/api/v1/metrics/inflight":
+                if (m.equals("GET")) {
+                    List<Map<String, Object>> inflight = daemon.inflight();
+                    return inflight.isEmpty() ? NO_CONTENT : ok(inflight);
+                }
+                break;
+            case "/api/v1/config":
+                return config(ex);
+            case "/api/v2/blobs":
+                if (Set.of("GET", "PUT", "DELETE").contains(m)) {
+                    throw new ApiError(501, "Unsupported(the blob cache service API is not available on a FUSE"
+                            + " daemon)");
+                }
+                break;
+            default:
+                throw new ApiError(404, "NoRoute");
+        }
+        throw new ApiError(400, "BadRequest");
+    }
+
+    private Reply mount(HttpExchange ex) throws Exception {
+        String mp = requireQuery(ex, "mountpoint");
+        switch (ex.method) {
+            case "POST", "PUT" -> {
+                JsonNode b = body(ex);
+                String source = b.path("source").asText("");
+                String fsType = b.path("fs_type").asText("");
+                if (source.isEmpty() || !b.path("config").isTextual()) {
+                    throw new ApiError(400, "BadRequest(mount needs 'source' and 'config' (a string))");
+                }
+                if (!fsType.equals("rafs")) {
+                    throw new ApiError(fsType.startsWith("passthrough") ? 501 : 400, "Mount(only 'rafs' is supported"
+                            + " by nydus4j, got '" + fsType + "')");
+                }
+                NydusdConfig cfg = NydusdConfigParser.parse(b.path("config").asText(), "mount request for " + mp);
+                if (ex.method.equals("PUT")) {
+                    if (daemon.instance(mp) == null) {
+                        throw new ApiError(500, "Mount(nothing is mounted at " + mp + ")");
+                    }
+                    daemon.umountImage(mp);
+                }
+                try {
+                    daemon.mountImage(mp, Path.of(source), cfg);
+                } catch (IllegalStateException | IllegalArgumentException e) {
+                    throw new ApiError(500, "Mount(" + e.getMessage() + ")");
+                }
+                return NO_CONTENT;
+            }
+            case "DELETE" -> {
+                try {
+                    daemon.umountImage(mp);
+                } catch (IllegalArgumentException e) {
+                    throw new ApiError(500, "Umount(" + e.getMessage() + ")");
+                }
+                return NO_CONTENT;
+            }
+            default -> throw new ApiError(400, "BadRequest");
+        }
+    }
+
+    private Reply config(HttpExchange ex) throws Exception {
+        String id = ex.query.getOrDefault("id", "/");
+        if (ex.method.equals("GET")) {
+            Map<String, String> out = new LinkedHashMap<>();
+            hotConfig.forEach((k, v) -> {
+                if (!ex.query.containsKey("id")) {
+                    out.put(k, v);
+                } else if (k.startsWith(id + ":")) {
+                    out.put(k.substring(id.length() + 1), v);
+                }
+            });
+            return ok(out);
+        }
+        if (ex.method.equals("PUT")) {
+            JsonNode b = body(ex);
+            for (var it = b.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (!HOT_KEYS.contains(e.getKey())) {
+                    throw new ApiError(500, "Config(unknown key '" + e.getKey() + "'; hot-reloadable: " + HOT_KEYS + ")");
+                }
+                hotConfig.put(id + ":" + e.getKey(), e.getValue().asText());
+            }
+            return NO_CONTENT;
+        }
+        throw new ApiError(400, "BadRequest");
+    }
+
+    private Map<String, Object> daemonInfo(boolean withBackends) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", version);
+        m.put("id", daemon.id());
+        m.put("supervisor", daemon.supervisor());
+        m.put("state", daemon.state().name());
+        if (withBackends && !daemon.instances().isEmpty()) {
+            Map<String, Object> coll = new LinkedHashMap<>();
+            for (RafsInstance i : daemon.instances()) {
+                Map<String, Object> b = new LinkedHashMap<>();
+                b.put("backend_type", "Rafs");
+                b.put("mountpoint", i.mountpoint());
+                b.put("mounted_time", MOUNTED_TIME.format(i.mountedAt()));
+                b.put("config", ConfigJson.redacted(i.config()));
+                coll.put(i.mountpoint(), b);
+            }
+            m.put("backend_collection", coll);
+        } else {
+            m.put("backend_collection", null);
+        }
+        return m;
+    }
+
+    private Map<String, Object> backendInfo(String mp) {
+        RafsInstance i = daemon.instance(mp);
+        if (i == null) {
+            throw new ApiError(404, "NotFound(nothing is mounted at " + mp + ")");
+        }
+        RafsFileSystem.FsStats s = i.image().stats();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("version", s.version());
+        m.put("root_inode", i.image().rootInode());
+        m.put("chunk_size", s.chunkSize());
+        m.put("inodes_count", s.inodes());
+        m.put("block_size", s.blockSize());
+        m.put("blocks", s.totalBlocks());
+        m.put("bootstrap", i.bootstrap().toString());
+        List<Map<String, Object>> blobs = new ArrayList<>();
+        for (BlobInfo b : i.image().blobs()) {
+            blobs.add(Map.of("blob_id", b.blobId(), "chunk_count", b.chunkCount(), "compressed_size",
+                    b.compressedSize(), "uncompressed_size", b.uncompressedSize(), "features", b.features()));
+        }
+        m.put("blobs", blobs);
+        return m;
+    }
+
+    private static Map<String, Object> blobcache(RafsInstance i) {
+        var d = i.device();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", i.config().id());
+        m.put("underlying_files", d.cacheFiles());
+        m.put("store_path", d.workDir() == null ? "" : d.workDir().toString());
+        m.put("partial_hits", 0L);
+        m.put("whole_hits", d.cacheHits());
+        m.put("total", d.cacheHits() + d.cacheMisses());
+        m.put("entries_count", (long) d.cacheFiles().size());
+        m.put("prefetch_data_amount", 0L);
+        m.put("prefetch_requests_count", 0L);
+        m.put("prefetch_workers", 0L);
+        m.put("buffered_backend_size", 0L);
+        m.put("data_all_ready", d.workDir() != null && d.allCached());
+        return m;
+    }
+
+    /** Upstream's id rule: no id → the only instance (else 404); unknown id → 404. */
+    private RafsInstance select(String id) {
+        List<RafsInstance> all = daemon.instances();
+        if (id == null) {
+            if (all.size() == 1) {
+                return all.get(0);
+            }
+            throw new ApiError(404, "Metrics(" + (all.isEmpty() ? "no file system is mounted"
+                    : "several file systems are mounted; pass ?id=<mountpoint>") + ")");
+        }
+        for (RafsInstance i : all) {
+            if (i.mountpoint().equals(id) || i.config().id().equals(id)) {
+                return i;
+            }
+        }
+        throw new ApiError(404, "Metrics(no file system with id " + id + ")");
+    }
+
+    private static String requireQuery(HttpExchange ex, String key) {
+        String v = ex.query.get(key);
+        if (v == null || v.isEmpty()) {
+            throw new ApiError(400, "QueryString(\"'" + key + "' should be specified in query string\")");
+        }
+        return v;
+    }
+
+    private static JsonNode body(HttpExchange ex) {
+        try {
+            JsonNode n = JSON.readTree(ex.body);
+            if (n == null || !n.isObject()) {
+                throw new ApiError(400, "BadRequest(the request body must be a JSON object)");
+            }
+            return n;
+        } catch (IOException e) {
+            throw new ApiError(400, "BadRequest(invalid JSON body: " + e.getMessage() + ")");
+        }
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        server.close();
+        try {
+            thread.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Files.deleteIfExists(socket);
+    }
+}

@@ -1,0 +1,126 @@
+package dev.nydus4j.fuse;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The images a daemon serves, by virtual mountpoint, and how FUSE paths and inode numbers map onto them. An
+ * image at "/" is the whole FUSE mount; otherwise the FUSE root is a read-only pseudo directory tree leading to
+ * the sub-mountpoints (as upstream's pseudo fs). Inode numbers of the image at "/" are passed through unchanged;
+ * images at sub-paths get {@code number << 48 | ino} so that different images never share an inode number.
+ * Thread-safe.
+ */
+final class MountTable {
+    static final long ROOT_INO = 1;
+    private static final int INSTANCE_SHIFT = 48;
+
+    private final ConcurrentSkipListMap<String, RafsInstance> instances = new ConcurrentSkipListMap<>();
+    private final Map<String, Long> pseudoInos = new ConcurrentHashMap<>();
+    private final AtomicLong nextPseudoIno = new AtomicLong(2);
+    private final AtomicInteger nextNumber = new AtomicInteger(1);
+
+    /** What a FUSE path refers to. */
+    sealed interface Resolution permits InImage, Pseudo {
+    }
+
+    /** A path inside an image: {@code subPath} is absolute inside the image. */
+    record InImage(RafsInstance instance, String subPath) implements Resolution {
+    }
+
+    /** A pseudo directory (the root or a directory leading to sub-mountpoints) with its child names. */
+    record Pseudo(String path, long ino, SortedSet<String> children) implements Resolution {
+    }
+
+    int nextNumber() {
+        return nextNumber.getAndIncrement();
+    }
+
+    /** Validates and normalises a virtual mountpoint: absolute, no "." or ".." or empty components. */
+    static String normalize(String mountpoint) {
+        if (mountpoint == null || !mountpoint.startsWith("/")) {
+            throw new IllegalArgumentException("mountpoint '" + mountpoint + "' must be an absolute path");
+        }
+        String m = mountpoint.replaceAll("/+", "/");
+        if (m.length() > 1 && m.endsWith("/")) {
+            m = m.substring(0, m.length() - 1);
+        }
+        for (String c : m.split("/")) {
+            if (c.equals(".") || c.equals("..")) {
+                throw new IllegalArgumentException("mountpoint '" + mountpoint + "' must not contain . or ..");
+            }
+        }
+        return m;
+    }
+
+    /** Adds an instance; fails when the mountpoint is taken or overlaps another mount. */
+    synchronized void add(RafsInstance inst) {
+        String mp = inst.mountpoint();
+        if (instances.containsKey(mp)) {
+            throw new IllegalStateException("mountpoint " + mp + " is already mounted");
+        }
+        for (String other : instances.keySet()) {
+            if (mp.equals("/") || other.equals("/") || mp.startsWith(other + "/") || other.startsWith(mp + "/")) {
+                throw new IllegalStateException("mountpoint " + mp + " overlaps the mount at " + other);
+            }
+        }
+        instances.put(mp, inst);
+    }
+
+    RafsInstance remove(String mountpoint) {
+        return instances.remove(mountpoint);
+    }
+
+    RafsInstance get(String mountpoint) {
+        return instances.get(mountpoint);
+    }
+
+    List<RafsInstance> all() {
+        return List.copyOf(instances.values());
+    }
+
+    boolean isEmpty() {
+        return instances.isEmpty();
+    }
+
+    /** Resolves a FUSE path, or returns null when nothing is there. */
+    Resolution resolve(String path) {
+        RafsInstance whole = instances.get("/");
+        if (whole != null) {
+            return new InImage(whole, path);
+        }
+        for (RafsInstance inst : instances.values()) {
+            String mp = inst.mountpoint();
+            if (path.equals(mp)) {
+                return new InImage(inst, "/");
+            }
+            if (path.startsWith(mp + "/")) {
+                return new InImage(inst, path.substring(mp.length()));
+            }
+        }
+        SortedSet<String> children = new TreeSet<>();
+        String prefix = path.equals("/") ? "/" : path + "/";
+        for (String mp : instances.keySet()) {
+            if (mp.startsWith(prefix)) {
+                String rest = mp.substring(prefix.length());
+                int slash = rest.indexOf('/');
+                children.add(slash < 0 ? rest : rest.substring(0, slash));
+            }
+        }
+        if (!path.equals("/") && children.isEmpty()) {
+            return null;
+        }
+        long ino = path.equals("/") ? ROOT_INO : pseudoInos.computeIfAbsent(path, p -> nextPseudoIno.getAndIncrement());
+        return new Pseudo(path, ino, children);
+    }
+
+    /** Inode number the kernel sees for an image inode. */
+    static long fuseIno(RafsInstance inst, long imageIno) {
+        return inst.mountpoint().equals("/") ? imageIno : ((long) inst.number() << INSTANCE_SHIFT) | imageIno;
+    }
+}
