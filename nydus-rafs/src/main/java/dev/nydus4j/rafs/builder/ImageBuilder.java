@@ -138,9 +138,12 @@ public final class ImageBuilder {
             }
             RafsTree tree;
             if (parent != null) {
-                Merger.apply(parent.root, layerRoot);
-                copyRootAttributes(layerRoot.inode(), parent.root.inode());
-                tree = new RafsTree(parent.root);
+                // exactly what Merger does for [parent, layer]: markers of either never reach the result
+                Node merged = new Node(new byte[0], parent.root.inode());
+                Merger.apply(merged, parent.root);
+                Merger.apply(merged, layerRoot);
+                copyRootAttributes(layerRoot.inode(), merged.inode());
+                tree = new RafsTree(merged);
             } else {
                 tree = new RafsTree(layerRoot);
             }

@@ -151,6 +151,7 @@ class TarSourceTest {
 
     static void file(TarArchiveOutputStream out, String name, byte[] data) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(name);
+        e.setModTime(1_600_000_000_000L);
         e.setSize(data.length);
         e.setMode(0644);
         out.putArchiveEntry(e);
@@ -160,6 +161,7 @@ class TarSourceTest {
 
     static void entry(TarArchiveOutputStream out, String name, byte type, String link) throws IOException {
         TarArchiveEntry e = new TarArchiveEntry(name, type);
+        e.setModTime(1_600_000_000_000L);
         if (link != null) {
             e.setLinkName(link);
         }
