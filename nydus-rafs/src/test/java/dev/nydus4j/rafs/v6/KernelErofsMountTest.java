@@ -67,7 +67,7 @@ class KernelErofsMountTest {
         Path blobFile = dir.resolve(tree.blobs.get(0).blobId());
         RafsV6Writer.write(tree, boot);
         Files.write(blobFile, blob.bytes());
-        Map<String, String> expectedHashes = expectedHashes(tree, blob);
+        Map<String, String> expectedHashes = expectedHashes(tree, Map.of(0, blob.bytes()));
 
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
         List<String> loops = new ArrayList<>();
@@ -106,8 +106,80 @@ class KernelErofsMountTest {
         }
     }
 
-    private static Map<String, String> expectedHashes(RafsTree tree, TestImages.BlobImage blob) {
-        Map<Integer, byte[]> images = Map.of(0, blob.bytes());
+    @Test
+    void twoBlobsWithFilesSpanningBothMountWithTwoDevicesAndFlat(@TempDir Path dir) throws Exception {
+        long seed = System.nanoTime();
+        System.out.println("KernelErofsMountTest two-blob seed=" + seed);
+        java.util.Random rnd = new java.util.Random(seed);
+        TestImages.BlobImage b0 = new TestImages.BlobImage(0, CHUNK);
+        TestImages.BlobImage b1 = new TestImages.BlobImage(1, CHUNK);
+        Node root = new Node(new byte[0], TestImages.inode(TestImages.S_IFDIR | 0755, 0, 0, 1_700_000_000L, 0));
+        RafsTree tree = new RafsTree(root);
+        tree.chunkSize = CHUNK;
+        TestImages.file(root, "in-blob-0", b0, TestImages.content(rnd, 3 * CHUNK + 17));
+        TestImages.file(root, "in-blob-1", b1, TestImages.content(rnd, 2 * CHUNK));
+        byte[] mixed = TestImages.content(rnd, 5 * CHUNK - 4095);
+        Node m = TestImages.file(root, "mixed", b0, new byte[0]);
+        m.inode().size = mixed.length;
+        for (int off = 0, i = 0; off < mixed.length; off += CHUNK, i++) {
+            int len = Math.min(CHUNK, mixed.length - off);
+            m.inode().chunks.add((i % 2 == 0 ? b0 : b1).chunk(mixed, off, len));
+        }
+        tree.blobs.add(b0.finish());
+        tree.blobs.add(b1.finish());
+        Path boot = dir.resolve("image.boot");
+        RafsV6Writer.write(tree, boot);
+        Path blobs = Files.createDirectory(dir.resolve("blobs"));
+        Path f0 = Files.write(blobs.resolve(tree.blobs.get(0).blobId()), b0.bytes());
+        Path f1 = Files.write(blobs.resolve(tree.blobs.get(1).blobId()), b1.bytes());
+        Map<String, String> hashes = expectedHashes(tree, Map.of(0, b0.bytes(), 1, b1.bytes()));
+        assertThat(hashes.get("./mixed")).isEqualTo(HexFormat.of().formatHex(
+                TestImages.sha256(mixed, 0, mixed.length)));
+
+        List<RafsV6Device> devices = RafsV6Reader.devices(Files.readAllBytes(boot), "two");
+        long bootBlocks = Files.size(boot) / 4096;
+        assertThat(devices.get(0).mappedBlkaddr()).isEqualTo((bootBlocks + 127) / 128 * 128);
+        long end0 = devices.get(0).mappedBlkaddr() + devices.get(0).blocks();
+        assertThat(devices.get(1).mappedBlkaddr()).isEqualTo((end0 + 127) / 128 * 128);
+
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        List<String> loops = new ArrayList<>();
+        boolean mounted = false;
+        try {
+            loops.add(run("losetup", "-f", "--show", "-r", f0.toString()).trim());
+            loops.add(run("losetup", "-f", "--show", "-r", f1.toString()).trim());
+            loops.add(run("losetup", "-f", "--show", "-r", boot.toString()).trim());
+            run("mount", "-t", "erofs", "-o", "ro,device=" + loops.get(0) + ",device=" + loops.get(1), loops.get(2),
+                    mnt.toString());
+            mounted = true;
+            assertMountedTree(tree, mnt, hashes);
+        } finally {
+            if (mounted) {
+                run("umount", mnt.toString());
+            }
+            for (String l : loops) {
+                run("losetup", "-d", l);
+            }
+        }
+        Path flat = dir.resolve("flat.img");
+        try (LocalChunkReader reader = LocalChunkReader.forDirectory(blobs)) {
+            BlockImageExporter.export(boot, reader, flat, false);
+        }
+        assertThat(Files.size(flat)).isEqualTo((devices.get(1).mappedBlkaddr() + devices.get(1).blocks()) * 4096);
+        Path mnt2 = Files.createDirectory(dir.resolve("mnt2"));
+        mounted = false;
+        try {
+            run("mount", "-t", "erofs", "-o", "ro,loop", flat.toString(), mnt2.toString());
+            mounted = true;
+            assertMountedTree(tree, mnt2, hashes);
+        } finally {
+            if (mounted) {
+                run("umount", mnt2.toString());
+            }
+        }
+    }
+
+    private static Map<String, String> expectedHashes(RafsTree tree, Map<Integer, byte[]> images) {
         Map<String, String> out = new HashMap<>();
         for (Map.Entry<String, Node> e : TestImages.flatten(tree).entrySet()) {
             Inode in = e.getValue().inode();

@@ -67,20 +67,24 @@ public final class TestImages {
             in.size = content.length;
             in.chunks.clear();
             for (int off = 0; off < content.length; off += chunkSize) {
-                int len = Math.min(chunkSize, content.length - off);
-                byte[] digest = sha256(content, off, len);
-                String key = HexFormat.of().formatHex(digest);
-                ChunkInfo ci = byDigest.get(key);
-                if (ci == null) {
-                    long pos = data.size();
-                    data.write(content, off, len);
-                    int pad = (int) ((4096 - (data.size() % 4096)) % 4096);
-                    data.write(new byte[pad], 0, pad);
-                    ci = new ChunkInfo(chunks++, pos, len, pos, len, false, 0);
-                    byDigest.put(key, ci);
-                }
-                in.chunks.add(new ChunkRef(index, digest, ci, off));
+                in.chunks.add(chunk(content, off, Math.min(chunkSize, content.length - off)));
             }
+        }
+
+        /** Stores (or deduplicates) one chunk and returns its reference at file offset {@code off}. */
+        public ChunkRef chunk(byte[] content, int off, int len) {
+            byte[] digest = sha256(content, off, len);
+            String key = HexFormat.of().formatHex(digest);
+            ChunkInfo ci = byDigest.get(key);
+            if (ci == null) {
+                long pos = data.size();
+                data.write(content, off, len);
+                int pad = (int) ((4096 - (data.size() % 4096)) % 4096);
+                data.write(new byte[pad], 0, pad);
+                ci = new ChunkInfo(chunks++, pos, len, pos, len, false, 0);
+                byDigest.put(key, ci);
+            }
+            return new ChunkRef(index, digest, ci, off);
         }
 
         public BlobInfo finish() {
