@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nydus4j.api.config.BackendConfig;
 import dev.nydus4j.api.config.NydusdConfig;
+import dev.nydus4j.api.config.PrefetchConfig;
+import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.RafsImage;
+import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.storage.backend.BackendRegistry;
 import dev.nydus4j.storage.device.BlobDevice;
@@ -86,6 +89,15 @@ public final class NydusDaemon implements AutoCloseable {
      * @throws IllegalArgumentException for a bad mountpoint or config
      */
     public RafsInstance mountImage(String virtualMountpoint, Path bootstrap, NydusdConfig config) throws IOException {
+        return mountImage(virtualMountpoint, bootstrap, config, null);
+    }
+
+    /**
+     * As {@link #mountImage(String, Path, NydusdConfig)}, with a prefetch list ({@code --prefetch-files}, mount API
+     * {@code prefetch_files}) that overrides the bootstrap's prefetch table; null keeps the table.
+     */
+    public RafsInstance mountImage(String virtualMountpoint, Path bootstrap, NydusdConfig config,
+                                   List<String> prefetchFiles) throws IOException {
         String mp = MountTable.normalize(virtualMountpoint);
         if (state == State.STOPPED) {
             throw new IllegalStateException("daemon is stopped");
@@ -104,9 +116,21 @@ public final class NydusDaemon implements AutoCloseable {
         Path workDir = config.cache().isBlobCache() ? Path.of(config.cache().workDir()) : null;
         BlobDevice device = new BlobDevice(blobId -> registry.open(backend.type(), bound, blobId, ctx), workDir,
                 config.cache().validate());
-        RafsImage image = RafsImage.open(bootstrap, device); // closes the device on failure
+        RafsTree tree;
+        int version;
+        try {
+            version = Bootstraps.version(bootstrap);
+            tree = Bootstraps.read(bootstrap);
+        } catch (IOException | RuntimeException e) {
+            device.close();
+            throw e;
+        }
+        List<String> prefetchList = prefetchFiles != null ? prefetchFiles : List.copyOf(tree.prefetchPaths);
+        RafsImage image = RafsImage.open(tree, version, device, true); // closes the device on failure
+        PrefetchConfig pc = config.rafs().prefetch();
+        Prefetcher prefetcher = pc.enable() ? Prefetcher.start(image, prefetchList, pc, mp) : null;
         RafsInstance inst = new RafsInstance(mp, table.nextNumber(), bootstrap, config, image, device, Instant.now(),
-                new FsMetrics(mp));
+                new FsMetrics(mp), prefetcher);
         try {
             table.add(inst);
         } catch (RuntimeException e) {

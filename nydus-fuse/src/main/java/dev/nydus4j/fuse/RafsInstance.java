@@ -20,11 +20,16 @@ import java.time.Instant;
  * @param device     its blob device (backend + cache)
  * @param mountedAt  when it was mounted
  * @param metrics    file-operation counters
+ * @param prefetcher background prefetch, or null when disabled
  */
 public record RafsInstance(String mountpoint, int number, Path bootstrap, NydusdConfig config, RafsImage image,
-                           BlobDevice device, Instant mountedAt, FsMetrics metrics) implements AutoCloseable {
+                           BlobDevice device, Instant mountedAt, FsMetrics metrics,
+                           Prefetcher prefetcher) implements AutoCloseable {
     @Override
     public void close() throws IOException {
+        if (prefetcher != null) {
+            prefetcher.close();
+        }
         image.close(); // closes the blob device too
     }
 }

@@ -56,9 +56,13 @@ class FuseMountIT {
     }
 
     private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache) throws IOException {
+        return serve(bootstrap, blobDir, cache, "");
+    }
+
+    private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache, String extra) throws IOException {
         String cfg = "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobDir + "\"}},"
                 + "\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\"" + cache + "\"}}},"
-                + "\"mode\":\"direct\",\"digest_validate\":false,\"enable_xattr\":true}";
+                + "\"mode\":\"direct\",\"digest_validate\":false,\"enable_xattr\":true" + extra + "}";
         NydusdConfig config = NydusdConfigParser.parse(cfg, "test");
         Path mp = Files.createDirectories(tmp.resolve("mnt" + open.size()));
         NydusDaemon d = NydusDaemon.start(config, bootstrap, mp, BackendRegistry.discover());
@@ -156,5 +160,31 @@ class FuseMountIT {
         assertThat(Files.readString(d2.mount().mountpoint().resolve("hello.txt")))
                 .isEqualTo("hello nydus4j\n".repeat(1000));
         assertThat(d2.backendReadCount()).isZero();
+    }
+
+    @Test
+    void prefetchAllFillsTheCacheInTheBackground() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random rnd = new Random(7);
+        for (int i = 0; i < 5; i++) {
+            byte[] b = new byte[200_000 + i];
+            rnd.nextBytes(b);
+            Files.write(src.resolve("f" + i), b);
+        }
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR).withChunkSize(64 * 1024))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        NydusDaemon d = serve(r.bootstrap(), blobs, tmp.resolve("cache"),
+                ",\"fs_prefetch\":{\"enable\":true,\"threads_count\":2}");
+        RafsInstance inst = d.instance("/");
+        assertThat(inst.prefetcher()).isNotNull();
+        assertThat(inst.prefetcher().awaitQuiescence(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(inst.prefetcher().filesRead()).isEqualTo(5);
+        assertThat(inst.device().allCached()).isTrue();
+        long fetched = d.backendReadCount();
+        for (int i = 0; i < 5; i++) {
+            assertThat(Files.readAllBytes(d.mount().mountpoint().resolve("f" + i))).isEqualTo(Files.readAllBytes(src.resolve("f" + i)));
+        }
+        assertThat(d.backendReadCount()).as("reads after prefetch come from the cache").isEqualTo(fetched);
     }
 }

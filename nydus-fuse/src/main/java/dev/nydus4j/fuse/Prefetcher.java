@@ -1,0 +1,170 @@
+package dev.nydus4j.fuse;
+
+import dev.nydus4j.api.DirEntry;
+import dev.nydus4j.api.InodeAttributes;
+import dev.nydus4j.api.RafsFileSystem;
+import dev.nydus4j.api.config.PrefetchConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Background prefetch of an image (CONFIG.md 8): reads the listed files (directories mean everything below, "/"
+ * means the whole image) through the image, which fills the blob cache. Runs on its own small pool of daemon
+ * threads with an optional bandwidth limit; foreground reads are never blocked by it (a chunk being prefetched is
+ * fetched once, the foreground read waits for that fetch instead of starting another). Closing stops it.
+ */
+public final class Prefetcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Prefetcher.class);
+
+    private final ExecutorService pool;
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicInteger files = new AtomicInteger();
+    private final long bandwidthLimit;
+    private final long startNanos = System.nanoTime();
+    private volatile boolean stopped;
+
+    private Prefetcher(int threads, long bandwidthLimit) {
+        AtomicInteger n = new AtomicInteger();
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "prefetch-" + n.incrementAndGet());
+            t.setDaemon(true);
+            t.setPriority(Thread.MIN_PRIORITY);
+            return t;
+        });
+        this.bandwidthLimit = bandwidthLimit;
+    }
+
+    /**
+     * Starts prefetching {@code paths} of {@code fs}.
+     *
+     * @param paths absolute paths, "/" meaning everything; {@code cfg.prefetchAll()} appends "/"
+     */
+    public static Prefetcher start(RafsFileSystem fs, List<String> paths, PrefetchConfig cfg, String what) {
+        Prefetcher p = new Prefetcher(Math.max(1, Math.min(cfg.threads(), 64)), cfg.bandwidthLimit());
+        List<String> roots = new ArrayList<>(paths);
+        if (cfg.prefetchAll() && !roots.contains("/")) {
+            roots.add("/"); // listed files first, then everything else
+        }
+        p.pool.execute(() -> p.run(fs, roots, what));
+        return p;
+    }
+
+    private void run(RafsFileSystem fs, List<String> roots, String what) {
+        try {
+            Set<Long> seen = new LinkedHashSet<>();
+            Deque<Long> dirs = new ArrayDeque<>();
+            List<Long> regular = new ArrayList<>();
+            for (String path : roots) {
+                Optional<InodeAttributes> a = fs.resolve(path);
+                if (a.isEmpty()) {
+                    LOG.warn("prefetch of {}: {} does not exist in the image", what, path);
+                    continue;
+                }
+                if (a.get().isDirectory()) {
+                    dirs.add(a.get().ino());
+                } else if (a.get().isRegular() && seen.add(a.get().ino())) {
+                    regular.add(a.get().ino());
+                }
+            }
+            while (!dirs.isEmpty() && !stopped) {
+                long dir = dirs.poll();
+                for (DirEntry e : fs.readdir(dir)) {
+                    if (e.name().equals(".") || e.name().equals("..") || !seen.add(e.ino())) {
+                        continue;
+                    }
+                    switch (e.type()) {
+                        case DIRECTORY -> dirs.add(e.ino());
+                        case REGULAR -> regular.add(e.ino());
+                        default -> {
+                        }
+                    }
+                }
+            }
+            for (long ino : regular) {
+                pool.execute(() -> readAll(fs, ino));
+            }
+            LOG.info("prefetch of {}: {} files queued", what, regular.size());
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("prefetch of {} stopped: {}", what, e.getMessage());
+        }
+    }
+
+    private void readAll(RafsFileSystem fs, long ino) {
+        if (stopped) {
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+        long off = 0;
+        try {
+            while (!stopped) {
+                buf.clear();
+                int n = fs.read(ino, off, buf);
+                if (n <= 0) {
+                    break;
+                }
+                off += n;
+                throttle(bytes.addAndGet(n));
+            }
+            files.incrementAndGet();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("prefetch of inode {} failed: {}", ino, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void throttle(long total) throws InterruptedException {
+        if (bandwidthLimit <= 0) {
+            return;
+        }
+        long dueNanos = (long) (total * 1e9 / bandwidthLimit);
+        long ahead = dueNanos - (System.nanoTime() - startNanos);
+        if (ahead > 0) {
+            TimeUnit.NANOSECONDS.sleep(ahead);
+        }
+    }
+
+    /** Bytes read so far. */
+    public long bytesRead() {
+        return bytes.get();
+    }
+
+    /** Files read completely so far. */
+    public int filesRead() {
+        return files.get();
+    }
+
+    /** Waits until everything queued is done (for tests and tools). */
+    public boolean awaitQuiescence(long timeout, TimeUnit unit) throws InterruptedException {
+        long end = System.nanoTime() + unit.toNanos(timeout);
+        while (System.nanoTime() < end) {
+            if (((java.util.concurrent.ThreadPoolExecutor) pool).getActiveCount() == 0
+                    && ((java.util.concurrent.ThreadPoolExecutor) pool).getQueue().isEmpty()) {
+                return true;
+            }
+            Thread.sleep(10);
+        }
+        return false;
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        pool.shutdownNow();
+    }
+}
