@@ -238,7 +238,8 @@ public final class TreeGenerator {
         byte[] bin = new byte[200];
         rnd.nextBytes(bin);
         setUserXattr(f, "user.binary", bin);
-        setUserXattr(f, "user.long-value", randomBytes(4000));
+        // ext4 keeps all xattrs of an inode in one 4 KiB block: stay well below
+        setUserXattr(f, "user.long-value", textBytes(1500));
         Path d = root.resolve("xattrs");
         setUserXattr(d, "user.on-dir", "dir".getBytes(StandardCharsets.UTF_8));
         if (opt.privileged) {
