@@ -11,13 +11,15 @@ size_mb="${1:-720}"
 runs="${2:-3}"
 seed=20261128
 work="${BENCH_WORK:-/tmp/nydus4j-bench-create}"
-ni="$root/bin/nydus-image"
 for t in mksquashfs mkfs.erofs gzip tar python3; do
   command -v "$t" >/dev/null || { echo "missing $t (run scripts/install-test-deps.sh)" >&2; exit 1; }
 done
 [[ -f "$root/nydus-cli/target/nydus4j-cli.jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
 
 mkdir -p "$work"
+# a private copy of the jar, so that a rebuild during the run cannot change what is measured
+cp "$root/nydus-cli/target/nydus4j-cli.jar" "$work/nydus4j-cli.jar"
+ni() { java ${NYDUS4J_JAVA_OPTS:-} -jar "$work/nydus4j-cli.jar" nydus-image "$@"; }
 src="$work/src"
 if [[ ! -f "$work/.done-$size_mb-$seed" ]]; then
   rm -rf "$src" "$work/src.tar.gz" "$work"/.done-*
@@ -84,15 +86,15 @@ measure() { # name, output path to size, command...
 }
 
 measure "nydus-image create dir-rafs" "$work/out" \
-  "$ni" create --log-level warn -t dir-rafs -B "$work/out/image.boot" -D "$work/out/blobs" "$src"
+  ni create --log-level warn -t dir-rafs -B "$work/out/image.boot" -D "$work/out/blobs" "$src"
 measure "nydus-image create targz-rafs" "$work/out" \
-  "$ni" create --log-level warn -t targz-rafs -B "$work/out/image.boot" -D "$work/out/blobs" "$work/src.tar.gz"
+  ni create --log-level warn -t targz-rafs -B "$work/out/image.boot" -D "$work/out/blobs" "$work/src.tar.gz"
 measure "gzip -dc | tar -x + mksquashfs" "$work/out/img.sqfs" bash -c \
   "mkdir -p '$work/out/x' && gzip -dc '$work/src.tar.gz' | tar -x -C '$work/out/x' && mksquashfs '$work/out/x' '$work/out/img.sqfs' -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet -no-progress"
 measure "mksquashfs only (dir)" "$work/out/img.sqfs" \
   mksquashfs "$src" "$work/out/img.sqfs" -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet -no-progress
-measure "mkfs.erofs (dir, uncompressed)" "$work/out/img.erofs" mkfs.erofs -q "$work/out/img.erofs" "$src"
-measure "mkfs.erofs -zlz4 (dir)" "$work/out/img.erofs" mkfs.erofs -q -zlz4 "$work/out/img.erofs" "$src"
+measure "mkfs.erofs (dir, uncompressed)" "$work/out/img.erofs" mkfs.erofs --quiet "$work/out/img.erofs" "$src"
+measure "mkfs.erofs -zlz4 (dir)" "$work/out/img.erofs" mkfs.erofs --quiet -zlz4 "$work/out/img.erofs" "$src"
 
 ratio=$(awk -v a="${result[gzip -dc | tar -x + mksquashfs]}" -v b="${result[nydus-image create targz-rafs]}" 'BEGIN {print a / b}')
 mbps() { awk -v n="$src_bytes" -v t="$1" 'BEGIN {print n / t / 1048576}'; }
