@@ -70,31 +70,37 @@ files=$(find "$src" -type f | wc -l)
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-declare -A result size
-measure() { # name, output path to size, command...
-  local name="$1" out="$2"; shift 2
-  local times=()
-  for ((i = 0; i < runs; i++)); do
-    rm -rf "$work/out"; mkdir -p "$work/out/blobs"
-    local t0 t1
-    t0=$(now); "$@" >/dev/null; t1=$(now)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')")
-  done
-  result[$name]=$(printf '%s\n' "${times[@]}" | median)
-  size[$name]=$(du -sb --apparent-size $out 2>/dev/null | awk '{s+=$1} END {print s+0}')
-  printf '%-34s median %7.2f s  (%s)  output %s bytes\n' "$name" "${result[$name]}" "${times[*]}" "${size[$name]}"
-}
 
-measure "nydus-image create dir-rafs" "$work/out" \
-  ni create --log-level warn -t dir-rafs -B "$work/out/image.boot" -D "$work/out/blobs" "$src"
-measure "nydus-image create targz-rafs" "$work/out" \
-  ni create --log-level warn -t targz-rafs -B "$work/out/image.boot" -D "$work/out/blobs" "$work/src.tar.gz"
-measure "gzip -dc | tar -x + mksquashfs" "$work/out/img.sqfs" bash -c \
-  "mkdir -p '$work/out/x' && gzip -dc '$work/src.tar.gz' | tar -x -C '$work/out/x' && mksquashfs '$work/out/x' '$work/out/img.sqfs' -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet -no-progress"
-measure "mksquashfs only (dir)" "$work/out/img.sqfs" \
-  mksquashfs "$src" "$work/out/img.sqfs" -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet -no-progress
-measure "mkfs.erofs (dir, uncompressed)" "$work/out/img.erofs" mkfs.erofs --quiet "$work/out/img.erofs" "$src"
-measure "mkfs.erofs -zlz4 (dir)" "$work/out/img.erofs" mkfs.erofs --quiet -zlz4 "$work/out/img.erofs" "$src"
+# tool name -> command (run with bash -c, the jar function exported) and output path to size
+names=("nydus-image create dir-rafs" "nydus-image create targz-rafs" "gzip -dc | tar -x + mksquashfs"
+       "mksquashfs only (dir)" "mkfs.erofs (dir, uncompressed)" "mkfs.erofs -zlz4 (dir)")
+cmds=("ni create --log-level warn -t dir-rafs -B '$work/out/image.boot' -D '$work/out/blobs' '$src'"
+      "ni create --log-level warn -t targz-rafs -B '$work/out/image.boot' -D '$work/out/blobs' '$work/src.tar.gz'"
+      "mkdir -p '$work/out/x' && gzip -dc '$work/src.tar.gz' | tar -x -C '$work/out/x' && mksquashfs '$work/out/x' '$work/out/img.sqfs' -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet -no-progress"
+      "mksquashfs '$src' '$work/out/img.sqfs' -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet -no-progress"
+      "mkfs.erofs --quiet '$work/out/img.erofs' '$src'"
+      "mkfs.erofs --quiet -zlz4 '$work/out/img.erofs' '$src'")
+outs=("$work/out/image.boot $work/out/blobs" "$work/out/image.boot $work/out/blobs" "$work/out/img.sqfs"
+      "$work/out/img.sqfs" "$work/out/img.erofs" "$work/out/img.erofs")
+export -f ni
+export work
+declare -A times result size
+# rounds interleave the tools, so that a busy period of the (shared, noisy) machine hits all of them alike
+for ((round = 0; round < runs; round++)); do
+  for i in "${!names[@]}"; do
+    rm -rf "$work/out"; mkdir -p "$work/out/blobs"
+    sync
+    t0=$(now); bash -c "${cmds[$i]}" >/dev/null; t1=$(now)
+    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+    times[${names[$i]}]+="$t "
+    size[${names[$i]}]=$(du -sb --apparent-size ${outs[$i]} 2>/dev/null | awk '{s+=$1} END {print s+0}')
+    printf 'round %d  %-34s %7.2f s\n' "$round" "${names[$i]}" "$t"
+  done
+done
+for k in "${names[@]}"; do
+  result[$k]=$(tr ' ' '\n' <<<"${times[$k]}" | grep . | median)
+  printf '%-34s median %7.2f s  (%s)  output %s bytes\n' "$k" "${result[$k]}" "${times[$k]}" "${size[$k]}"
+done
 
 ratio=$(awk -v a="${result[gzip -dc | tar -x + mksquashfs]}" -v b="${result[nydus-image create targz-rafs]}" 'BEGIN {print a / b}')
 mbps() { awk -v n="$src_bytes" -v t="$1" 'BEGIN {print n / t / 1048576}'; }
@@ -103,13 +109,13 @@ section="$(
   echo
   echo "Command: \`benchmarks/scripts/create-throughput.sh $size_mb $runs\` on $(date -u +%Y-%m-%d) ($(nproc) cores," \
     "$(java -version 2>&1 | head -1 | tr -d '"')). Seeded tree (seed $seed): $files files, $src_bytes bytes" \
-    "(about half random bytes, half text); its tar.gz (gzip -6) is $gz_bytes bytes. Page cache warm, median of $runs runs."
+    "(about half random bytes, half text); its tar.gz (gzip -6) is $gz_bytes bytes. Page cache warm, median of $runs" \
+    "interleaved rounds; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine was shared with other builds)."
   echo "nydus-image: RAFS v6, zstd, blake3, 1 MiB chunks (defaults)."
   echo
   echo "| tool | median s | MiB/s of tree data | output bytes |"
   echo "|---|---|---|---|"
-  for k in "nydus-image create dir-rafs" "nydus-image create targz-rafs" "gzip -dc | tar -x + mksquashfs" \
-           "mksquashfs only (dir)" "mkfs.erofs (dir, uncompressed)" "mkfs.erofs -zlz4 (dir)"; do
+  for k in "${names[@]}"; do
     printf '| %s | %.2f | %.0f | %s |\n' "${k//|/\\|}" "${result[$k]}" "$(mbps "${result[$k]}")" "${size[$k]}"
   done
   echo
