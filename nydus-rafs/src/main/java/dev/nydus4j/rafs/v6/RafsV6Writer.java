@@ -2,6 +2,7 @@ package dev.nydus4j.rafs.v6;
 
 import dev.nydus4j.api.FileType;
 import dev.nydus4j.rafs.tree.ChunkRef;
+import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.Node;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.storage.blob.BlobInfo;
@@ -177,13 +178,35 @@ public final class RafsV6Writer {
         return f;
     }
 
+    /**
+     * chunkbits for the kernel (spec 3.12): upstream's optimisation lets the kernel see a file whose chunks are all
+     * in one blob and contiguous in its uncompressed space as a single chunk of {@code next_power_of_two(size)}.
+     */
+    static int kernelChunkBits(Inode in, int baseBits) {
+        List<ChunkRef> chunks = in.chunks;
+        if (chunks.size() < 2) {
+            return baseBits;
+        }
+        ChunkRef first = chunks.get(0);
+        long chunkSize = 1L << (baseBits + 12);
+        for (int i = 1; i < chunks.size(); i++) {
+            ChunkRef c = chunks.get(i);
+            if (c.blobIndex() != first.blobIndex()
+                    || c.info().uncompressedOffset() != first.info().uncompressedOffset() + i * chunkSize) {
+                return baseBits;
+            }
+        }
+        int bits = 64 - Long.numberOfLeadingZeros(in.size - 1) - 12;
+        return bits <= ChunkAddress.CHUNK_FORMAT_BLKBITS_MASK ? bits : baseBits;
+    }
+
     private static void writeInode(ByteBuffer buf, InodePlan p, int chunkBits) {
         var in = p.inode;
         int off = (int) p.offset;
         FileType type = in.type();
         long iu;
         if (type == FileType.REGULAR) {
-            iu = ChunkAddress.CHUNK_FORMAT_INDEXES | chunkBits;
+            iu = ChunkAddress.CHUNK_FORMAT_INDEXES | kernelChunkBits(in, chunkBits);
         } else if (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE) {
             iu = in.rdev & 0xFFFF_FFFFL;
         } else if (p.plainBlocks > 0) {

@@ -94,6 +94,10 @@ class RafsV6RoundTripTest {
                 .isEqualTo(DiskInode.LAYOUT_FLAT_INLINE);
         assertThat(inodeOf(file, metaBase, back.root.child("link4095")).layout())
                 .isEqualTo(DiskInode.LAYOUT_FLAT_PLAIN);
+        // contiguous multi-chunk file: one kernel chunk of next_power_of_two(197842) = 2^18 -> chunkbits 6
+        Inode multi = back.root.child("dir1").child("multi-chunk.bin").inode();
+        assertThat(multi.size).isEqualTo(3 * 0x10000 + 1234);
+        assertThat(inodeOf(file, metaBase, back.root.child("dir1").child("multi-chunk.bin")).iu()).isEqualTo(0x20 | 6);
         DiskInode bigdir = inodeOf(file, metaBase, back.root.child("bigdir"));
         assertThat(bigdir.size()).isGreaterThan(4096);
         assertThat(bigdir.nlink()).isEqualTo(2 + 1);
