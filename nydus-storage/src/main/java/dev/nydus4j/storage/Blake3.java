@@ -16,7 +16,8 @@ import java.util.Arrays;
  * <p>Performance notes (why the code looks like this): the compression function is fully unrolled over
  * local {@code int} variables (generated; one {@code G} call is four lines), message words are read
  * little-endian straight from the caller's array through a {@link VarHandle}, full blocks of the caller's
- * input are never copied, and nothing is allocated per block. The CV stack holds CVs contiguously so that a
+ * input are never copied, and nothing is allocated per block. Runs of whole chunks are hashed
+ * {@value Blake3Lanes#LANES} at a time by {@link Blake3Lanes} (auto-vectorised). The CV stack holds CVs contiguously so that a
  * parent node's 64-byte message is simply two adjacent stack entries.
  *
  * <p>Not thread-safe; one instance hashes one message.
@@ -54,6 +55,10 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     private int blockLen;
     private boolean finished;
 
+    /** Allocated on the first input of more than {@link Blake3Lanes#LANE_BYTES} bytes. */
+    private Blake3Lanes lanes;
+    private int[] laneCvs;
+
     Blake3() {
     }
 
@@ -77,13 +82,29 @@ final class Blake3 implements DigestAlgorithm.Hasher {
                 compressBlock(block, 0);
                 blockLen = 0;
             }
-            if (blockLen == 0) {
-                // Full blocks straight from the input, keeping at least one byte back for finish().
-                while (len > BLOCK_LEN) {
+            if (blockLen == 0 && blocksCompressed == 0 && len > Blake3Lanes.LANE_BYTES) {
+                // Many whole chunks, keeping at least one byte back for finish(): hash them side by side.
+                if (lanes == null) {
+                    lanes = new Blake3Lanes();
+                    laneCvs = new int[Blake3Lanes.LANES * 8];
+                }
+                lanes.hashChunks(b, off, chunkCounter, laneCvs);
+                for (int k = 0; k < Blake3Lanes.LANES; k++) {
+                    addChunkCv(laneCvs, k * 8, ++chunkCounter);
+                }
+                off += Blake3Lanes.LANE_BYTES;
+                len -= Blake3Lanes.LANE_BYTES;
+                continue;
+            }
+            if (blockLen == 0 && len > BLOCK_LEN) {
+                // Full blocks straight from the input, keeping at least one byte back for finish(), until a
+                // chunk boundary lets the multi-chunk path take over.
+                do {
                     compressBlock(b, off);
                     off += BLOCK_LEN;
                     len -= BLOCK_LEN;
-                }
+                } while (len > BLOCK_LEN && !(blocksCompressed == 0 && len > Blake3Lanes.LANE_BYTES));
+                continue;
             }
             int take = Math.min(BLOCK_LEN - blockLen, len);
             System.arraycopy(b, off, block, blockLen, take);
@@ -99,7 +120,7 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         int flags = blocksCompressed == 0 ? CHUNK_START : 0;
         if (blocksCompressed == CHUNK_LEN / BLOCK_LEN - 1) {
             compressBytes(cv, b, off, chunkCounter, BLOCK_LEN, flags | CHUNK_END);
-            addChunkCv(++chunkCounter);
+            addChunkCv(cv, 0, ++chunkCounter);
             System.arraycopy(IV, 0, cv, 0, 8);
             blocksCompressed = 0;
         } else {
@@ -108,9 +129,9 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         }
     }
 
-    /** Pushes {@link #cv} as the CV of chunk {@code totalChunks - 1}, merging completed subtrees. */
-    private void addChunkCv(long totalChunks) {
-        System.arraycopy(cv, 0, cvStack, stackLen * 8, 8);
+    /** Pushes {@code src[off, off+8)} as the CV of chunk {@code totalChunks - 1}, merging completed subtrees. */
+    private void addChunkCv(int[] src, int off, long totalChunks) {
+        System.arraycopy(src, off, cvStack, stackLen * 8, 8);
         while ((totalChunks & 1) == 0) {
             int left = (stackLen - 1) * 8;
             compressWords(cvStack, left, PARENT, cvStack, left);

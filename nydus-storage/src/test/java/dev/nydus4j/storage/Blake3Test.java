@@ -71,8 +71,33 @@ class Blake3Test {
         }
     }
 
+    @Test
+    void multiChunkPathMatchesReferenceForLargeInputsAndOddSplits() {
+        long seed = System.nanoTime();
+        System.out.println("Blake3Test multi-chunk seed " + seed);
+        Random rnd = new Random(seed);
+        int lane = Blake3Lanes.LANE_BYTES;
+        for (int len : new int[] {lane, lane + 1, 2 * lane + 1024, 3 * lane + 4097, 333_333}) {
+            byte[] in = new byte[len];
+            rnd.nextBytes(in);
+            byte[] expected = ReferenceBlake3.hash(in);
+            assertThat(Blake3.digest(in, 0, len)).as("seed %d len %d one-shot", seed, len).isEqualTo(expected);
+            for (int split : new int[] {1, 63, 64, 100, 1024, 1025, lane - 1, lane, lane + 1}) {
+                if (split >= len) {
+                    continue;
+                }
+                Blake3 h = new Blake3();
+                h.update(in, 0, split);
+                int mid = split + rnd.nextInt(len - split);
+                h.update(in, split, mid - split);
+                h.update(in, mid, len - mid);
+                assertThat(h.finish()).as("seed %d len %d split %d/%d", seed, len, split, mid).isEqualTo(expected);
+            }
+        }
+    }
+
     @ParameterizedTest
-    @ValueSource(ints = {0, 1, 1023, 1024, 1025, 2049, 8193, 31744, 102400, 1 << 20, (1 << 20) + 17})
+    @ValueSource(ints = {0, 1, 1023, 1024, 1025, 2049, 8193, 31744, 102400, 1 << 20, (1 << 20) + 17, 3 << 20})
     void matchesB3sumWhenInstalled(int len) throws Exception {
         Path b3sum = Path.of("/usr/bin/b3sum");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(b3sum), "b3sum not installed");
