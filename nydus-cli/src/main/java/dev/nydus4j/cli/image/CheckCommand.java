@@ -18,6 +18,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -96,7 +98,7 @@ final class CheckCommand implements Callable<Integer> {
                     i, b.blobId(), b.compressedSize(), b.uncompressedSize(), b.chunkSize(), b.chunkCount(),
                     BlobFeatures.describe(b.features()));
         }
-        if (reader(blobDir, blob)) {
+        if (blobDir != null || blob != null) {
             out.printf("verified %d chunks of data%n", verified);
         }
         out.flush();
@@ -109,14 +111,10 @@ final class CheckCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static boolean reader(Path dir, Path file) {
-        return dir != null || file != null;
-    }
-
     /** Reads every distinct chunk once; the reader checks decompression, CRC and digest. */
     private static long verifyChunks(RafsTree tree, Map<String, Node> paths, ChunkReader reader) throws IOException {
         Map<Inode, Boolean> seen = new IdentityHashMap<>();
-        java.util.Set<String> done = new java.util.HashSet<>();
+        Set<String> done = new HashSet<>();
         long n = 0;
         byte[] buf = new byte[tree.chunkSize];
         for (Map.Entry<String, Node> e : paths.entrySet()) {

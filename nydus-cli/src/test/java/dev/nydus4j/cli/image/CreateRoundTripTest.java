@@ -226,4 +226,26 @@ class CreateRoundTripTest {
             assertThat(expected.without("/").diff(TreeSnapshot.of(image).without("/"), TreeSnapshot.Field.DIR_NLINK)).isEmpty();
         }
     }
+
+    @Test
+    void checkWithBlobsFindsACorruptedChunk() throws Exception {
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path boot = tmp.resolve("c.boot");
+        Path json = tmp.resolve("c.json");
+        CliRun.ok("create", "--log-level", "warn", "--compressor", "none", "-B", boot.toString(), "-D", blobs.toString(),
+                "-J", json.toString(), src.toString());
+        Path blob = blobs.resolve(new ObjectMapper().readTree(json.toFile()).get("blobs").get(0).asText());
+        CliRun good = CliRun.ok("check", "--log-level", "warn", "-D", blobs.toString(), boot.toString());
+        assertThat(good.out()).containsPattern("verified [1-9][0-9]* chunks of data");
+        byte[] bytes = Files.readAllBytes(blob);
+        bytes[100] ^= 0x40; // chunk data starts at offset 0 of a nydus blob
+        Files.write(blob, bytes);
+        CliRun bad = CliRun.run("check", "--log-level", "warn", "-D", blobs.toString(), boot.toString());
+        assertThat(bad.exitCode()).as(bad.toString()).isEqualTo(1);
+        assertThat(bad.err()).startsWith("error: ").contains("is bad");
+        assertThat(bad.err().strip().lines()).hasSize(1);
+        // metadata alone is still valid
+        assertThat(CliRun.ok("check", "--log-level", "warn", boot.toString()).out())
+                .contains("RAFS filesystem metadata is valid");
+    }
 }
