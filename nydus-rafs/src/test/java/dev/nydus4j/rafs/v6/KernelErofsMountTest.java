@@ -179,7 +179,7 @@ class KernelErofsMountTest {
         }
     }
 
-    private static Map<String, String> expectedHashes(RafsTree tree, Map<Integer, byte[]> images) {
+    static Map<String, String> expectedHashes(RafsTree tree, Map<Integer, byte[]> images) {
         Map<String, String> out = new HashMap<>();
         for (Map.Entry<String, Node> e : TestImages.flatten(tree).entrySet()) {
             Inode in = e.getValue().inode();
@@ -261,7 +261,7 @@ class KernelErofsMountTest {
         return m;
     }
 
-    private static Map<String, String> sha256All(Path mnt) throws Exception {
+    static Map<String, String> sha256All(Path mnt) throws Exception {
         byte[] out = run(mnt, "sh", "-c", "find . -type f -print0 | xargs -0 -r sha256sum -z");
         Map<String, String> m = new HashMap<>();
         for (String line : new String(out, StandardCharsets.UTF_8).split("\0")) {
@@ -298,11 +298,11 @@ class KernelErofsMountTest {
         return m;
     }
 
-    private static String run(String... cmd) throws IOException, InterruptedException {
+    static String run(String... cmd) throws IOException, InterruptedException {
         return new String(run(null, cmd), StandardCharsets.UTF_8);
     }
 
-    private static byte[] run(Path cwd, String... cmd) throws IOException, InterruptedException {
+    static byte[] run(Path cwd, String... cmd) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         if (cwd != null) {
             pb.directory(cwd.toFile());
