@@ -1,9 +1,13 @@
 package dev.nydus4j.storage;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import dev.nydus4j.api.CorruptImageException;
+import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -69,35 +73,59 @@ public enum CompressionAlgorithm {
      * not be strictly smaller than the input (the caller then stores the chunk raw, spec 2.1) or for {@link #NONE}.
      */
     public byte[] compress(byte[] src, int off, int len) {
-        if (len == 0) {
+        if (len == 0 || this == NONE) {
             return null;
         }
-        byte[] out;
+        byte[] buf = new byte[maxCompressedLength(len)];
+        int n = compress(src, off, len, buf, 0);
+        return n < 0 ? null : Arrays.copyOf(buf, n);
+    }
+
+    /** Room {@link #compress(byte[], int, int, byte[], int)} needs in its destination for {@code len} bytes. */
+    public int maxCompressedLength(int len) {
         switch (this) {
             case NONE:
-                return null;
-            case LZ4_BLOCK: {
-                var c = LZ4Factory.fastestInstance().fastCompressor();
-                byte[] buf = new byte[c.maxCompressedLength(len)];
-                int n = c.compress(src, off, len, buf, 0, buf.length);
-                out = n < len ? Arrays.copyOf(buf, n) : null;
+                return len;
+            case LZ4_BLOCK:
+                return Codecs.LZ4_COMPRESSOR.maxCompressedLength(len);
+            case ZSTD:
+                return Math.toIntExact(Zstd.compressBound(len));
+            case GZIP:
+                return len + (len >>> 3) + 64;
+            default:
+                throw new AssertionError(this);
+        }
+    }
+
+    /**
+     * Compresses {@code src[off, off+len)} into {@code dst} at {@code dstOff} (which needs
+     * {@link #maxCompressedLength} bytes of room) without allocating: reuses a per-thread zstd context and the
+     * shared lz4 compressor.
+     *
+     * @return the compressed length, or -1 when it would not be strictly smaller than {@code len} (store raw),
+     *         for {@link #NONE}, and for empty input
+     */
+    public int compress(byte[] src, int off, int len, byte[] dst, int dstOff) {
+        java.util.Objects.checkFromIndexSize(off, len, src.length);
+        if (len == 0) {
+            return -1;
+        }
+        int n;
+        switch (this) {
+            case NONE:
+                return -1;
+            case LZ4_BLOCK:
+                n = Codecs.LZ4_COMPRESSOR.compress(src, off, len, dst, dstOff, dst.length - dstOff);
                 break;
-            }
-            case ZSTD: {
-                byte[] buf = new byte[(int) Zstd.compressBound(len)];
-                long n = Zstd.compressByteArray(buf, 0, buf.length, src, off, len, ZSTD_LEVEL);
-                if (Zstd.isError(n)) {
-                    throw new IllegalStateException("zstd compression failed: " + Zstd.getErrorName(n));
-                }
-                out = n < len ? Arrays.copyOf(buf, (int) n) : null;
+            case ZSTD:
+                n = Codecs.ZSTD_COMPRESS.get().compressByteArray(dst, dstOff, dst.length - dstOff, src, off, len);
                 break;
-            }
             case GZIP:
                 throw new UnsupportedOperationException("gzip is supported for decoding legacy blobs only; use zstd or lz4_block");
             default:
                 throw new AssertionError(this);
         }
-        return out;
+        return n < len ? n : -1;
     }
 
     /**
@@ -119,8 +147,7 @@ public enum CompressionAlgorithm {
                     return;
                 }
                 case LZ4_BLOCK: {
-                    int n = LZ4Factory.fastestInstance().safeDecompressor()
-                            .decompress(src, off, len, dst, dstOff, expectedLen);
+                    int n = Codecs.LZ4_DECOMPRESSOR.decompress(src, off, len, dst, dstOff, expectedLen);
                     if (n != expectedLen) {
                         throw new CorruptImageException(resource, -1,
                                 "lz4_block chunk decoded to " + n + " bytes, expected " + expectedLen);
@@ -128,10 +155,7 @@ public enum CompressionAlgorithm {
                     return;
                 }
                 case ZSTD: {
-                    long n = Zstd.decompressByteArray(dst, dstOff, expectedLen, src, off, len);
-                    if (Zstd.isError(n)) {
-                        throw new CorruptImageException(resource, -1, "zstd chunk does not decode: " + Zstd.getErrorName(n));
-                    }
+                    int n = Codecs.ZSTD_DECOMPRESS.get().decompressByteArray(dst, dstOff, expectedLen, src, off, len);
                     if (n != expectedLen) {
                         throw new CorruptImageException(resource, -1,
                                 "zstd chunk decoded to " + n + " bytes, expected " + expectedLen);
@@ -157,6 +181,22 @@ public enum CompressionAlgorithm {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new CorruptImageException(resource, -1, configName + " chunk does not decode: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Codec instances, created on first use (so that merely naming an algorithm loads no native library). The
+     * lz4 instances are thread-safe; zstd contexts are not, hence one per thread, reused across chunks because
+     * creating a context per call costs more than compressing a small chunk.
+     */
+    private static final class Codecs {
+        static final LZ4Compressor LZ4_COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
+        static final LZ4SafeDecompressor LZ4_DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+        static final ThreadLocal<ZstdCompressCtx> ZSTD_COMPRESS =
+                ThreadLocal.withInitial(() -> new ZstdCompressCtx().setLevel(ZSTD_LEVEL));
+        static final ThreadLocal<ZstdDecompressCtx> ZSTD_DECOMPRESS = ThreadLocal.withInitial(ZstdDecompressCtx::new);
+
+        private Codecs() {
         }
     }
 }

@@ -64,12 +64,15 @@ public final class BlobWriter {
 
     private final List<BlobToc.Entry> tocEntries = new ArrayList<>();
     private BlobInfo sealed;
+    /** Reused compression output of one chunk. */
+    private final byte[] scratch;
 
     private BlobWriter(OutputStream out, CompressionAlgorithm compressor, DigestAlgorithm digester, int chunkSize) {
         this.out = new HashingOutputStream(out);
         this.compressor = compressor;
         this.digester = digester;
         this.chunkSize = chunkSize;
+        this.scratch = new byte[compressor.maxCompressedLength(chunkSize)];
     }
 
     /**
@@ -81,6 +84,7 @@ public final class BlobWriter {
                                   int chunkSize) {
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(digester, "digester");
+        Objects.requireNonNull(compressor, "compressor");
         if (compressor == CompressionAlgorithm.GZIP) {
             throw new IllegalArgumentException("gzip is not a blob compressor nydus4j writes; use zstd, lz4_block or none");
         }
@@ -113,11 +117,11 @@ public final class BlobWriter {
         if (compressedOffset + len > ChunkInfoV1.MAX_COMPRESSED_OFFSET) {
             throw new IllegalStateException("blob chunk data would exceed 1 TiB (v1 chunk info limit)");
         }
-        byte[] packed = compressor.compress(buf, off, len);
+        int packedLen = compressor.compress(buf, off, len, scratch, 0);
         ChunkInfo info;
-        if (packed != null) {
-            writeChunkData(packed, 0, packed.length);
-            info = new ChunkInfo(index, compressedOffset, packed.length, nextUncompressedOffset, len, true, 0);
+        if (packedLen > 0) {
+            writeChunkData(scratch, 0, packedLen);
+            info = new ChunkInfo(index, compressedOffset, packedLen, nextUncompressedOffset, len, true, 0);
         } else {
             writeChunkData(buf, off, len);
             info = new ChunkInfo(index, compressedOffset, len, nextUncompressedOffset, len, false, 0);
