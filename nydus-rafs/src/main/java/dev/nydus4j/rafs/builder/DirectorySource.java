@@ -114,7 +114,7 @@ final class DirectorySource {
                 long size = (Long) a.get("size");
                 inode.size = size;
                 try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-                    inode.chunks.addAll(chunker.chunk(in, size, p.toString()));
+                    chunker.chunk(in, size, p.toString(), inode.chunks);
                 }
                 break;
             }

@@ -6,75 +6,147 @@ import dev.nydus4j.storage.DigestAlgorithm;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Cuts file contents into chunk-size pieces, digests each piece, reuses an existing chunk with the same digest
- * and hands new ones to the blob sink. Reads through one chunk-size buffer: never a whole file. Not thread-safe.
+ * Cuts file contents into chunk-size pieces, digests them and stores each new piece once. The caller's thread
+ * only reads (sources are single streams); digests are computed by a pool of hash threads, and one writer
+ * thread takes the chunks in submission order, deduplicates them ({@link ChunkIndex}) and hands new ones to the
+ * blob sink. Because decisions are made in submission order, the blob and the chunk lists are identical to a
+ * sequential run. Memory is bounded: at most {@code 2 * hashThreads + 2} chunk buffers are in flight.
+ *
+ * <p>Chunk lists passed to {@link #chunk} are filled asynchronously; read them only after {@link #drain()}.
+ * With {@code hashThreads == 0} everything happens on the caller's thread. Owns its threads: {@link #close()}
+ * stops them (idempotent). Used by one producer thread.
  */
-final class FileChunker {
+final class FileChunker implements AutoCloseable {
     /** Supplies the blob sink on first need, so a build without new chunks creates no blob. */
     interface SinkSupplier {
         BlobSink get() throws IOException;
     }
 
+    /** One chunk on its way from the reader to the writer; a null buffer marks a drain barrier. */
+    private record Pending(byte[] buf, int len, long fileOffset, Future<byte[]> digest, List<ChunkRef> target,
+                           String what, CountDownLatch barrier) {
+    }
+
+    private static final AtomicInteger POOL_IDS = new AtomicInteger();
+    private static final Pending STOP = new Pending(null, 0, 0, null, null, "stop", null);
+
     private final int chunkSize;
     private final DigestAlgorithm digester;
     private final ChunkIndex index;
     private final SinkSupplier sink;
-    private final byte[] buf;
+    private final ExecutorService hashPool;
+    private final Thread writer;
+    private final BlockingQueue<byte[]> freeBuffers;
+    private final BlockingQueue<Pending> ordered;
+    private final int maxBuffers;
+    private int allocatedBuffers;
+    private byte[] syncBuffer;
+    private volatile Throwable failure;
+    private volatile boolean closed;
     private long newChunks;
     private long reusedChunks;
 
-    FileChunker(int chunkSize, DigestAlgorithm digester, ChunkIndex index, SinkSupplier sink) {
+    FileChunker(int chunkSize, DigestAlgorithm digester, ChunkIndex index, SinkSupplier sink, int hashThreads) {
         this.chunkSize = chunkSize;
         this.digester = Objects.requireNonNull(digester, "digester is null");
         this.index = Objects.requireNonNull(index, "index is null");
         this.sink = Objects.requireNonNull(sink, "sink is null");
-        this.buf = new byte[chunkSize];
+        if (hashThreads < 0) {
+            throw new IllegalArgumentException("hashThreads must be >= 0, got " + hashThreads);
+        }
+        if (hashThreads == 0) {
+            this.hashPool = null;
+            this.writer = null;
+            this.freeBuffers = null;
+            this.ordered = null;
+            this.maxBuffers = 0;
+            return;
+        }
+        int id = POOL_IDS.incrementAndGet();
+        AtomicInteger n = new AtomicInteger();
+        this.hashPool = new ThreadPoolExecutor(hashThreads, hashThreads, 0, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "nydus-builder-" + id + "-hash-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.maxBuffers = 2 * hashThreads + 2;
+        this.freeBuffers = new ArrayBlockingQueue<>(maxBuffers);
+        this.ordered = new ArrayBlockingQueue<>(maxBuffers + 1);
+        this.writer = new Thread(this::writeLoop, "nydus-builder-" + id + "-writer");
+        this.writer.setDaemon(true);
+        this.writer.start();
     }
 
     /**
-     * Reads exactly {@code size} bytes of {@code in} and returns the file's chunk list.
+     * Reads exactly {@code size} bytes of {@code in}; the file's chunk references are appended to {@code target}
+     * in file order (after {@link #drain()} at the latest).
      *
      * @param what names the file in error messages
      */
-    List<ChunkRef> chunk(InputStream in, long size, String what) throws IOException {
+    void chunk(InputStream in, long size, String what, List<ChunkRef> target) throws IOException {
         if (size < 0) {
             throw new IOException(what + ": negative size " + size);
         }
-        List<ChunkRef> out = new ArrayList<>((int) Math.min(1024, (size + chunkSize - 1) / chunkSize));
         long off = 0;
         while (off < size) {
+            rethrowFailure();
             int want = (int) Math.min(chunkSize, size - off);
+            byte[] buf = takeBuffer();
             int got;
             try {
                 got = in.readNBytes(buf, 0, want);
             } catch (IOException e) {
+                giveBack(buf);
                 throw new IOException(what + ": reading data failed at byte " + off + " of " + size + ": "
                         + e.getMessage(), e);
             }
             if (got < want) {
+                giveBack(buf);
                 throw new IOException(what + ": expected " + size + " bytes of data but the input ended after "
                         + (off + got) + " (truncated archive or file changed while reading)");
             }
-            byte[] digest = digester.digest(buf, 0, want);
-            ChunkRef ref = index.lookup(digest);
-            if (ref == null) {
-                ChunkInfo info = sink.get().addChunk(buf, 0, want, digest);
-                ref = new ChunkRef(index.newBlobIndex(), digest, info, off);
-                index.addNew(ref);
-                newChunks++;
+            if (hashPool == null) {
+                try {
+                    target.add(store(buf, want, digester.digest(buf, 0, want), off));
+                } catch (IOException e) {
+                    throw new IOException(what + ": " + e.getMessage(), e);
+                }
             } else {
-                ref = ref.withFileOffset(off);
-                reusedChunks++;
+                Future<byte[]> d = hashPool.submit(() -> digester.digest(buf, 0, want));
+                put(new Pending(buf, want, off, d, target, what, null));
             }
-            out.add(ref);
             off += want;
         }
-        return out;
+    }
+
+    /** Waits until every submitted chunk is stored; rethrows the first failure. */
+    void drain() throws IOException {
+        if (hashPool != null) {
+            CountDownLatch done = new CountDownLatch(1);
+            put(new Pending(null, 0, 0, null, null, null, done));
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for chunks to be stored", e);
+            }
+        }
+        rethrowFailure();
     }
 
     long newChunks() {
@@ -83,5 +155,134 @@ final class FileChunker {
 
     long reusedChunks() {
         return reusedChunks;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (hashPool != null) {
+            // a stop marker rather than an interrupt: the writer may be inside a blob write (FileChannel
+            // closes on interrupt); it finishes what is queued, then exits
+            try {
+                while (writer.isAlive() && !ordered.offer(STOP, 100, TimeUnit.MILLISECONDS)) {
+                    // queue full: the writer is still working through it
+                }
+                writer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                hashPool.shutdown();
+            }
+        }
+    }
+
+    /** Dedup decision and store; runs on the writer thread (or the caller's in sequential mode). */
+    private ChunkRef store(byte[] buf, int len, byte[] digest, long off) throws IOException {
+        ChunkRef ref = index.lookup(digest);
+        if (ref == null) {
+            ChunkInfo info = sink.get().addChunk(buf, 0, len, digest);
+            ref = new ChunkRef(index.newBlobIndex(), digest, info, off);
+            index.addNew(ref);
+            newChunks++;
+            return ref;
+        }
+        reusedChunks++;
+        return ref.withFileOffset(off);
+    }
+
+    private void writeLoop() {
+        while (true) {
+            Pending p;
+            try {
+                p = ordered.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (p == STOP) {
+                return;
+            }
+            if (p.barrier != null) {
+                p.barrier.countDown();
+                continue;
+            }
+            try {
+                if (failure == null) {
+                    byte[] digest = p.digest.get();
+                    p.target.add(store(p.buf, p.len, digest, p.fileOffset));
+                }
+            } catch (InterruptedException e) {
+                failure = new IOException(p.what + ": interrupted while storing a chunk", e);
+            } catch (ExecutionException e) {
+                failure = new IOException(p.what + ": digesting a chunk failed: " + e.getCause(), e.getCause());
+            } catch (Throwable t) { // recorded and rethrown on the producer thread, never lost
+                failure = t instanceof IOException io ? new IOException(p.what + ": " + io.getMessage(), io) : t;
+            } finally {
+                freeBuffers.offer(p.buf);
+            }
+        }
+    }
+
+    private byte[] takeBuffer() throws IOException {
+        if (hashPool == null) {
+            if (syncBuffer == null) {
+                syncBuffer = new byte[chunkSize];
+            }
+            return syncBuffer;
+        }
+        byte[] b = freeBuffers.poll();
+        if (b != null) {
+            return b;
+        }
+        if (allocatedBuffers < maxBuffers) {
+            allocatedBuffers++;
+            return new byte[chunkSize];
+        }
+        try {
+            while (true) {
+                b = freeBuffers.poll(100, TimeUnit.MILLISECONDS);
+                if (b != null) {
+                    return b;
+                }
+                rethrowFailure();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for a chunk buffer", e);
+        }
+    }
+
+    private void giveBack(byte[] buf) {
+        if (hashPool != null) {
+            freeBuffers.offer(buf);
+        }
+    }
+
+    private void put(Pending p) throws IOException {
+        try {
+            ordered.put(p);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while queueing a chunk", e);
+        }
+    }
+
+    private void rethrowFailure() throws IOException {
+        Throwable f = failure;
+        if (f == null) {
+            return;
+        }
+        if (f instanceof IOException io) {
+            throw io;
+        }
+        if (f instanceof RuntimeException re) {
+            throw re;
+        }
+        if (f instanceof Error err) {
+            throw err;
+        }
+        throw new IOException(f);
     }
 }

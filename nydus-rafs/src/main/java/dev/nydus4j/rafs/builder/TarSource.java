@@ -171,7 +171,7 @@ final class TarSource {
             case REGULAR: {
                 long size = e.isSparse() ? e.getRealSize() : e.getSize();
                 inode.size = size;
-                inode.chunks.addAll(chunker.chunk(tin, size, what));
+                chunker.chunk(tin, size, what, inode.chunks);
                 break;
             }
             case SYMLINK: {
