@@ -111,11 +111,18 @@ public final class TreeSnapshot {
         return entries.get(path);
     }
 
-    /** Snapshot without the given paths and everything below them (e.g. to drop whiteout markers). */
+    /**
+     * Snapshot without the given paths and everything below them (e.g. to drop whiteout markers). {@code "/"}
+     * removes only the root entry itself (its attributes usually differ between a source and its copy).
+     */
     public TreeSnapshot without(String... paths) {
         TreeMap<String, Entry> m = new TreeMap<>(entries);
         for (String p : paths) {
-            m.keySet().removeIf(k -> k.equals(p) || k.startsWith(p.endsWith("/") ? p : p + "/"));
+            if (p.equals("/")) {
+                m.remove("/");
+                continue;
+            }
+            m.keySet().removeIf(k -> k.equals(p) || k.startsWith(p + "/"));
         }
         return new TreeSnapshot(m);
     }
