@@ -116,6 +116,7 @@ final class InodeIndex {
                 int subdirs = 0;
                 for (int i = 0; i < kids.size(); i++) {
                     Node k = kids.get(i);
+                    checkName(k.name(), ino, resource);
                     childNames[i] = k.name().clone();
                     childInos[i] = inoOf.get(k.inode());
                     subdirs += k.inode().isDirectory() ? 1 : 0;
@@ -147,6 +148,19 @@ final class InodeIndex {
                     dirents, childNames, childInos));
         }
         return new InodeIndex(Collections.unmodifiableMap(map), inoOf.get(tree.root.inode()), dataBlocks, maxChunk);
+    }
+
+    /** Names served must be real directory entries: 1..255 bytes, no '/', no NUL, not "." or "..". */
+    private static void checkName(byte[] name, long dirIno, String resource) throws CorruptImageException {
+        boolean bad = name.length == 0 || name.length > 255 || Arrays.equals(name, new byte[]{'.'})
+                || Arrays.equals(name, new byte[]{'.', '.'});
+        for (byte b : name) {
+            bad |= b == '/' || b == 0;
+        }
+        if (bad) {
+            throw new CorruptImageException(resource, -1, "directory inode " + dirIno + " has an invalid entry name '"
+                    + new String(name, StandardCharsets.UTF_8) + "' (expected 1..255 bytes without '/' or NUL, not . or ..)");
+        }
     }
 
     private static IdentityHashMap<Inode, Long> assignInos(List<Inode> order) {
