@@ -93,11 +93,11 @@ public final class ImageBuilder {
             throw new IOException("source " + source + " does not exist");
         }
         if (isDir) {
-            return run(chunker -> DirectorySource.read(source, chunker), bootstrapOutOrNull, blobOutOrNull,
+            return run((chunker, lower) -> DirectorySource.read(source, chunker), bootstrapOutOrNull, blobOutOrNull,
                     blobDirOrNull);
         }
         try (InputStream in = Files.newInputStream(source)) {
-            return run(chunker -> TarSource.read(in, source.toString(), chunker), bootstrapOutOrNull,
+            return run((chunker, lower) -> TarSource.read(in, source.toString(), chunker, lower), bootstrapOutOrNull,
                     blobOutOrNull, blobDirOrNull);
         }
     }
@@ -109,12 +109,13 @@ public final class ImageBuilder {
         if (options.sourceType() == SourceType.DIR) {
             throw new IllegalArgumentException("a stream source cannot be of type dir-rafs");
         }
-        return run(chunker -> TarSource.read(tar, "<stream>", chunker), bootstrapOutOrNull, blobOutOrNull,
-                blobDirOrNull);
+        return run((chunker, lower) -> TarSource.read(tar, "<stream>", chunker, lower), bootstrapOutOrNull,
+                blobOutOrNull, blobDirOrNull);
     }
 
     private interface SourceReader {
-        Node read(FileChunker chunker) throws IOException;
+        /** {@code lowerRoot}: the parent image's root (for tar hard links into it), or null. */
+        Node read(FileChunker chunker, Node lowerRoot) throws IOException;
     }
 
     private BuildResult run(SourceReader reader, Path bootstrapOut, Path blobOut, Path blobDir) throws IOException {
@@ -149,7 +150,7 @@ public final class ImageBuilder {
             long reusedChunks;
             try (FileChunker chunker = new FileChunker(options.chunkSize(), options.digester(), index, supplier,
                     hashThreads)) {
-                layerRoot = reader.read(chunker);
+                layerRoot = reader.read(chunker, parent == null ? null : parent.root);
                 chunker.drain();
                 newChunks = chunker.newChunks();
                 reusedChunks = chunker.reusedChunks();

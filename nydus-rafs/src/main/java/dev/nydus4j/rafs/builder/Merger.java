@@ -28,9 +28,11 @@ import java.util.Objects;
  * {@code --blob-toc-sizes}); a layer's own blob is the one carrying the inlined-bootstrap placeholder id
  * ("x" * 64), else its only blob, else its first. A placeholder id left in the result is an error.
  *
- * <p>Hard links: each source keeps its own inode sharing. Tar hard links only point inside their layer (the
- * builder rejects others), so links never span layers; an upper layer replacing one name of a lower hard-link
- * group leaves the other names on the lower inode, which is what a copy-up in an overlay mount does.
+ * <p>Hard links: each source keeps its own inode sharing. A per-layer bootstrap cannot express a link to a file
+ * of another layer, so the builder rejects a tar hard link whose target is not in its layer, unless the layer is
+ * built on a parent bootstrap ({@link BuildOptions#parentBootstrap()}): then the link resolves to the parent's
+ * file and both names share its inode. An upper layer replacing one name of a lower hard-link group leaves the
+ * other names on the lower inode, which is what a copy-up in an overlay mount does.
  *
  * <p>Sources are not modified. Not thread-safe.
  */

@@ -39,17 +39,29 @@ final class TarSource {
 
     private final String resource;
     private final FileChunker chunker;
+    private final Node lowerRoot;
     private final LayerTree tree = new LayerTree();
     private long entries;
 
-    private TarSource(String resource, FileChunker chunker) {
+    private TarSource(String resource, FileChunker chunker, Node lowerRoot) {
         this.resource = resource;
         this.chunker = chunker;
+        this.lowerRoot = lowerRoot;
     }
 
     /** Reads the whole stream (not closed here) and returns the layer's root. */
     static Node read(InputStream raw, String resource, FileChunker chunker) throws IOException {
-        TarSource s = new TarSource(resource, chunker);
+        return read(raw, resource, chunker, null);
+    }
+
+    /**
+     * Like {@link #read(InputStream, String, FileChunker)}, resolving hard links whose target is not in this layer
+     * against {@code lowerRootOrNull} (the parent image this layer is built on): the new name then shares the
+     * lower file's inode.
+     */
+    static Node read(InputStream raw, String resource, FileChunker chunker, Node lowerRootOrNull)
+            throws IOException {
+        TarSource s = new TarSource(resource, chunker, lowerRootOrNull);
         s.readAll(decompressing(raw, resource));
         LOG.debug("{}: {} tar entries", resource, s.entries);
         return s.tree.root();
@@ -143,9 +155,13 @@ final class TarSource {
         if (e.isLink()) {
             List<byte[]> target = LayerTree.normalise(e.getLinkName(), what + " (hard link target)");
             Node t = tree.lookup(target);
+            if (t == null && lowerRoot != null) {
+                t = lookupLower(target);
+            }
             if (t == null) {
                 throw new IOException(what + ": hard link target '" + e.getLinkName()
-                        + "' is not an earlier entry of this layer");
+                        + "' is not an earlier entry of this layer" + (lowerRoot == null
+                        ? " (a link into a lower layer needs the parent bootstrap)" : " nor of the parent image"));
             }
             if (t.inode().isDirectory()) {
                 throw new IOException(what + ": hard link to directory '" + e.getLinkName() + "' is not allowed");
@@ -192,6 +208,32 @@ final class TarSource {
                 break;
         }
         tree.put(path, inode, what);
+    }
+
+    /** The parent image's node at {@code path}, unless this layer hides it (whiteout or opaque directory). */
+    private Node lookupLower(List<byte[]> path) {
+        Node n = lowerRoot;
+        Node layer = tree.root();
+        for (byte[] c : path) {
+            if (layer != null) {
+                if (layer.child(Whiteouts.OPAQUE.getBytes(StandardCharsets.US_ASCII)) != null) {
+                    return null;
+                }
+                byte[] wh = (Whiteouts.PREFIX + new String(c, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+                if (layer.child(wh) != null) {
+                    return null;
+                }
+                layer = layer.inode().isDirectory() ? layer.child(c) : null;
+            }
+            if (!n.inode().isDirectory()) {
+                return null;
+            }
+            n = n.child(c);
+            if (n == null) {
+                return null;
+            }
+        }
+        return n;
     }
 
     private static boolean sameComponents(List<byte[]> a, List<byte[]> b) {

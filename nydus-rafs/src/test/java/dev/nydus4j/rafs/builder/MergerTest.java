@@ -155,6 +155,28 @@ class MergerTest {
     }
 
     @Test
+    void hardLinkIntoTheParentImageSharesItsInode() throws Exception {
+        BuildResult lower = layer(lowerTar(), OPTS);
+        byte[] upperTar = tar(out -> {
+            entry(out, "link-to-lower", TarConstants.LF_LINK, "a/file1");
+            file(out, ".wh.keep", new byte[0]);
+            entry(out, "link-to-hidden", TarConstants.LF_LINK, "keep");
+        });
+        assertThatThrownBy(() -> layer(upperTar, OPTS)).hasMessageContaining("needs the parent bootstrap");
+        assertThatThrownBy(() -> layer(upperTar, OPTS.withParentBootstrap(lower.bootstrap())))
+                .hasMessageContaining("'keep' is not an earlier entry of this layer nor of the parent image");
+        byte[] ok = tar(out -> entry(out, "link-to-lower", TarConstants.LF_LINK, "a/file1"));
+        BuildResult r = layer(ok, OPTS.withParentBootstrap(lower.bootstrap()));
+        assertThat(r.tree().root.child("link-to-lower").inode())
+                .isSameAs(r.tree().root.child("a").child("file1").inode());
+        try (RafsImage img = RafsImage.open(r.bootstrap(), LocalChunkReader.forDirectory(blobs))) {
+            TreeSnapshot s = TreeSnapshot.of(img);
+            assertThat(s.get("/link-to-lower").nlink()).isEqualTo(2);
+            assertThat(s.get("/link-to-lower").sha256()).isEqualTo(sha("lower one"));
+        }
+    }
+
+    @Test
     void identicalBlobIdsAreKeptOnceAndThreeLayersStack() throws Exception {
         BuildResult a = layer(tar(out -> file(out, "x", bytes("same"))), OPTS);
         BuildResult b = layer(tar(out -> file(out, "y", bytes("same"))), OPTS);
