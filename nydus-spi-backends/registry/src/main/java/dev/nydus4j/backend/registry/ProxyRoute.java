@@ -1,0 +1,126 @@
+package dev.nydus4j.backend.registry;
+
+import dev.nydus4j.spi.BackendException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * Routing of blob requests through {@code proxy.url} (BACKENDS.md 8.1, 8.2): Dragonfly headers, {@code use_http}
+ * rewrite, per-request fallback to the origin, and health pings of {@code ping_url}. Thread-safe.
+ */
+final class ProxyRoute implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyRoute.class);
+    private static final long DIRECT_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /** Headers of on-demand reads (priority 6); prefetch is not distinguished by the SPI. */
+    private static final Map<String, String> DRAGONFLY_HEADERS = Map.of(
+            "X-Dragonfly-Priority", "6",
+            "X-Dragonfly-Use-P2P", "true");
+
+    /** Health probe: GET of the ping URL, true for 200..399. */
+    interface Pinger {
+        boolean ping(URI uri);
+    }
+
+    private final ProxyConfig config;
+    private final LongSupplier lastActivityNanos;
+    private final ScheduledFuture<?> pings;
+    private final AtomicLong lastDirectLog = new AtomicLong(System.nanoTime() - DIRECT_LOG_INTERVAL_NANOS);
+    private volatile boolean healthy = true;
+
+    ProxyRoute(ProxyConfig config, ScheduledExecutorService background, Pinger pinger, LongSupplier lastActivityNanos) {
+        this.config = config;
+        this.lastActivityNanos = lastActivityNanos;
+        if (config.pingUrl().isEmpty()) {
+            pings = null;
+        } else {
+            URI ping = URI.create(config.pingUrl());
+            long period = Math.max(1, config.checkIntervalSecs());
+            pings = background.scheduleWithFixedDelay(() -> check(pinger, ping), 0, period, TimeUnit.SECONDS);
+        }
+    }
+
+    boolean healthy() {
+        return healthy;
+    }
+
+    private void check(Pinger pinger, URI ping) {
+        long idle = System.nanoTime() - lastActivityNanos.getAsLong();
+        if (idle > TimeUnit.SECONDS.toNanos(config.checkPauseElapsedSecs())) {
+            return;
+        }
+        boolean ok = pinger.ping(ping);
+        if (ok != healthy) {
+            if (ok) {
+                LOG.info("proxy {} is healthy again", config.url());
+            } else {
+                LOG.warn("proxy {} is unhealthy (ping {} failed); {}", config.url(), ping,
+                        config.fallback() ? "going direct to the origin" : "requests fail until it recovers");
+            }
+        }
+        healthy = ok;
+    }
+
+    RegistryResponse send(URI origin, Hop hop) throws IOException {
+        if (!healthy) {
+            if (!config.fallback()) {
+                throw new BackendException("proxy " + config.url() + " is not healthy and fallback is disabled", true);
+            }
+            long now = System.nanoTime();
+            long last = lastDirectLog.get();
+            if (now - last >= DIRECT_LOG_INTERVAL_NANOS && lastDirectLog.compareAndSet(last, now)) {
+                LOG.warn("proxy {} is unhealthy; sending {} directly", config.url(), origin.getHost());
+            }
+            return hop.send(origin, false, Map.of());
+        }
+        URI target = config.useHttp() && "https".equals(origin.getScheme()) ? withScheme(origin, "http") : origin;
+        RegistryResponse r;
+        try {
+            r = hop.send(target, true, DRAGONFLY_HEADERS);
+        } catch (IOException e) {
+            if (!config.fallback()) {
+                throw e;
+            }
+            LOG.warn("proxy {} failed ({}); falling back to {}", config.url(), e.getMessage(), origin.getHost());
+            return hop.send(origin, false, Map.of());
+        }
+        if ("proxy".equalsIgnoreCase(r.header("X-Dragonfly-Error-Type"))) {
+            int status = r.status();
+            String text = r.errorText();
+            r.close();
+            if (status == 403) {
+                throw new BackendException("proxy forbidden (dfdaemon 403)" + text, false, 403, null);
+            }
+            if (!config.fallback()) {
+                throw new BackendException((status == 429 ? "proxy rate limited" : "proxy error " + status) + text,
+                        true, status, null);
+            }
+            return hop.send(origin, false, Map.of());
+        }
+        if (r.status() >= 500 && config.fallback()) {
+            LOG.warn("proxy {} answered HTTP {}; falling back to {}", config.url(), r.status(), origin.getHost());
+            r.close();
+            return hop.send(origin, false, Map.of());
+        }
+        return r;
+    }
+
+    static URI withScheme(URI uri, String scheme) {
+        return URI.create(scheme + uri.toString().substring(uri.getScheme().length()));
+    }
+
+    @Override
+    public void close() {
+        if (pings != null) {
+            pings.cancel(false);
+        }
+    }
+}
