@@ -86,7 +86,7 @@ final class TarSource {
     private void readAll(InputStream in) throws IOException {
         BufferedInputStream bin = in instanceof BufferedInputStream b ? b : new BufferedInputStream(in);
         checkFirstHeader(bin);
-        TarArchiveInputStream tin = new TarArchiveInputStream(bin, RECORD * 20, RECORD, "UTF-8", false);
+        PaxCapturingTarInputStream tin = new PaxCapturingTarInputStream(bin, RECORD * 20, RECORD);
         while (true) {
             TarArchiveEntry e;
             try {
@@ -104,7 +104,7 @@ final class TarSource {
             }
             entries++;
             try {
-                addEntry(tin, e);
+                addEntry(tin, e, tin.takeRawPaxRecords());
             } catch (IOException | RuntimeException ex) {
                 if (ex.getMessage() != null && ex.getMessage().startsWith(resource + ": entry ")) {
                     throw ex;
@@ -149,7 +149,8 @@ final class TarSource {
         return resource + ": entry " + entries + " '" + e.getName() + "'";
     }
 
-    private void addEntry(TarArchiveInputStream tin, TarArchiveEntry e) throws IOException {
+    private void addEntry(TarArchiveInputStream tin, TarArchiveEntry e, Map<String, byte[]> rawPax)
+            throws IOException {
         String what = what(e);
         List<byte[]> path = LayerTree.normalise(e.getName(), what);
         if (e.isLink()) {
@@ -182,7 +183,7 @@ final class TarSource {
             inode.mtimeSec = i.getEpochSecond();
             inode.mtimeNsec = i.getNano();
         }
-        readXattrs(e, inode, what);
+        readXattrs(e, rawPax, inode, what);
         switch (type) {
             case REGULAR: {
                 long size = e.isSparse() ? e.getRealSize() : e.getSize();
@@ -286,15 +287,24 @@ final class TarSource {
         return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
     }
 
-    private static void readXattrs(TarArchiveEntry e, Inode inode, String what) throws IOException {
-        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
+    private static void readXattrs(TarArchiveEntry e, Map<String, byte[]> rawPax, Inode inode, String what)
+            throws IOException {
+        Map<String, String> decoded = new java.util.TreeMap<>(e.getExtraPaxHeaders());
+        // commons-compress drops empty values ("unset" in POSIX); GNU tar writes empty xattrs exactly so
+        for (Map.Entry<String, byte[]> r : rawPax.entrySet()) {
+            if (r.getKey().startsWith(SCHILY_XATTR) && r.getValue().length == 0) {
+                decoded.putIfAbsent(r.getKey(), "");
+            }
+        }
+        for (Map.Entry<String, String> h : decoded.entrySet()) {
             String k = h.getKey();
             String name;
             byte[] value;
             if (k.startsWith(SCHILY_XATTR)) {
                 name = k.substring(SCHILY_XATTR.length());
-                // commons-compress hands PAX values over as UTF-8 decoded strings; binary values are lossy
-                value = h.getValue().getBytes(StandardCharsets.UTF_8);
+                // the raw bytes: the decoded string is lossy for binary values (security.capability)
+                byte[] raw = rawPax.get(k);
+                value = raw != null ? raw : h.getValue().getBytes(StandardCharsets.UTF_8);
             } else if (k.startsWith(LIBARCHIVE_XATTR)) {
                 name = URLDecoder.decode(k.substring(LIBARCHIVE_XATTR.length()), StandardCharsets.UTF_8);
                 try {
