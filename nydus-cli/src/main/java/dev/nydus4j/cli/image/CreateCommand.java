@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -160,12 +161,13 @@ final class CreateCommand implements Callable<Integer> {
         long start = System.nanoTime();
         BuildResult result;
         ImageBuilder builder = new ImageBuilder(options);
-        if (stream) {
-            try (InputStream in = new SequentialInputStream(new java.io.FileInputStream(source.toFile()))) {
+        if (!stream) {
+            result = builder.build(source, bootstrap, blob, blobDir);
+        } else {
+            // FIFOs and character devices cannot seek: read them through a stream whose skip reads
+            try (InputStream in = new SequentialInputStream(new FileInputStream(source.toFile()))) {
                 result = builder.build(in, bootstrap, blob, blobDir);
             }
-        } else {
-            result = builder.build(source, bootstrap, blob, blobDir);
         }
         long millis = (System.nanoTime() - start) / 1_000_000;
         LOG.info("image built in {} ms: bootstrap {}, blobs {}", millis, result.bootstrap(), result.blobIds());
