@@ -1,5 +1,6 @@
 package dev.nydus4j.backend.registry;
 
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpEntity;
@@ -21,12 +22,17 @@ final class RegistryResponse implements AutoCloseable {
     private static final int ERROR_TEXT_LIMIT = 512;
 
     private final ClassicHttpResponse response;
+    private final HttpUriRequestBase request;
     private final URI uri;
     private final long deadlineNanos;
     private final int timeoutSecs;
+    private boolean bodyDone;
 
-    RegistryResponse(ClassicHttpResponse response, URI uri, long deadlineNanos, int timeoutSecs) {
+    RegistryResponse(ClassicHttpResponse response, HttpUriRequestBase request, URI uri, long deadlineNanos,
+                     int timeoutSecs) {
         this.response = response;
+        this.request = request;
+        this.bodyDone = response.getEntity() == null || contentLength() == 0;
         this.uri = uri;
         this.deadlineNanos = deadlineNanos;
         this.timeoutSecs = timeoutSecs;
@@ -80,6 +86,7 @@ final class RegistryResponse implements AutoCloseable {
             checkDeadline();
             int n = in.read(buf, 0, Math.min(buf.length, dst.remaining()));
             if (n < 0) {
+                bodyDone = true;
                 break;
             }
             dst.put(buf, 0, n);
@@ -90,7 +97,9 @@ final class RegistryResponse implements AutoCloseable {
 
     /** Whether more body bytes follow (consumes at most one byte). */
     boolean hasMoreBody() throws IOException {
-        return body().read() >= 0;
+        boolean more = body().read() >= 0;
+        bodyDone = !more;
+        return more;
     }
 
     /** Reads the whole body, failing when it is larger than {@code limit} bytes. */
@@ -107,6 +116,7 @@ final class RegistryResponse implements AutoCloseable {
             checkDeadline();
             int n = in.read(buf);
             if (n < 0) {
+                bodyDone = true;
                 return out.toByteArray();
             }
             if (out.size() + n > limit) {
@@ -133,8 +143,23 @@ final class RegistryResponse implements AutoCloseable {
         }
     }
 
+    /**
+     * Releases the connection. A body that was not read to its end is abandoned by aborting the request: draining
+     * it (what closing alone does) could mean downloading a whole blob, and registries do send bodies that
+     * disagree with their Content-Length on errors (416 from docker-registry 2.8).
+     */
     @Override
     public void close() throws IOException {
-        response.close();
+        if (!bodyDone) {
+            request.cancel();
+        }
+        try {
+            response.close();
+        } catch (IOException e) {
+            if (bodyDone) {
+                throw e;
+            }
+            // the aborted connection is discarded, which is all closing has to achieve here
+        }
     }
 }

@@ -247,7 +247,7 @@ final class RegistryTransport implements AutoCloseable {
                 : (System.nanoTime() + TimeUnit.SECONDS.toNanos(config.timeoutSecs())) | 1;
         LOG.debug("{} {}", req.method, uri);
         ClassicHttpResponse resp = client.executeOpen(null, r, HttpClientContext.create());
-        return new RegistryResponse(resp, uri, deadline, config.timeoutSecs());
+        return new RegistryResponse(resp, r, uri, deadline, config.timeoutSecs());
     }
 
     /** Health probe of a proxy or mirror: direct GET, 200..399 (mirrors: below 500) is healthy. */
