@@ -1,0 +1,268 @@
+package dev.nydus4j.snapshotter;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.nydus4j.fuse.ApiClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * nydusd lifecycle (SNAPSHOTTER.md 4): one RAFS instance per Nydus bootstrap snapshot, served by a dedicated nydusd
+ * per image or by one shared nydusd with sub-mounts ({@code POST /api/v1/mount?mountpoint=/<id>}). Daemons and
+ * instances are persisted in {@code nydus.json}: on start-up live daemons are re-attached, dead ones restarted with
+ * their instances (or dropped with {@code recover_policy = none}); a watcher thread does the same for daemons that
+ * die while the snapshotter runs. Thread-safe (synchronized). {@link #close()} stops the watcher and leaves daemons
+ * running; {@link #stopAll()} stops them.
+ */
+final class NydusdManager implements RemoteFs {
+    private static final Logger LOG = LoggerFactory.getLogger(NydusdManager.class);
+    static final String SHARED_ID = "shared_daemon";
+
+    /** One RAFS instance: bootstrap snapshot id, daemon, where it is visible. */
+    record Instance(@JsonProperty("snapshot_id") long snapshotId, @JsonProperty("daemon_id") String daemonId,
+                    @JsonProperty("image_ref") String imageRef, @JsonProperty("bootstrap") String bootstrap,
+                    @JsonProperty("config") String config, @JsonProperty("mountpoint") String mountpoint) {
+    }
+
+    /** On-disk shape of {@code nydus.json}. */
+    record State(@JsonProperty("version") int version, @JsonProperty("daemons") List<NydusdProcess> daemons,
+                 @JsonProperty("instances") List<Instance> instances) {
+    }
+
+    private final Layout layout;
+    private final SnapshotterConfig settings;
+    private final NydusdConfigTemplate template;
+    private final DockerAuth auth;
+    private final StateFile<State> file;
+    private final Map<String, NydusdProcess> daemons = new HashMap<>();
+    private final Map<Long, Instance> instances = new HashMap<>();
+    private final ScheduledExecutorService watcher;
+
+    private NydusdManager(Layout layout, SnapshotterConfig settings, NydusdConfigTemplate template) {
+        this.layout = layout;
+        this.settings = settings;
+        this.template = template;
+        this.auth = new DockerAuth(settings.dockerConfig());
+        this.file = new StateFile<>(layout.daemonState(), State.class);
+        this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "nydusd-watcher");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Loads the seed config and the persisted state, recovers daemons, and starts watching them. */
+    static NydusdManager open(Layout layout, SnapshotterConfig settings) throws IOException {
+        NydusdManager m = new NydusdManager(layout, settings, NydusdConfigTemplate.load(settings.nydusdConfig()));
+        try {
+            m.recover();
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        m.watcher.scheduleWithFixedDelay(m::watch, 1, 1, TimeUnit.SECONDS);
+        return m;
+    }
+
+    @Override
+    public synchronized Path mount(SnapshotRecord layer) throws IOException {
+        Instance existing = instances.get(layer.id());
+        if (existing != null) {
+            NydusdProcess d = daemons.get(existing.daemonId());
+            if (d == null || !d.isHealthy()) {
+                restart(existing.daemonId());
+            }
+            return Path.of(existing.mountpoint());
+        }
+        Path bootstrap = layout.bootstrap(layer.id());
+        if (!Files.isRegularFile(bootstrap)) {
+            throw new SnapshotException(SnapshotException.Code.FAILED_PRECONDITION, "Nydus bootstrap layer "
+                    + layer.key() + " has no image/image.boot (expected " + bootstrap + ")");
+        }
+        String imageRef = Labels.imageRef(layer.labels());
+        String instanceName = "rafs-" + layer.id();
+        Path config = layout.daemonConfig(instanceName);
+        Files.createDirectories(config.getParent());
+        Files.writeString(config, template.forImage(imageRef, layout.cache(), auth));
+        Instance inst;
+        if (settings.daemonMode() == SnapshotterConfig.DaemonMode.DEDICATED) {
+            String id = "nydusd-" + layer.id();
+            Path mp = layout.dedicatedMountpoint(layer.id());
+            daemons.put(id, NydusdProcess.spawn(settings, layout, id, mp, config, bootstrap));
+            inst = new Instance(layer.id(), id, imageRef, bootstrap.toString(), config.toString(), mp.toString());
+        } else {
+            NydusdProcess shared = sharedDaemon();
+            inst = new Instance(layer.id(), SHARED_ID, imageRef, bootstrap.toString(), config.toString(),
+                    layout.sharedMountpoint().resolve(Long.toString(layer.id())).toString());
+            apiMount(shared, inst);
+        }
+        instances.put(layer.id(), inst);
+        save();
+        LOG.info("Nydus image {} (snapshot {}) mounted at {}", imageRef, layer.key(), inst.mountpoint());
+        return Path.of(inst.mountpoint());
+    }
+
+    @Override
+    public synchronized void umount(long snapshotId) throws IOException {
+        Instance inst = instances.remove(snapshotId);
+        if (inst == null) {
+            return;
+        }
+        NydusdProcess d = daemons.get(inst.daemonId());
+        if (d != null && inst.daemonId().equals(SHARED_ID)) {
+            if (d.isAlive()) {
+                ApiClient.Response r = d.api().send("DELETE", "/api/v1/mount?mountpoint=/" + snapshotId, null);
+                if (!r.isSuccess()) {
+                    LOG.warn("shared nydusd refused to unmount /{}: {} {}", snapshotId, r.status(), r.body());
+                }
+            }
+            if (instances.values().stream().noneMatch(i -> i.daemonId().equals(SHARED_ID))) {
+                daemons.remove(SHARED_ID);
+                d.stop();
+            }
+        } else if (d != null) {
+            daemons.remove(inst.daemonId());
+            d.stop();
+        }
+        Files.deleteIfExists(Path.of(inst.config()));
+        save();
+        LOG.info("Nydus instance of snapshot {} unmounted", snapshotId);
+    }
+
+    @Override
+    public synchronized Set<Long> instances() {
+        return Set.copyOf(instances.keySet());
+    }
+
+    /** Mount count of the FUSE daemons: one per image when dedicated, one when shared. */
+    synchronized int daemonCount() {
+        return daemons.size();
+    }
+
+    synchronized void stopAll() throws IOException {
+        for (NydusdProcess d : List.copyOf(daemons.values())) {
+            d.stop();
+        }
+        daemons.clear();
+        instances.clear();
+        save();
+    }
+
+    @Override
+    public void close() {
+        watcher.shutdownNow();
+    }
+
+    private void watch() {
+        synchronized (this) {
+            for (String id : List.copyOf(daemons.keySet())) {
+                NydusdProcess d = daemons.get(id);
+                if (d != null && !d.isAlive()) {
+                    LOG.warn("nydusd {} (pid {}) died", id, d.pid());
+                    try {
+                        if (settings.recoverRestart()) {
+                            restart(id);
+                        } else {
+                            drop(id);
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        LOG.error("cannot recover nydusd {}; the images it served fail until the next Mounts: {}",
+                                id, e.getMessage());
+                    }
+                }
+            }
+        }
+    }
+
+    private void recover() throws IOException {
+        State state = file.load();
+        if (state == null) {
+            return;
+        }
+        for (Instance i : state.instances()) {
+            instances.put(i.snapshotId(), i);
+        }
+        for (NydusdProcess d : state.daemons()) {
+            daemons.put(d.id(), d);
+        }
+        for (NydusdProcess d : state.daemons()) {
+            if (d.isHealthy()) {
+                LOG.info("re-attached to nydusd {} (pid {})", d.id(), d.pid());
+            } else if (settings.recoverRestart()) {
+                LOG.warn("nydusd {} (pid {}) is gone or unhealthy; restarting it", d.id(), d.pid());
+                restart(d.id());
+            } else {
+                drop(d.id());
+            }
+        }
+        save();
+    }
+
+    /** Starts daemon {@code id} again after unmounting its stale FUSE mountpoint, and mounts its instances. */
+    private void restart(String id) throws IOException {
+        NydusdProcess old = daemons.remove(id);
+        if (old != null) {
+            old.stop();
+        }
+        List<Instance> served = new ArrayList<>(instances.values().stream().filter(i -> i.daemonId().equals(id))
+                .toList());
+        if (id.equals(SHARED_ID)) {
+            NydusdProcess shared = sharedDaemon();
+            for (Instance i : served) {
+                apiMount(shared, i);
+            }
+        } else if (!served.isEmpty()) {
+            Instance i = served.get(0);
+            daemons.put(id, NydusdProcess.spawn(settings, layout, id, Path.of(i.mountpoint()), Path.of(i.config()),
+                    Path.of(i.bootstrap())));
+        }
+        save();
+    }
+
+    private void drop(String id) throws IOException {
+        NydusdProcess old = daemons.remove(id);
+        if (old != null) {
+            old.stop();
+        }
+        instances.values().removeIf(i -> i.daemonId().equals(id));
+        save();
+    }
+
+    private NydusdProcess sharedDaemon() throws IOException {
+        NydusdProcess d = daemons.get(SHARED_ID);
+        if (d != null && d.isHealthy()) {
+            return d;
+        }
+        if (d != null) {
+            d.stop();
+        }
+        d = NydusdProcess.spawn(settings, layout, SHARED_ID, layout.sharedMountpoint(), null, null);
+        daemons.put(SHARED_ID, d);
+        return d;
+    }
+
+    private static void apiMount(NydusdProcess shared, Instance i) throws IOException {
+        String body = StateFile.JSON.writeValueAsString(Map.of("fs_type", "rafs", "source", i.bootstrap(),
+                "config", Files.readString(Path.of(i.config()))));
+        ApiClient.Response r = shared.api().send("POST", "/api/v1/mount?mountpoint=/" + i.snapshotId(), body);
+        if (!r.isSuccess()) {
+            throw new IOException("shared nydusd refused to mount snapshot " + i.snapshotId() + ": " + r.status()
+                    + " " + r.body());
+        }
+    }
+
+    private void save() throws IOException {
+        file.save(new State(1, new ArrayList<>(daemons.values()), new ArrayList<>(instances.values())));
+    }
+}

@@ -1,0 +1,117 @@
+package dev.nydus4j.snapshotter;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * containerd-nydus-grpc's server: the snapshot service over plain gRPC (HTTP/2, no TLS) on a Unix socket through
+ * Netty's epoll domain-socket transport (SNAPSHOTTER.md 11.4). {@link #start} removes a stale socket and creates
+ * its directory with mode 0700 as upstream does. Owns the snapshotter, its daemons' watcher and the event loops;
+ * {@link #close()} stops them (daemons keep running unless {@code cleanup_on_close}). Thread-safe.
+ */
+public final class SnapshotterServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotterServer.class);
+
+    private final Server server;
+    private final Snapshotter snapshotter;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final Path socket;
+    private final NydusdManager daemons;
+    private final boolean cleanupOnClose;
+    private boolean closed;
+
+    private SnapshotterServer(Server server, Snapshotter snapshotter, EventLoopGroup boss, EventLoopGroup workers,
+                              Path socket, NydusdManager daemons, boolean cleanupOnClose) {
+        this.server = server;
+        this.snapshotter = snapshotter;
+        this.boss = boss;
+        this.workers = workers;
+        this.socket = socket;
+        this.daemons = daemons;
+        this.cleanupOnClose = cleanupOnClose;
+    }
+
+    /** Opens the store under {@code config.root()}, recovers daemons, and starts serving on the socket. */
+    public static SnapshotterServer start(SnapshotterConfig config) throws IOException {
+        Layout layout = new Layout(config.root()).create();
+        MetaStore store = MetaStore.open(layout.metadata(), Clock.systemUTC());
+        NydusdManager daemons = config.nydusdConfig() == null ? null : NydusdManager.open(layout, config);
+        Snapshotter snapshotter = new Snapshotter(layout, store, daemons, config.volatileUpper());
+        Path socket = config.address().toAbsolutePath();
+        EventLoopGroup boss = new EpollEventLoopGroup(1);
+        EventLoopGroup workers = new EpollEventLoopGroup(2);
+        try {
+            Files.createDirectories(socket.getParent());
+            Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwx------"));
+            Files.deleteIfExists(socket);
+            Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                    .channelType(EpollServerDomainSocketChannel.class)
+                    .bossEventLoopGroup(boss)
+                    .workerEventLoopGroup(workers)
+                    // containerd accepts up to 16 MiB each way
+                    .maxInboundMessageSize(16 << 20)
+                    .addService(new SnapshotsService(snapshotter))
+                    .build()
+                    .start();
+            LOG.info("containerd-nydus-grpc serving on {} (root {}, nydus images {})", socket, layout.root(),
+                    daemons == null ? "off: no --nydusd-config" : config.daemonMode().name().toLowerCase());
+            return new SnapshotterServer(server, snapshotter, boss, workers, socket, daemons, config.cleanupOnClose());
+        } catch (IOException | RuntimeException e) {
+            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            snapshotter.close();
+            throw e;
+        }
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    /** Blocks until the server terminates. */
+    public void awaitTermination() throws InterruptedException {
+        server.awaitTermination();
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.shutdownNow();
+        }
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        try {
+            if (cleanupOnClose && daemons != null) {
+                daemons.stopAll();
+            }
+        } finally {
+            snapshotter.close();
+            Files.deleteIfExists(socket);
+            LOG.info("containerd-nydus-grpc stopped");
+        }
+    }
+}
