@@ -1,0 +1,142 @@
+package dev.nydus4j.backend.registry;
+
+import dev.nydus4j.spi.BackendContext;
+import dev.nydus4j.spi.BackendException;
+import dev.nydus4j.spi.BlobBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A docker-registry trusting an in-test token server (Bearer JWT flow of BACKENDS.md 2.3-2.4). */
+class TokenAuthRegistryTest {
+    @TempDir
+    static Path dir;
+    static TokenServer tokens;
+    static LocalRegistry registry;
+    static byte[] blob;
+    static String blobId;
+
+    @BeforeAll
+    static void start() throws Exception {
+        LocalRegistry.assumeInstalled();
+        tokens = new TokenServer(dir.resolve("token"));
+        registry = LocalRegistry.start(dir.resolve("registry"), "", tokens.registryAuthYaml());
+        blob = new byte[200_000];
+        new Random(3).nextBytes(blob);
+        try (RegistryClient client = RegistryClient.open(config(), Map.of())) {
+            blobId = client.pushBlob("tok/app", blob).substring("sha256:".length());
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (registry != null) {
+            registry.close();
+        }
+        if (tokens != null) {
+            tokens.close();
+        }
+    }
+
+    @BeforeEach
+    void reset() {
+        tokens.calls.clear();
+        tokens.rejectPost = false;
+    }
+
+    static RegistryConfig config() {
+        return RegistryConfig.of(registry.host(), "tok/app").withTls("http", false, List.of());
+    }
+
+    @Test
+    void concurrentFirstReadsFetchOneToken() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try (BlobBackend b = new RegistryBackendProvider(Map.of()).open(config(), blobId, BackendContext.simple("/"))) {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<byte[]>> results = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                int pos = i * 10_000;
+                results.add(pool.submit(() -> {
+                    go.await();
+                    ByteBuffer dst = ByteBuffer.allocate(5000);
+                    b.read(dst, pos);
+                    return dst.array();
+                }));
+            }
+            go.countDown();
+            for (int i = 0; i < 8; i++) {
+                assertThat(results.get(i).get()).isEqualTo(Arrays.copyOfRange(blob, i * 10_000, i * 10_000 + 5000));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(tokens.calls).hasSize(1);
+        TokenServer.Call call = tokens.calls.get(0);
+        assertThat(call.method()).isEqualTo("POST");
+        assertThat(call.body()).contains("service=" + TokenServer.SERVICE)
+                .contains("scope=repository%3Atok%2Fapp%3Apull").contains("client_id=nydus-registry-client");
+        assertThat(call.authorization()).isNull();
+    }
+
+    @Test
+    void postRejectedFallsBackToGetAndRemembersIt() throws Exception {
+        tokens.rejectPost = true;
+        String other = RegistryClient.sha256(new byte[]{1, 2, 3});
+        try (RegistryClient client = RegistryClient.open(config(), Map.of());
+             BlobBackend b = new RegistryBackendProvider(Map.of()).open(config().withCredentials("u", "p"), blobId,
+                     BackendContext.simple("/get"))) {
+            ByteBuffer dst = ByteBuffer.allocate(100);
+            b.read(dst, 0);
+            assertThat(dst.array()).isEqualTo(Arrays.copyOf(blob, 100));
+            assertThat(tokens.calls).extracting(TokenServer.Call::method).containsExactly("POST", "GET");
+            assertThat(tokens.calls.get(1).query()).contains("scope=repository%3Atok%2Fapp%3Apull");
+            assertThat(tokens.calls.get(1).authorization()).isEqualTo("Basic dTpw");
+
+            // a push needs a new scope: POST is skipped for this realm from now on in the same client
+            client.headBlob("tok/app", other);
+            client.pushBlob("tok/other", new byte[]{1, 2, 3});
+            long posts = tokens.count("POST");
+            client.pushBlob("tok/third", new byte[]{4, 5});
+            assertThat(tokens.count("POST")).isEqualTo(posts);
+        }
+    }
+
+    @Test
+    void preseededRegistryTokenIsUsedAndReplacedWhenRejected() throws Exception {
+        RegistryConfig withBadToken = new RegistryConfig(registry.host(), "tok/app", "http", "", "not-a-valid-jwt",
+                "", "", false, List.of(), 5, 5, 0, ProxyConfig.NONE, List.of());
+        try (BlobBackend b = new RegistryBackendProvider(Map.of()).open(withBadToken, blobId,
+                BackendContext.simple("/seed"))) {
+            ByteBuffer dst = ByteBuffer.allocate(64);
+            b.read(dst, 1000);
+            assertThat(dst.array()).isEqualTo(Arrays.copyOfRange(blob, 1000, 1064));
+        }
+        assertThat(tokens.calls).hasSize(1);
+    }
+
+    @Test
+    void tokenForAnotherRepositoryDoesNotReachTheBlob() throws Exception {
+        try (BlobBackend b = new RegistryBackendProvider(Map.of()).open(config().withImage(registry.host(), "tok/none"),
+                blobId, BackendContext.simple("/scope"))) {
+            assertThatThrownBy(() -> b.read(ByteBuffer.allocate(10), 0)).isInstanceOf(BackendException.class)
+                    .hasMessageContaining("tok/none").hasMessageContaining("HTTP 404");
+        }
+    }
+}
