@@ -14,9 +14,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -35,8 +33,6 @@ public final class BlobFile implements AutoCloseable {
 
     /** Cap for whole sections read into memory (the inlined bootstrap, digest and chunk info arrays). */
     static final long MAX_SECTION_SIZE = 1L << 30;
-    /** More sections than upstream ever writes (5) means the walk is following garbage. */
-    private static final int MAX_SECTIONS = 32;
 
     /**
      * One section found by walking the tar headers.
@@ -73,7 +69,7 @@ public final class BlobFile implements AutoCloseable {
         try {
             long size = ch.size();
             String res = path.toString();
-            List<Section> sections = walkSections(ch, size, res);
+            List<Section> sections = BlobTrailer.walk(ch, size, res);
             BlobToc toc = null;
             if (!sections.isEmpty() && sections.get(sections.size() - 1).name().equals(TarHeader.TOC)) {
                 Section s = sections.get(sections.size() - 1);
@@ -82,96 +78,13 @@ public final class BlobFile implements AutoCloseable {
                             + BlobToc.MAX_ENTRIES + " entries");
                 }
                 toc = BlobToc.parse(read(ch, size, s.dataOffset(), (int) s.size(), res), res, s.dataOffset());
-                checkTocRanges(toc, size, res, s.dataOffset());
-                checkSectionsListed(toc, sections, res);
+                BlobTrailer.checkTocRanges(toc, size, res, s.dataOffset());
+                BlobTrailer.checkSectionsListed(toc, sections, res);
             }
             return new BlobFile(path, ch, size, sections, toc);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
-        }
-    }
-
-    private static List<Section> walkSections(FileChannel ch, long size, String res) throws IOException {
-        if (size < TarHeader.SIZE) {
-            return List.of();
-        }
-        byte[] last = read(ch, size, size - TarHeader.SIZE, TarHeader.SIZE, res);
-        if (!TarHeader.isGnuMagic(last, 0) && !TarHeader.hasSectionName(last, 0)) {
-            return List.of();
-        }
-        List<Section> found = new ArrayList<>();
-        long end = size;
-        while (end > 0) {
-            if (found.size() == MAX_SECTIONS) {
-                throw new CorruptImageException(res, end, "more than " + MAX_SECTIONS + " tar sections");
-            }
-            long headerOffset = end - TarHeader.SIZE;
-            if (headerOffset < 0) {
-                throw new CorruptImageException(res, end, "tar header walk does not reach offset 0: "
-                        + end + " bytes left, less than a tar header");
-            }
-            byte[] h = read(ch, size, headerOffset, TarHeader.SIZE, res);
-            TarHeader th = TarHeader.parse(h, 0, res, headerOffset);
-            if (th.size() > headerOffset) {
-                throw new CorruptImageException(res, headerOffset, "tar section '" + th.name() + "' size "
-                        + th.size() + " exceeds the " + headerOffset + " bytes before its header");
-            }
-            long dataOffset = headerOffset - th.size();
-            found.add(new Section(th.name(), dataOffset, th.size()));
-            end = dataOffset;
-        }
-        Collections.reverse(found);
-        return List.copyOf(found);
-    }
-
-    private static void checkTocRanges(BlobToc toc, long size, String res, long tocOffset)
-            throws CorruptImageException {
-        for (BlobToc.Entry e : toc.entries()) {
-            // nydus 2.2 wrote the end of the chunk data as the image.blob offset; that entry always starts at 0.
-            long off = e.name().equals(TarHeader.IMAGE_BLOB) ? 0 : e.compressedOffset();
-            if (off > size || e.compressedSize() > size - off) {
-                throw new CorruptImageException(res, tocOffset, "ToC entry '" + e.name() + "' range [" + off
-                        + ", +" + e.compressedSize() + ") lies outside the " + size + "-byte blob");
-            }
-            if (e.flags() == BlobToc.FLAG_NONE && e.compressedSize() != e.uncompressedSize()
-                    && !e.name().equals(TarHeader.IMAGE_BLOB)) {
-                throw new CorruptImageException(res, tocOffset, "ToC entry '" + e.name() + "' is uncompressed but "
-                        + "stored size " + e.compressedSize() + " vs uncompressed size " + e.uncompressedSize());
-            }
-        }
-    }
-
-    /**
-     * Every section but the ToC itself must be listed in the ToC at exactly its position, so that a damaged
-     * ToC can never make a reader fall back to unverified or misplaced section data.
-     */
-    private static void checkSectionsListed(BlobToc toc, List<Section> sections, String res)
-            throws CorruptImageException {
-        for (Section s : sections) {
-            if (s.name().equals(TarHeader.TOC)) {
-                continue;
-            }
-            BlobToc.Entry e = toc.find(s.name()).orElseThrow(() -> new CorruptImageException(res, s.dataOffset(),
-                    "section '" + s.name() + "' is not listed in the ToC"));
-            boolean ok;
-            if (s.name().equals(TarHeader.IMAGE_BLOB)) {
-                ok = e.compressedSize() == s.size();
-            } else if (s.name().equals(TarHeader.BLOB_META)) {
-                BlobToc.Entry h = toc.find(BlobToc.BLOB_META_HEADER).orElseThrow(() -> new CorruptImageException(
-                        res, s.dataOffset(), "ToC lists blob.meta but not blob.meta.header"));
-                ok = e.compressedOffset() == s.dataOffset()
-                        && e.compressedSize() + BlobMetaHeader.SIZE == s.size()
-                        && h.compressedOffset() == s.dataOffset() + e.compressedSize()
-                        && h.compressedSize() == BlobMetaHeader.SIZE;
-            } else {
-                ok = e.compressedOffset() == s.dataOffset() && e.compressedSize() == s.size();
-            }
-            if (!ok) {
-                throw new CorruptImageException(res, s.dataOffset(), "ToC entry '" + e.name() + "' at "
-                        + e.compressedOffset() + " size " + e.compressedSize() + " vs section at " + s.dataOffset()
-                        + " size " + s.size());
-            }
         }
     }
 
@@ -416,11 +329,21 @@ public final class BlobFile implements AutoCloseable {
 
     /** Chunk infos of this blob described by its own blob.meta header (see {@link #describe}). */
     public List<ChunkInfo> chunkInfos() throws IOException {
+        return chunkInfos(selfDescribed());
+    }
+
+    /** {@link #blobMetaCacheBytes(BlobInfo)} for the blob as its own blob.meta header describes it. */
+    public byte[] blobMetaCacheBytes() throws IOException {
+        return blobMetaCacheBytes(selfDescribed());
+    }
+
+    /** Entry built from the header alone: no chunk size or uncompressed size known, so those bounds are open. */
+    private BlobInfo selfDescribed() throws IOException {
         BlobMetaHeader h = metaHeader().orElseThrow(() -> new CorruptImageException(resource, -1,
                 "blob has no blob.meta section"));
-        return chunkInfos(new BlobInfo(path.getFileName().toString(), 0, BlobWriter.MAX_CHUNK_SIZE, h.ciEntries(),
-                0, 0, h.features(), size, Long.MAX_VALUE, 0, h.ciCompressor(), h.ciOffset(), h.ciCompressedSize(),
-                h.ciUncompressedSize(), new byte[32], new byte[32], 0));
+        return new BlobInfo(path.getFileName().toString(), 0, BlobWriter.MAX_CHUNK_SIZE, h.ciEntries(), 0, 0,
+                h.features(), size, Long.MAX_VALUE, 0, h.ciCompressor(), h.ciOffset(), h.ciCompressedSize(),
+                h.ciUncompressedSize(), new byte[32], new byte[32], 0);
     }
 
     /**
@@ -430,7 +353,7 @@ public final class BlobFile implements AutoCloseable {
      * chunk data region, uncompressed end within the blob's uncompressed size.
      */
     public List<ChunkInfo> chunkInfos(BlobInfo blob) throws IOException {
-        return decodeChunkInfos(blob, readChunkInfoArray(blob));
+        return ChunkInfoArray.decode(blob, readChunkInfoArray(blob), size, resource);
     }
 
     /**
@@ -439,7 +362,7 @@ public final class BlobFile implements AutoCloseable {
      */
     public byte[] blobMetaCacheBytes(BlobInfo blob) throws IOException {
         byte[] plain = readChunkInfoArray(blob);
-        decodeChunkInfos(blob, plain);
+        ChunkInfoArray.decode(blob, plain, size, resource);
         int padded = (int) BlobWriter.alignUp(plain.length);
         byte[] out = Arrays.copyOf(plain, padded + BlobMetaHeader.SIZE);
         // Re-encoded from the validated fields, so reserved garbage in the stored header never propagates.
@@ -510,58 +433,6 @@ public final class BlobFile implements AutoCloseable {
         return plain;
     }
 
-    private List<ChunkInfo> decodeChunkInfos(BlobInfo blob, byte[] plain) throws CorruptImageException {
-        boolean v2 = blob.hasFeature(BlobInfo.FEATURE_CHUNK_INFO_V2);
-        boolean aligned = blob.hasFeature(BlobInfo.FEATURE_ALIGNED);
-        long dataEnd = chunkDataEnd(blob);
-        List<ChunkInfo> out = new ArrayList<>(blob.chunkCount());
-        long expectedUoff = 0;
-        for (int i = 0; i < blob.chunkCount(); i++) {
-            long at = blob.ciOffset();
-            ChunkInfo c;
-            if (v2) {
-                c = ChunkInfoV2.decode(plain, i * ChunkInfoV2.SIZE, i, resource, at);
-            } else {
-                c = ChunkInfoV1.decode(plain, i * ChunkInfoV1.SIZE, i);
-                if (c == null) {
-                    throw new CorruptImageException(resource, at, "chunk " + i + ": v1 chunk info reserved bits set");
-                }
-            }
-            if (c.uncompressedSize() > blob.chunkSize()) {
-                throw new CorruptImageException(resource, at, "chunk " + i + ": uncompressed size "
-                        + c.uncompressedSize() + " exceeds the chunk size " + blob.chunkSize());
-            }
-            if (aligned && c.uncompressedOffset() != expectedUoff) {
-                throw new CorruptImageException(resource, at, "chunk " + i + ": uncompressed offset "
-                        + c.uncompressedOffset() + " vs expected " + expectedUoff + " (ALIGNED chunks are consecutive)");
-            }
-            long uend = c.uncompressedOffset() + c.uncompressedSize();
-            if (uend > blob.uncompressedSize()) {
-                throw new CorruptImageException(resource, at, "chunk " + i + ": uncompressed end " + uend
-                        + " beyond the blob's uncompressed size " + blob.uncompressedSize());
-            }
-            if (c.compressedOffset() + c.compressedSize() > dataEnd) {
-                throw new CorruptImageException(resource, at, "chunk " + i + ": stored range ["
-                        + c.compressedOffset() + ", " + (c.compressedOffset() + c.compressedSize())
-                        + ") beyond the chunk data end " + dataEnd);
-            }
-            expectedUoff = BlobWriter.alignUp(uend);
-            out.add(c);
-        }
-        return List.copyOf(out);
-    }
-
-    /** Spec 6.1 "chunk data end": bounds every stored chunk range. */
-    private long chunkDataEnd(BlobInfo blob) {
-        if (blob.hasFeature(BlobInfo.FEATURE_HAS_TAR_HEADER) && blob.ciOffset() >= TarHeader.SIZE) {
-            return blob.ciOffset() - TarHeader.SIZE;
-        }
-        if (blob.hasFeature(BlobInfo.FEATURE_CAP_TAR_TOC) && blob.ciOffset() > 0) {
-            return blob.ciOffset();
-        }
-        return Math.min(size, blob.compressedSize());
-    }
-
     /**
      * The chunk digests of the blob.digest section (INLINED_CHUNK_DIGEST) in chunk-index order, verified
      * against the ToC when it lists the section; an empty array when the blob has no such section.
@@ -620,7 +491,7 @@ public final class BlobFile implements AutoCloseable {
         }
     }
 
-    private static byte[] read(FileChannel ch, long size, long offset, int len, String res) throws IOException {
+    static byte[] read(FileChannel ch, long size, long offset, int len, String res) throws IOException {
         if (offset < 0 || len < 0 || offset > size || len > size - offset) {
             throw new CorruptImageException(res, offset, "range [" + offset + ", +" + len
                     + ") lies outside the " + size + "-byte blob");

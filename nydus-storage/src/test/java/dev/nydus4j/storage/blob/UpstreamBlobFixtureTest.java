@@ -1,6 +1,7 @@
 package dev.nydus4j.storage.blob;
 
 import com.github.luben.zstd.ZstdInputStream;
+import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.storage.ChunkInfo;
 import dev.nydus4j.storage.CompressionAlgorithm;
 import dev.nydus4j.storage.DigestAlgorithm;
@@ -18,6 +19,7 @@ import java.util.HexFormat;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The upstream-built blobs parse, verify and decode (RAFS spec 6, fixture facts in the spec). */
 class UpstreamBlobFixtureTest {
@@ -85,6 +87,7 @@ class UpstreamBlobFixtureTest {
             }
             assertThat(reenc).isEqualTo(Arrays.copyOfRange(all, 8314, 8314 + 32));
 
+            assertThat(f.blobMetaCacheBytes()).isEqualTo(f.blobMetaCacheBytes(info));
             byte[] cache = f.blobMetaCacheBytes(info);
             assertThat(cache).hasSize(8192);
             assertThat(Arrays.copyOf(cache, 32)).isEqualTo(reenc);
@@ -126,6 +129,25 @@ class UpstreamBlobFixtureTest {
             assertThat(h.ciCompressor()).isZero();
             assertThat(f.chunkInfos()).hasSize(3);
             assertThat(f.chunkDigests()).isEmpty();
+        }
+    }
+
+    @Test
+    void legacyBlobsWithoutTrailerOpenAsSectionless() throws Exception {
+        for (String name : new String[] {
+            "repeatable/blobs/7334a2594e133cf8ae364189c2276b090fc490c627bcc3fb1077f0419a538e00",
+            "repeatable/blobs/d7b86b1e74e316fe945741d1a9fa1b271459fe41481e304977659e0c6ecf56ac"}) {
+            try (BlobFile f = BlobFile.open(Fixtures.upstream(name))) {
+                assertThat(f.sections()).isEmpty();
+                assertThat(f.toc()).isEmpty();
+                assertThat(f.tocSize()).isZero();
+                assertThat(f.metaHeader()).isEmpty();
+                assertThat(f.inlinedBootstrap()).isEmpty();
+                assertThat(f.chunkDigests()).isEmpty();
+                f.verifyToc();
+                assertThatThrownBy(f::chunkInfos).isInstanceOf(CorruptImageException.class)
+                        .hasMessageContaining("no blob.meta");
+            }
         }
     }
 
