@@ -236,13 +236,13 @@ class CreateRoundTripTest {
                 "-J", json.toString(), src.toString());
         Path blob = blobs.resolve(new ObjectMapper().readTree(json.toFile()).get("blobs").get(0).asText());
         CliRun good = CliRun.ok("check", "--log-level", "warn", "-D", blobs.toString(), boot.toString());
-        assertThat(good.out()).containsPattern("verified [1-9][0-9]* chunks of data");
+        assertThat(good.out()).containsPattern("verified [1-9][0-9]* chunks");
         byte[] bytes = Files.readAllBytes(blob);
         bytes[100] ^= 0x40; // chunk data starts at offset 0 of a nydus blob
         Files.write(blob, bytes);
         CliRun bad = CliRun.run("check", "--log-level", "warn", "-D", blobs.toString(), boot.toString());
         assertThat(bad.exitCode()).as(bad.toString()).isEqualTo(1);
-        assertThat(bad.err()).startsWith("error: ").contains("is bad");
+        assertThat(bad.err()).startsWith("error: ");
         assertThat(bad.err().strip().lines()).hasSize(1);
         // metadata alone is still valid
         assertThat(CliRun.ok("check", "--log-level", "warn", boot.toString()).out())
