@@ -163,7 +163,7 @@ public final class ImageBuilder {
                 // exactly what Merger does for [parent, layer]: markers of either never reach the result
                 Node merged = new Node(new byte[0], parent.root.inode());
                 Merger.apply(merged, parent.root);
-                Merger.apply(merged, layerRoot);
+                Merger.apply(merged, layerRoot, options.whiteoutSpec() != WhiteoutSpec.NONE);
                 copyRootAttributes(layerRoot.inode(), merged.inode());
                 tree = new RafsTree(merged);
             } else {

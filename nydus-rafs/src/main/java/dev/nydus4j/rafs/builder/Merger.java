@@ -220,14 +220,21 @@ public final class Merger {
      * whiteouts, then entries. Nodes of {@code upper} are moved into {@code lower}, not copied.
      */
     static void apply(Node lower, Node upper) {
+        apply(lower, upper, true);
+    }
+
+    /** As {@link #apply(Node, Node)}; with {@code whiteouts == false} markers are ordinary entries (spec none). */
+    static void apply(Node lower, Node upper, boolean whiteouts) {
         boolean opaque = false;
-        List<byte[]> whiteouts = new ArrayList<>();
+        List<byte[]> deleted = new ArrayList<>();
         List<Node> entries = new ArrayList<>();
         for (Node k : upper.children()) {
-            if (Whiteouts.isOpaqueMarker(k.name())) {
+            if (!whiteouts) {
+                entries.add(k);
+            } else if (Whiteouts.isOpaqueMarker(k.name())) {
                 opaque = true;
             } else if (Whiteouts.isWhiteout(k.name())) {
-                whiteouts.add(Whiteouts.whiteoutTarget(k.name()));
+                deleted.add(Whiteouts.whiteoutTarget(k.name()));
             } else {
                 entries.add(k);
             }
@@ -235,7 +242,7 @@ public final class Merger {
         if (opaque) {
             lower.clearChildren();
         }
-        for (byte[] w : whiteouts) {
+        for (byte[] w : deleted) {
             lower.removeChild(w);
         }
         for (Node k : entries) {
@@ -249,7 +256,7 @@ public final class Merger {
                     target = new Node(k.name(), k.inode());
                     lower.putChild(target);
                 }
-                apply(target, k);
+                apply(target, k, whiteouts);
             } else {
                 lower.putChild(k);
             }

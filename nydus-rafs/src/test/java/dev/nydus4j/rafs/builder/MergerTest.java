@@ -177,6 +177,16 @@ class MergerTest {
     }
 
     @Test
+    void whiteoutSpecNoneKeepsMarkersAsFilesOnAParent() throws Exception {
+        BuildResult lower = layer(lowerTar(), OPTS);
+        BuildResult r = layer(upperTar(), OPTS.withWhiteoutSpec(WhiteoutSpec.NONE)
+                .withParentBootstrap(lower.bootstrap()));
+        Node a = r.tree().root.child("a");
+        assertThat(a.children()).extracting(Node::nameString).containsExactly(".wh.file1", "file1", "file2");
+        assertThat(r.tree().root.child("b").child("sub")).as("no opaque processing").isNotNull();
+    }
+
+    @Test
     void identicalBlobIdsAreKeptOnceAndThreeLayersStack() throws Exception {
         BuildResult a = layer(tar(out -> file(out, "x", bytes("same"))), OPTS);
         BuildResult b = layer(tar(out -> file(out, "y", bytes("same"))), OPTS);
