@@ -4,6 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveTask;
 
 /**
  * BLAKE3 with 32-byte output (unkeyed hash mode), pure Java, incremental.
@@ -143,24 +145,97 @@ final class Blake3 implements DigestAlgorithm.Hasher {
 
     @Override
     public byte[] finish() {
+        return toBytes(finishWords(true), 0);
+    }
+
+    /**
+     * Finalizes the tree: the last chunk, then the pending parents up the stack.
+     *
+     * @param root whether this hasher saw the whole message (ROOT on the top node) or one subtree of a parallel
+     *             digest (no ROOT: the caller combines subtree CVs)
+     * @return words 0..7 are the output (root hash words or the subtree CV)
+     */
+    private int[] finishWords(boolean root) {
         if (finished) {
             throw new IllegalStateException("BLAKE3 hasher already finished");
         }
         finished = true;
         Arrays.fill(block, blockLen, BLOCK_LEN, (byte) 0);
         int flags = (blocksCompressed == 0 ? CHUNK_START : 0) | CHUNK_END;
+        int rootFlag = root ? ROOT : 0;
         if (stackLen == 0) {
-            compressBytes(cv, block, 0, 0, blockLen, flags | ROOT);
-            return toBytes(cv, 0);
+            // A root output block uses counter 0; a lone chunk inside a larger tree keeps its chunk counter.
+            compressBytes(cv, block, 0, root ? 0 : chunkCounter, blockLen, flags | rootFlag);
+            return cv;
         }
         compressBytes(cv, block, 0, chunkCounter, blockLen, flags);
         System.arraycopy(cv, 0, cvStack, stackLen * 8, 8);
         for (int i = stackLen - 1; i >= 0; i--) {
-            compressWords(cvStack, i * 8, PARENT | (i == 0 ? ROOT : 0), cvStack, i * 8);
+            compressWords(cvStack, i * 8, PARENT | (i == 0 ? rootFlag : 0), cvStack, i * 8);
         }
-        return toBytes(cvStack, 0);
+        return cvStack;
     }
 
+    /** Below this many bytes a subtree is hashed on the current thread. */
+    static final int PARALLEL_GRAIN = 512 * 1024;
+
+    /**
+     * 32-byte digest of {@code data[off, off+len)} computed with the subtrees of the BLAKE3 tree hashed in
+     * parallel on {@code pool} (same result as {@link #digest}). Worth it for inputs of several MiB.
+     */
+    static byte[] digestParallel(byte[] data, int off, int len, ForkJoinPool pool) {
+        java.util.Objects.checkFromIndexSize(off, len, data.length);
+        if (len <= PARALLEL_GRAIN) {
+            return digest(data, off, len);
+        }
+        int[] words = pool.invoke(new Subtree(data, off, len, 0, true));
+        return toBytes(words, 0);
+    }
+
+    /**
+     * CV of the subtree covering {@code len} bytes from chunk {@code firstChunk}: BLAKE3 splits a range into a
+     * left part of the largest power-of-two number of chunks that leaves at least one byte for the right part.
+     */
+    private static final class Subtree extends RecursiveTask<int[]> {
+        private final byte[] data;
+        private final int off;
+        private final int len;
+        private final long firstChunk;
+        private final boolean root;
+
+        Subtree(byte[] data, int off, int len, long firstChunk, boolean root) {
+            this.data = data;
+            this.off = off;
+            this.len = len;
+            this.firstChunk = firstChunk;
+            this.root = root;
+        }
+
+        @Override
+        protected int[] compute() {
+            if (len <= PARALLEL_GRAIN) {
+                // firstChunk is a multiple of the enclosing power-of-two subtree, so the sequential hasher's
+                // stack merges build exactly this subtree.
+                Blake3 h = new Blake3();
+                h.chunkCounter = firstChunk;
+                h.update(data, off, len);
+                return h.finishWords(root).clone();
+            }
+            long chunks = (len + (long) CHUNK_LEN - 1) / CHUNK_LEN;
+            int leftChunks = (int) Long.highestOneBit(chunks - 1);
+            int leftLen = leftChunks * CHUNK_LEN;
+            Subtree left = new Subtree(data, off, leftLen, firstChunk, false);
+            Subtree right = new Subtree(data, off + leftLen, len - leftLen, firstChunk + leftChunks, false);
+            left.fork();
+            int[] r = right.compute();
+            int[] l = left.join();
+            int[] m = new int[16];
+            System.arraycopy(l, 0, m, 0, 8);
+            System.arraycopy(r, 0, m, 8, 8);
+            compressWords(m, 0, PARENT | (root ? ROOT : 0), m, 0);
+            return Arrays.copyOf(m, 8);
+        }
+    }
     private static byte[] toBytes(int[] words, int off) {
         byte[] out = new byte[OUT_LEN];
         for (int i = 0; i < 8; i++) {

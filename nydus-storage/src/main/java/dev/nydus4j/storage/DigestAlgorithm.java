@@ -51,6 +51,14 @@ public enum DigestAlgorithm {
         return newHasher().update(data, off, len).finish();
     }
 
+    /**
+     * 32-byte digest of {@code data[off, off+len)} using {@code pool} for large inputs: BLAKE3 hashes subtrees in
+     * parallel; SHA-256 is inherently sequential and ignores the pool. Same result as {@link #digest}.
+     */
+    public byte[] digestParallel(byte[] data, int off, int len, java.util.concurrent.ForkJoinPool pool) {
+        return this == BLAKE3 ? Blake3.digestParallel(data, off, len, pool) : digest(data, off, len);
+    }
+
     /** A fresh incremental hasher (not thread-safe itself). */
     public Hasher newHasher() {
         switch (this) {

@@ -115,6 +115,32 @@ class Blake3Test {
     }
 
     @Test
+    void parallelDigestMatchesSequential() {
+        long seed = System.nanoTime();
+        System.out.println("Blake3Test parallel seed " + seed);
+        Random rnd = new Random(seed);
+        java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(3);
+        try {
+            int grain = Blake3.PARALLEL_GRAIN;
+            for (int len : new int[] {0, 1, grain, grain + 1, 2 * grain, 2 * grain + 1, 3 * grain + 777,
+                (4 << 20) + 1, 5_000_000}) {
+                byte[] in = new byte[len + 10];
+                rnd.nextBytes(in);
+                byte[] expected = Blake3.digest(in, 5, len);
+                assertThat(Blake3.digestParallel(in, 5, len, pool)).as("seed %d len %d", seed, len)
+                        .isEqualTo(expected);
+                assertThat(DigestAlgorithm.BLAKE3.digestParallel(in, 5, len, pool)).isEqualTo(expected);
+                assertThat(DigestAlgorithm.SHA256.digestParallel(in, 5, len, pool))
+                        .isEqualTo(DigestAlgorithm.SHA256.digest(in, 5, len));
+            }
+            byte[] small = vectorInput(3 * grain + 1);
+            assertThat(Blake3.digestParallel(small, 0, small.length, pool)).isEqualTo(ReferenceBlake3.hash(small));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void finishTwiceIsRejected() {
         Blake3 h = new Blake3();
         h.finish();
