@@ -248,4 +248,25 @@ class CreateRoundTripTest {
         assertThat(CliRun.ok("check", "--log-level", "warn", boot.toString()).out())
                 .contains("RAFS filesystem metadata is valid");
     }
+
+    @Test
+    void mergeRecordsPerSourceBlobDigestsAndSizes() throws Exception {
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path a = tmp.resolve("a.boot");
+        CliRun.ok("create", "--log-level", "warn", "-B", a.toString(), "-D", blobs.toString(), src.toString());
+        String digest = "ab".repeat(32);
+        Path outDir = Files.createDirectories(tmp.resolve("merged"));
+        Path json = tmp.resolve("m.json");
+        CliRun.ok("merge", "--log-level", "warn", "-D", outDir.toString(), "-J", json.toString(),
+                "--blob-digests", "sha256:" + digest, "--blob-sizes", "12345", a.toString());
+        JsonNode result = new ObjectMapper().readTree(json.toFile());
+        assertThat(result.get("blobs").get(0).asText()).isEqualTo(digest);
+        Path merged = Path.of(result.get("bootstrap").asText());
+        assertThat(merged.getParent()).isEqualTo(outDir);
+        assertThat(merged.getFileName().toString()).isEqualTo(MergeCommand.sha256Hex(Files.readAllBytes(merged)));
+        JsonNode blob = new ObjectMapper().readTree(CliRun.ok("inspect", "-R", "blobs", merged.toString()).out())
+                .get("blobs").get(0);
+        assertThat(blob.get("blob_id").asText()).isEqualTo(digest);
+        assertThat(blob.get("compressed_size").asLong()).isEqualTo(12345);
+    }
 }
