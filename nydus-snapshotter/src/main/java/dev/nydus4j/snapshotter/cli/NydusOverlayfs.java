@@ -13,7 +13,6 @@ import java.util.List;
  * overlay with the rest.
  */
 public final class NydusOverlayfs {
-    private static final List<String> DROPPED = List.of("extraoption=", "io.katacontainers.volume=");
     private static final int MAX_OPTIONS_CHARS = 1 << 20;
 
     private NydusOverlayfs() {
@@ -45,7 +44,7 @@ public final class NydusOverlayfs {
             err.flush();
             return 2;
         }
-        String kept = filterOptions(options);
+        String kept = NydusOverlayfsOptions.filter(options);
         try {
             Process p = new ProcessBuilder("mount", "-t", "overlay", "overlay", positional.get(1), "-o", kept)
                     .redirectErrorStream(true).start();
@@ -65,16 +64,5 @@ public final class NydusOverlayfs {
             Thread.currentThread().interrupt();
             return 1;
         }
-    }
-
-    /** The options with the Kata-only ones removed, comma-joined. */
-    static String filterOptions(String options) {
-        List<String> kept = new ArrayList<>();
-        for (String o : options.split(",")) {
-            if (!o.isEmpty() && DROPPED.stream().noneMatch(o::startsWith)) {
-                kept.add(o);
-            }
-        }
-        return String.join(",", kept);
     }
 }
