@@ -225,6 +225,36 @@ class BlobWriterRoundTripTest {
     }
 
     @Test
+    void largestChunksRoundTrip() throws Exception {
+        int max = 16 << 20;
+        Random rnd = new Random(7);
+        byte[] incompressible = random(rnd, max);
+        byte[] compressible = text(rnd, max);
+        Path p = dir.resolve("large");
+        BlobInfo done;
+        List<ChunkInfo> infos = new ArrayList<>();
+        try (OutputStream os = Files.newOutputStream(p)) {
+            BlobWriter w = BlobWriter.open(os, CompressionAlgorithm.ZSTD, DigestAlgorithm.BLAKE3, max);
+            for (byte[] c : List.of(incompressible, compressible)) {
+                infos.add(w.addChunk(c, 0, c.length, DigestAlgorithm.BLAKE3.digest(c, 0, c.length)));
+            }
+            done = w.finish(null);
+        }
+        assertThat(infos.get(0).compressed()).isFalse();
+        assertThat(infos.get(0).compressedSize()).isEqualTo(max);
+        assertThat(infos.get(1).compressed()).isTrue();
+        assertThat(infos.get(1).uncompressedOffset()).isEqualTo(max);
+        try (BlobFile f = BlobFile.open(p); LocalChunkReader r = LocalChunkReader.forFile(p)) {
+            assertThat(f.chunkInfos(done)).isEqualTo(infos);
+            byte[] dst = new byte[max];
+            r.readChunk(done, infos.get(0), f.chunkDigests()[0], dst);
+            assertThat(Arrays.equals(dst, incompressible)).isTrue();
+            r.readChunk(done, infos.get(1), f.chunkDigests()[1], dst);
+            assertThat(Arrays.equals(dst, compressible)).isTrue();
+        }
+    }
+
+    @Test
     void writerRejectsMisuse() throws Exception {
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
         assertThatThrownBy(() -> BlobWriter.open(bos, CompressionAlgorithm.NONE, DigestAlgorithm.BLAKE3, 3000))
