@@ -25,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Validates an image the way {@code nydus-image check} does, and more strictly:
@@ -50,6 +49,7 @@ public final class ImageChecker {
      *
      * @param index            position in the blob table
      * @param blobId           blob id
+     * @param compressedDataSize size of the chunk data region
      * @param compressedSize   blob (or chunk data) size recorded in the bootstrap, 0 when unknown (v5 without
      *                         extended table)
      * @param uncompressedSize uncompressed size recorded in the bootstrap
@@ -57,9 +57,9 @@ public final class ImageChecker {
      * @param chunkCount       chunk count recorded in the bootstrap (0 when unknown)
      * @param features         blob feature bits (spec 2.3)
      */
-    public record BlobReport(int index, String blobId, long compressedSize, long uncompressedSize, int chunkSize,
-                             int chunkCount, int features) {
-        /** Feature names, e.g. {@code aligned, inlined_chunk_digest, cap_tar_toc}. */
+    public record BlobReport(int index, String blobId, long compressedDataSize, long compressedSize,
+                             long uncompressedSize, int chunkSize, int chunkCount, int features) {
+        /** Feature names as upstream prints them, e.g. {@code aligned cap_toc chunk-digest tar-header toc}. */
         public List<String> featureNames() {
             List<String> l = new ArrayList<>();
             FEATURE_NAMES.forEach((bit, name) -> {
@@ -87,9 +87,10 @@ public final class ImageChecker {
         public String toText() {
             StringBuilder sb = new StringBuilder("RAFS filesystem metadata is valid, referenced data blobs: \n");
             for (BlobReport b : blobs) {
-                sb.append(String.format("\t %d: %s, compressed size 0x%x, uncompressed size 0x%x, chunk size 0x%x,"
-                                + " chunks: 0x%x, features: %s%n", b.index(), b.blobId(), b.compressedSize(),
-                        b.uncompressedSize(), b.chunkSize(), b.chunkCount(), String.join(" ", b.featureNames())));
+                sb.append(String.format("\t %d: %s, compressed data size 0x%x, compressed file size 0x%x,"
+                                + " uncompressed file size 0x%x, chunks: 0x%x, features: %s%n", b.index(), b.blobId(),
+                        b.compressedDataSize(), b.compressedSize(), b.uncompressedSize(), b.chunkCount(),
+                        String.join(" ", b.featureNames())));
             }
             if (blobsChecked > 0) {
                 sb.append(String.format("verified %d chunks (%d bytes) in %d blobs%n", chunksVerified, bytesVerified,
@@ -99,21 +100,35 @@ public final class ImageChecker {
         }
     }
 
+    /** Upstream's {@code format_blob_features} names, in its order. */
     private static final Map<Integer, String> FEATURE_NAMES = new LinkedHashMap<>();
 
     static {
         FEATURE_NAMES.put(BlobInfo.FEATURE_ALIGNED, "aligned");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_INLINED_FS_META, "inlined_fs_meta");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_CHUNK_INFO_V2, "chunk_info_v2");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_ZRAN, "zran");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_SEPARATE, "separate");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_INLINED_CHUNK_DIGEST, "inlined_chunk_digest");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_TARFS, "tarfs");
         FEATURE_NAMES.put(BlobInfo.FEATURE_BATCH, "batch");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_CAP_TAR_TOC, "cap_toc");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_INLINED_CHUNK_DIGEST, "chunk-digest");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_CHUNK_INFO_V2, "chunk-v2");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_INLINED_FS_META, "fs-meta");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_SEPARATE, "separate");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_HAS_TAR_HEADER, "tar-header");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_HAS_TOC, "toc");
+        FEATURE_NAMES.put(BlobInfo.FEATURE_ZRAN, "zran");
         FEATURE_NAMES.put(BlobInfo.FEATURE_ENCRYPTED, "encrypted");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_HAS_TAR_HEADER, "has_tar_header");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_HAS_TOC, "has_toc");
-        FEATURE_NAMES.put(BlobInfo.FEATURE_CAP_TAR_TOC, "cap_tar_toc");
+    }
+
+    /**
+     * Size of the chunk data region (spec 6.1 "chunk data end"): 0 for SEPARATE blobs; the blob.meta offset
+     * (minus its tar header) when the chunk information array is recorded; else the recorded blob size.
+     */
+    static long compressedDataSize(BlobInfo b) {
+        if (b.hasFeature(BlobInfo.FEATURE_SEPARATE)) {
+            return 0;
+        }
+        if (b.ciCompressedSize() > 0) {
+            return b.hasFeature(BlobInfo.FEATURE_HAS_TAR_HEADER) ? b.ciOffset() - 512 : b.ciOffset();
+        }
+        return b.compressedSize();
     }
 
     /** Checks bootstrap metadata only. */
@@ -138,8 +153,8 @@ public final class ImageChecker {
     public static Report check(RafsTree tree, int version, Path blobs) throws IOException {
         List<BlobReport> reports = new ArrayList<>();
         for (BlobInfo b : tree.blobs) {
-            reports.add(new BlobReport(b.blobIndex(), b.blobId(), b.compressedSize(), b.uncompressedSize(),
-                    b.chunkSize(), b.chunkCount(), b.features()));
+            reports.add(new BlobReport(b.blobIndex(), b.blobId(), compressedDataSize(b), b.compressedSize(),
+                    b.uncompressedSize(), b.chunkSize(), b.chunkCount(), b.features()));
         }
         Map<Integer, Map<ChunkKey, ChunkRef>> chunksByBlob = distinctChunks(tree);
         long inodes;
@@ -256,7 +271,4 @@ public final class ImageChecker {
         }
     }
 
-    static Optional<String> featureName(int bit) {
-        return Optional.ofNullable(FEATURE_NAMES.get(bit));
-    }
 }

@@ -28,7 +28,8 @@ class ImageCheckerTest {
             assertThat(b.compressedSize()).isEqualTo(0x358a1e);
         });
         assertThat(meta.toText()).startsWith("RAFS filesystem metadata is valid, referenced data blobs: \n\t 0: " + V5_BLOB
-                + ", compressed size 0x358a1e, uncompressed size 0x358a1e, chunk size 0x100000, chunks: 0x17");
+                + ", compressed data size 0x358a1e, compressed file size 0x358a1e, uncompressed file size 0x358a1e, chunks: 0x17,"
+                + " features: \n");
 
         ImageChecker.Report full = ImageChecker.check(Fixtures.upstream(V5), Fixtures.upstream("repeatable/blobs"));
         assertThat(full.blobsChecked()).isEqualTo(1);
@@ -49,7 +50,9 @@ class ImageCheckerTest {
         assertThat(r.chunksVerified()).isEqualTo(2);
         assertThat(r.bytesVerified()).isEqualTo(16931 + 13400);
         assertThat(r.blobs().get(0).featureNames())
-                .contains("aligned", "inlined_chunk_digest", "has_tar_header", "has_toc", "cap_tar_toc");
+                .containsExactly("aligned", "cap_toc", "chunk-digest", "tar-header", "toc");
+        assertThat(r.toText()).contains("\t 0: be7d77eeb719f70884758d1aa800ed0fb09d701aaec469964e9d54325f0d5fef, compressed data size 0x");
+        System.out.print(r.toText());
     }
 
     @Test
