@@ -198,6 +198,9 @@ final class TarSource {
                             + MAX_SYMLINK_BYTES);
                 }
                 inode.symlinkTarget = t;
+                // Linux symlinks always carry 0777 (the mode field is ignored on extraction); keep what a
+                // mount of the extracted layer would show
+                inode.mode = FileType.SYMLINK.modeBits() | 0777;
                 break;
             }
             case CHAR_DEVICE:
