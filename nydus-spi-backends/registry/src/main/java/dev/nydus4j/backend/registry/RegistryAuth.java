@@ -30,6 +30,8 @@ final class RegistryAuth {
     private static final int TOKEN_BODY_LIMIT = 1 << 20;
     private static final long DEFAULT_TTL_SECS = 600;
     private static final long MIN_REFRESH_RETRY_SECS = 5;
+    /** Upstream's refresh task wakes every 5 s, so short-lived tokens are refreshed at most that often. */
+    private static final long MIN_REFRESH_DELAY_SECS = 5;
     private static final long MAX_REFRESH_RETRY_SECS = 600;
 
     /** Sends a token request directly (never via proxy or mirrors, never with the 401 flow). */
@@ -160,7 +162,7 @@ final class RegistryAuth {
         }
         // refresh before expiry, spread so that many nydusd instances do not hit the realm together
         long jitter = ThreadLocalRandom.current().nextLong(Math.min(ttlSecs / 10, 300) + 1);
-        long delay = Math.max(0, ttlSecs - 20 - jitter);
+        long delay = Math.max(MIN_REFRESH_DELAY_SECS, ttlSecs - 20 - jitter);
         refresh = background.schedule(() -> refreshNow(MIN_REFRESH_RETRY_SECS), delay, TimeUnit.SECONDS);
     }
 

@@ -7,6 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -43,10 +45,18 @@ public final class RegistryBackendProvider implements BlobBackendProvider<Regist
         return RegistryConfig.class;
     }
 
-    /** Accepts configs without host and repo: the snapshotter fills them in per image (CONFIG.md 12 A1). */
+    /**
+     * Accepts configs without host and repo: the snapshotter fills them in per image (CONFIG.md 12 A1). Checks
+     * that every {@code ca_cert_files} entry is readable, so a typo fails at startup rather than at the first read.
+     */
     @Override
     public void validate(RegistryConfig config) {
         Objects.requireNonNull(config, "config is null");
+        for (String file : config.caCertFiles()) {
+            if (!Files.isReadable(Path.of(file))) {
+                throw new IllegalArgumentException("ca_cert_files: cannot read '" + file + "'");
+            }
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.nydus4j.backend.registry;
 
 import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.FileEntity;
 
@@ -240,8 +241,7 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
-    private void finishUpload(URI upload, String digest, org.apache.hc.core5.http.HttpEntity body, String repo)
-            throws IOException {
+    private void finishUpload(URI upload, String digest, HttpEntity body, String repo) throws IOException {
         String sep = upload.getRawQuery() == null ? "?" : "&";
         RegistryRequest put = RegistryRequest.absolute("PUT", URI.create(upload + sep + "digest=" + enc(digest)));
         if (body != null) {

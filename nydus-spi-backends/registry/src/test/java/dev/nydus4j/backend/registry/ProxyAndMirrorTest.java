@@ -30,6 +30,7 @@ class ProxyAndMirrorTest {
     private FaultServer origin;
     private RangeHttpServer proxy;
     private volatile boolean proxyFails;
+    private volatile boolean proxyForbids;
     private volatile int pingStatus = 200;
     private final List<String> dragonflyPriorities = new CopyOnWriteArrayList<>();
 
@@ -41,6 +42,11 @@ class ProxyAndMirrorTest {
         HttpClient forward = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).build();
         proxy.handle("/", ex -> {
             dragonflyPriorities.add(String.valueOf(ex.getRequestHeaders().getFirst("X-Dragonfly-Priority")));
+            if (proxyForbids) {
+                ex.getResponseHeaders().set("X-Dragonfly-Error-Type", "proxy");
+                ex.sendResponseHeaders(403, -1);
+                return;
+            }
             if (proxyFails) {
                 ex.sendResponseHeaders(502, -1);
                 return;
@@ -106,6 +112,18 @@ class ProxyAndMirrorTest {
                     .hasMessageContaining("HTTP 502");
         }
         assertThat(origin.seen).hasSize(1);
+    }
+
+    @Test
+    void dragonflyForbiddenIsNotRetriedNorFallenBackFrom() throws Exception {
+        proxyForbids = true;
+        RegistryConfig c = config(",\"retry_limit\":3,\"proxy\":{\"url\":\"http://" + proxy.host() + "\"}");
+        try (BlobBackend b = open(c)) {
+            assertThatThrownBy(() -> b.read(ByteBuffer.allocate(10), 0)).isInstanceOf(BackendException.class)
+                    .hasMessageContaining("proxy forbidden").matches(e -> !((BackendException) e).isRetryable());
+        }
+        assertThat(proxy.count("http://")).isEqualTo(1);
+        assertThat(origin.seen).isEmpty();
     }
 
     @Test

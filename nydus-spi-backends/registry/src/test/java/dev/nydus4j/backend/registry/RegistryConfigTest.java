@@ -124,6 +124,13 @@ class RegistryConfigTest {
     }
 
     @Test
+    void unreadableCaCertFilesFailAtBindTime() throws Exception {
+        JsonNode node = JSON.readTree("{\"ca_cert_files\":[\"/nonexistent/ca.pem\"]}");
+        assertThatThrownBy(() -> BackendRegistry.discover().bindConfig("registry", node, "device.backend.config"))
+                .hasMessageContaining("ca_cert_files").hasMessageContaining("/nonexistent/ca.pem");
+    }
+
+    @Test
     void invalidBlobIdsAreRejected() {
         RegistryBackendProvider p = new RegistryBackendProvider(Map.of());
         assertThatThrownBy(() -> p.open(RegistryConfig.of("h", "r"), "sha256:" + "a".repeat(64),

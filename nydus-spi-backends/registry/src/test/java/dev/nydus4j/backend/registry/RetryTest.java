@@ -65,6 +65,19 @@ class RetryTest {
     }
 
     @Test
+    void environmentHeadersAreAddedToEveryRequest() throws Exception {
+        RegistryConfig c = RegistryConfig.of(server.host(), "faulty/app").withTls("http", false, List.of());
+        Map<String, String> env = Map.of("NYDUS_HEADER_X-Tenant", "blue", "NYDUS_HEADER_Bad Name", "x", "PATH", "/bin");
+        try (BlobBackend b = new RegistryBackendProvider(env).open(c, ID, BackendContext.simple("/"))) {
+            assertThat(readRange(b, 0, 10)).isEqualTo(Arrays.copyOf(blob, 10));
+            assertThat(b.size()).isEqualTo(blob.length);
+        }
+        assertThat(server.seen).hasSize(2).allSatisfy(s -> assertThat(s.headers()).containsEntry("x-tenant", "blue")
+                .doesNotContainKey("bad name").containsEntry("user-agent", "nydusd/1.0.0"));
+        assertThat(server.seen).extracting(FaultServer.Seen::method).containsExactly("GET", "HEAD");
+    }
+
+    @Test
     void resetsAndTruncatedBodiesAreRetried() throws Exception {
         server.script(Fault.RESET, Fault.TRUNCATE);
         try (BlobBackend b = open(5, 2)) {

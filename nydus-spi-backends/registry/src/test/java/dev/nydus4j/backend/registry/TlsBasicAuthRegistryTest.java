@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** A docker-registry with TLS (self-signed CA made by openssl) and htpasswd Basic auth (bcrypt). */
 class TlsBasicAuthRegistryTest {
     private static final String USER = "tester";
-    private static final String PASSWORD = "s3cret-Pa55";
+    private static final String PASSWORD = LocalRegistry.FIXTURE_PASSWORD;
     private static final String WRONG = "wrong-Pa55word";
 
     @TempDir

@@ -59,6 +59,25 @@ class TokenAuthRegistryTest {
     void reset() {
         tokens.calls.clear();
         tokens.rejectPost = false;
+        tokens.expiresInSecs = 300;
+    }
+
+    @Test
+    void tokensAreRefreshedBeforeTheyExpire() throws Exception {
+        tokens.expiresInSecs = 21; // refresh due at max(5 s, 21 - 20 - jitter)
+        try (BlobBackend b = new RegistryBackendProvider(Map.of()).open(config(), blobId,
+                BackendContext.simple("/refresh"))) {
+            ByteBuffer dst = ByteBuffer.allocate(10);
+            b.read(dst, 0);
+            assertThat(tokens.calls).hasSize(1);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (tokens.calls.size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(tokens.calls).as("proactive refresh without any read").hasSize(2);
+            b.read(ByteBuffer.allocate(10), 10);
+            assertThat(tokens.calls).as("the refreshed token is used").hasSize(2);
+        }
     }
 
     static RegistryConfig config() {
