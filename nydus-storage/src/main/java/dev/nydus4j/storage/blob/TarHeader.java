@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  * off  size field     value written
  *   0   100 name      section name, NUL padded
  * 100    24 mode/uid/gid  all NUL
- * 124    12 size      11 octal digits + NUL
+ * 124    12 size      11 octal digits + NUL (GNU base-256 from 8 GiB on)
  * 136    12 mtime     "00000000000" + NUL
  * 148     8 chksum    7 octal digits + NUL (sum of all bytes, this field counted as 8 spaces)
  * 156     1 typeflag  '0'
@@ -41,15 +41,15 @@ record TarHeader(String name, long size) {
     private static final int TYPEFLAG_OFFSET = 156;
     private static final int MAGIC_OFFSET = 257;
     private static final byte[] GNU_MAGIC = "ustar  \0".getBytes(StandardCharsets.US_ASCII);
-    /** 11 octal digits. */
-    private static final long MAX_SIZE = 077777777777L;
+    /** Largest size 11 octal digits hold (8 GiB - 1); larger sections use GNU base-256 in the 12-byte field. */
+    private static final long MAX_OCTAL_SIZE = 077777777777L;
 
     TarHeader {
         byte[] n = name.getBytes(StandardCharsets.US_ASCII);
         if (n.length == 0 || n.length > NAME_SIZE) {
             throw new IllegalArgumentException("tar entry name must be 1..100 bytes: '" + name + "'");
         }
-        if (size < 0 || size > MAX_SIZE) {
+        if (size < 0) {
             throw new IllegalArgumentException("tar entry size out of range: " + size);
         }
     }
@@ -59,7 +59,15 @@ record TarHeader(String name, long size) {
         byte[] h = new byte[SIZE];
         byte[] n = name.getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(n, 0, h, NAME_OFFSET, n.length);
-        writeOctal(h, SIZE_OFFSET, 11, size);
+        if (size <= MAX_OCTAL_SIZE) {
+            writeOctal(h, SIZE_OFFSET, 11, size);
+        } else {
+            // GNU base-256: high bit of the first byte set, the value big-endian in the rest of the field.
+            h[SIZE_OFFSET] = (byte) 0x80;
+            for (int i = 0; i < 8; i++) {
+                h[SIZE_OFFSET + 11 - i] = (byte) (size >>> (8 * i));
+            }
+        }
         writeOctal(h, MTIME_OFFSET, 11, 0);
         h[TYPEFLAG_OFFSET] = '0';
         System.arraycopy(GNU_MAGIC, 0, h, MAGIC_OFFSET, GNU_MAGIC.length);
@@ -95,7 +103,21 @@ record TarHeader(String name, long size) {
             throw new CorruptImageException(resource, fileOffset, "tar header with empty name");
         }
         String name = new String(buf, off, nameLen, StandardCharsets.US_ASCII);
-        long size = parseOctal(buf, off + SIZE_OFFSET, 12, resource, fileOffset + SIZE_OFFSET, "size");
+        long size;
+        if ((buf[off + SIZE_OFFSET] & 0x80) != 0) {
+            if ((buf[off + SIZE_OFFSET] & 0xff) != 0x80 || buf[off + SIZE_OFFSET + 1] != 0
+                    || buf[off + SIZE_OFFSET + 2] != 0 || buf[off + SIZE_OFFSET + 3] != 0
+                    || (buf[off + SIZE_OFFSET + 4] & 0x80) != 0) {
+                throw new CorruptImageException(resource, fileOffset + SIZE_OFFSET,
+                        "tar header base-256 size is negative or exceeds 2^63");
+            }
+            size = 0;
+            for (int i = 4; i < 12; i++) {
+                size = (size << 8) | (buf[off + SIZE_OFFSET + i] & 0xff);
+            }
+        } else {
+            size = parseOctal(buf, off + SIZE_OFFSET, 12, resource, fileOffset + SIZE_OFFSET, "size");
+        }
         return new TarHeader(name, size);
     }
 

@@ -46,7 +46,19 @@ class BlobStructuresTest {
                     .isInstanceOf(CorruptImageException.class).hasMessageContaining("blob-x");
         }
         assertThatThrownBy(() -> new TarHeader("", 1)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new TarHeader("x", 1L << 33)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new TarHeader("x", -1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void tarHeaderSizesBeyondEightGiBUseBase256() throws Exception {
+        for (long size : new long[] {077777777777L, 1L << 33, 5L << 40}) {
+            byte[] h = new TarHeader("image.blob", size).encode();
+            assertThat(TarHeader.parse(h, 0, "r", 0).size()).isEqualTo(size);
+        }
+        byte[] big = new TarHeader("image.blob", 1L << 33).encode();
+        assertThat(big[124] & 0xff).isEqualTo(0x80);
+        assertThat(Arrays.copyOfRange(big, 124, 136))
+                .containsExactly(0x80 - 256, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0);
     }
 
     @Test
