@@ -1,0 +1,483 @@
+package dev.nydus4j.convert;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nydus4j.rafs.builder.BuildOptions;
+import dev.nydus4j.rafs.builder.Merger;
+import dev.nydus4j.rafs.builder.SourceType;
+import dev.nydus4j.rafs.builder.WhiteoutSpec;
+import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.rafs.v6.RafsV6Writer;
+import dev.nydus4j.storage.blob.BlobInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * {@code nydusify convert}: reads an OCI/Docker image (manifest or index), converts each layer into a nydus blob
+ * (in parallel on a bounded pool), merges the layer bootstraps into one, and writes blobs, the bootstrap layer,
+ * the rewritten config and the manifest (or index) to the target (API spec 6). Blobs and configs go first and
+ * the tagged manifest last, so a failed conversion leaves no manifest in the target. Not thread-safe; one
+ * instance per conversion.
+ */
+public final class Converter {
+    private static final Logger LOG = LoggerFactory.getLogger(Converter.class);
+    static final String BUILDER_VERSION = "nydus4j " + Objects.requireNonNullElse(
+            Converter.class.getPackage().getImplementationVersion(), "0.1.0-SNAPSHOT");
+
+    private final ConvertOptions options;
+    private final PrintWriter progress;
+    private final ConvertMetrics metrics = new ConvertMetrics();
+
+    /** @param progress receives one line per step (stderr in the CLI) */
+    public Converter(ConvertOptions options, PrintWriter progress) {
+        this.options = Objects.requireNonNull(options, "options is null");
+        this.progress = Objects.requireNonNull(progress, "progress is null");
+    }
+
+    public ConvertMetrics metrics() {
+        return metrics;
+    }
+
+    /** Converts {@code source} into {@code target}; returns the digest of what was pushed under the target tag. */
+    public String convert(ImageLocation source, ImageLocation target) throws IOException {
+        boolean createdWorkDir = !Files.exists(options.workDir());
+        Files.createDirectories(options.workDir());
+        Path run = Files.createTempDirectory(options.workDir(), "nydusify-");
+        ExecutorService pool = Executors.newFixedThreadPool(options.parallelism(), namedThreads());
+        try (ImageStore src = source.open(options.sourceInsecure(), options.plainHttp(), false,
+                options.pushRetryCount(), options.pushRetryDelay());
+             ImageStore dst = target.open(options.targetInsecure(), options.plainHttp(), true,
+                     options.pushRetryCount(), options.pushRetryDelay());
+             ChunkDict dict = options.chunkDict() == null ? null : ChunkDict.resolve(options.chunkDict(), options,
+                     options.platforms().isEmpty() ? Platform.host() : options.platforms().get(0), run)) {
+            Run r = new Run(source, src, dst, dict, run, pool);
+            String tag = targetTag(target, dst);
+            return r.convertTop(tag);
+        } finally {
+            pool.shutdownNow();
+            deleteTree(run);
+            if (createdWorkDir) {
+                deleteTree(options.workDir());
+            }
+        }
+    }
+
+    private static String targetTag(ImageLocation target, ImageStore dst) {
+        if (target.kind() == ImageLocation.Kind.REGISTRY) {
+            return target.registry().manifestReference();
+        }
+        return dst.defaultReference().isEmpty() ? "latest" : dst.defaultReference();
+    }
+
+    private static java.util.concurrent.ThreadFactory namedThreads() {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, "nydusify-layer-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    LOG.warn("cannot remove {}: {}", p, e.getMessage());
+                }
+            });
+        } catch (IOException e) {
+            LOG.warn("cannot remove {}: {}", dir, e.getMessage());
+        }
+    }
+
+    /** One conversion's state. */
+    private final class Run {
+        private final ImageLocation sourceLocation;
+        private final ImageStore src;
+        private final ImageStore dst;
+        private final ChunkDict dict;
+        private final Path tmp;
+        private final ExecutorService pool;
+        private final BlobTransfer transfer;
+
+        Run(ImageLocation sourceLocation, ImageStore src, ImageStore dst, ChunkDict dict, Path tmp,
+            ExecutorService pool) {
+            this.sourceLocation = sourceLocation;
+            this.src = src;
+            this.dst = dst;
+            this.dict = dict;
+            this.tmp = tmp;
+            this.pool = pool;
+            this.transfer = new BlobTransfer(dst, tmp, metrics);
+        }
+
+        String convertTop(String tag) throws IOException {
+            String ref = sourceLocation.kind() == ImageLocation.Kind.REGISTRY
+                    ? sourceLocation.registry().manifestReference() : src.defaultReference();
+            Manifest top = src.manifest(ref);
+            metrics.sourceDigest = top.digest();
+            progress.printf("[nydusify] source %s (%s, %s)%n", sourceLocation, top.mediaType(), top.digest());
+            progress.flush();
+            Manifest result;
+            if (top.isIndex()) {
+                result = convertIndex(top);
+            } else if (MediaTypes.isManifest(top.mediaType())) {
+                Manifest nydus = convertManifest(top, null);
+                result = options.mergePlatform() ? mergedIndex(List.of(entry(top, platformOf(top))),
+                        List.of(entry(nydus, platformOf(top)))) : nydus;
+            } else {
+                throw new IOException("source " + sourceLocation + " has unsupported manifest media type '"
+                        + top.mediaType() + "'");
+            }
+            dst.pushManifest(tag, result);
+            metrics.targetDigest = result.digest();
+            progress.printf("[nydusify] pushed %s %s to %s:%s (%d blobs pushed, %d bytes; %d already present)%n",
+                    result.mediaType(), result.digest(), dst.describe(), tag, metrics.blobsPushed.get(),
+                    metrics.pushedBytes.get(), metrics.blobsSkipped.get());
+            progress.flush();
+            return result.digest();
+        }
+
+        private Manifest convertIndex(Manifest index) throws IOException {
+            List<ObjectNode> sources = new ArrayList<>();
+            List<ObjectNode> nydus = new ArrayList<>();
+            Set<String> found = new LinkedHashSet<>();
+            for (JsonNode d : index.json().path("manifests")) {
+                JsonNode platform = d.path("platform");
+                boolean wanted = options.allPlatforms() ? !"unknown".equals(platform.path("os").asText())
+                        : options.platforms().stream().anyMatch(p -> p.matches(platform));
+                found.add(Platform.describe(platform));
+                if (!wanted || !MediaTypes.isManifest(d.path("mediaType").asText(MediaTypes.OCI_MANIFEST))) {
+                    continue;
+                }
+                Manifest child = src.manifest(d.path("digest").asText());
+                progress.printf("[nydusify] platform %s: manifest %s%n", Platform.describe(platform), child.digest());
+                Manifest converted = convertManifest(child, platform);
+                sources.add(entry(child, platform));
+                nydus.add(entry(converted, platform));
+            }
+            if (nydus.isEmpty()) {
+                throw new IOException("source " + sourceLocation + " has no manifest for platform(s) "
+                        + options.platforms() + "; available: " + found + " (use --platform or --all-platforms)");
+            }
+            if (options.mergePlatform()) {
+                return mergedIndex(sources, nydus);
+            }
+            if (nydus.size() == 1) {
+                return dstManifest(nydus.get(0));
+            }
+            for (ObjectNode e : nydus) {
+                dst.pushManifest(e.path("digest").asText(), dstManifest(e));
+            }
+            ObjectNode out = Manifest.JSON.createObjectNode();
+            out.put("schemaVersion", 2);
+            String type = options.oci() ? MediaTypes.OCI_INDEX : index.mediaType();
+            out.put("mediaType", type);
+            ArrayNode m = out.putArray("manifests");
+            nydus.forEach(e -> m.add(stripped(e)));
+            return Manifest.of(out, type);
+        }
+
+        /** Manifests pushed by digest are remembered here until the index referencing them is assembled. */
+        private final Map<String, Manifest> converted = new LinkedHashMap<>();
+
+        private Manifest dstManifest(ObjectNode entry) {
+            return converted.get(entry.path("digest").asText());
+        }
+
+        private ObjectNode entry(Manifest m, JsonNode platform) {
+            converted.putIfAbsent(m.digest(), m);
+            ObjectNode e = Manifest.JSON.createObjectNode();
+            e.put("mediaType", m.mediaType());
+            e.put("digest", m.digest());
+            e.put("size", m.bytes().length);
+            if (platform != null && !platform.isMissingNode()) {
+                e.set("platform", platform.deepCopy());
+            }
+            return e;
+        }
+
+        private ObjectNode stripped(ObjectNode e) {
+            return e.deepCopy();
+        }
+
+        private JsonNode platformOf(Manifest m) throws IOException {
+            JsonNode config = readConfig(m.json());
+            ObjectNode p = Manifest.JSON.createObjectNode();
+            p.put("architecture", config.path("architecture").asText("amd64"));
+            p.put("os", config.path("os").asText("linux"));
+            if (config.hasNonNull("variant")) {
+                p.put("variant", config.path("variant").asText());
+            }
+            return p;
+        }
+
+        /** Spec 6.5: the source manifests (copied into the target) then the nydus ones with artifactType. */
+        private Manifest mergedIndex(List<ObjectNode> sources, List<ObjectNode> nydus) throws IOException {
+            ObjectNode out = Manifest.JSON.createObjectNode();
+            out.put("schemaVersion", 2);
+            out.put("mediaType", MediaTypes.OCI_INDEX);
+            ArrayNode m = out.putArray("manifests");
+            for (ObjectNode s : sources) {
+                Manifest original = converted.get(s.path("digest").asText());
+                copyImage(original);
+                dst.pushManifest(original.digest(), original);
+                m.add(s);
+            }
+            for (ObjectNode n : nydus) {
+                dst.pushManifest(n.path("digest").asText(), dstManifest(n));
+                ObjectNode e = n.deepCopy();
+                e.put("artifactType", MediaTypes.NYDUS_MANIFEST_ARTIFACT);
+                m.add(e);
+            }
+            return Manifest.of(out, MediaTypes.OCI_INDEX);
+        }
+
+        /** Copies the config and layers of a source manifest into the target (merge-platform, nydus sources). */
+        private void copyImage(Manifest m) throws IOException {
+            ObjectNode json = m.json();
+            JsonNode cfg = json.path("config");
+            transfer.copy(src, cfg.path("digest").asText(), cfg.path("size").asLong(-1));
+            for (JsonNode l : json.path("layers")) {
+                transfer.copy(src, l.path("digest").asText(), l.path("size").asLong(-1));
+            }
+        }
+
+        private JsonNode readConfig(ObjectNode manifest) throws IOException {
+            JsonNode cfg = manifest.path("config");
+            String digest = cfg.path("digest").asText();
+            byte[] bytes;
+            try (InputStream in = new VerifyingInputStream(src.openBlob(digest), "config " + digest + " of "
+                    + sourceLocation, digest, cfg.path("size").asLong(-1))) {
+                bytes = in.readNBytes(16 << 20);
+                if (in.read() >= 0) {
+                    throw new IOException("config " + digest + " of " + sourceLocation + " is larger than 16 MiB");
+                }
+            }
+            JsonNode n = Manifest.JSON.readTree(bytes);
+            if (n == null || !n.isObject()) {
+                throw new IOException("config " + digest + " of " + sourceLocation + " is not a JSON object");
+            }
+            return n;
+        }
+
+        /** Converts one image manifest; pushes its blobs and config (not the manifest) and returns it. */
+        private Manifest convertManifest(Manifest source, JsonNode platform) throws IOException {
+            ObjectNode json = source.json();
+            JsonNode layers = json.path("layers");
+            if (layers.size() > 0 && "true".equals(layers.get(layers.size() - 1).path("annotations")
+                    .path(MediaTypes.ANNOTATION_BOOTSTRAP).asText())) {
+                progress.printf("[nydusify] %s is already a nydus image; copying it unchanged%n", source.digest());
+                copyImage(source);
+                converted.put(source.digest(), source);
+                return source;
+            }
+            for (JsonNode l : layers) {
+                String mt = l.path("mediaType").asText();
+                if (!MediaTypes.SOURCE_LAYERS.contains(mt)) {
+                    throw new IOException("layer " + l.path("digest").asText() + " of " + sourceLocation
+                            + " has unsupported media type '" + mt + "' (encrypted or foreign layers are not supported)");
+                }
+            }
+            JsonNode config = readConfig(json);
+            List<LayerConverter.Result> results = convertLayers(layers);
+            List<RafsTree> trees = new ArrayList<>();
+            List<String> ids = new ArrayList<>();
+            for (LayerConverter.Result r : results) {
+                trees.add(r.tree());
+                ids.add(r.blobDigest().substring(7));
+            }
+            RafsTree merged;
+            try {
+                merged = Merger.merge(trees, new Merger.Options(ids, null, null, null, options.prefetchPatterns()));
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                throw new IOException("cannot merge the layers of " + sourceLocation + ": " + e.getMessage(), e);
+            }
+            byte[] bootstrap = RafsV6Writer.toBytes(merged);
+            BootstrapLayer bootLayer = BootstrapLayer.of(bootstrap);
+            progress.printf("[nydusify] merged %d layers: bootstrap %d bytes, %d blobs%n", results.size(),
+                    bootstrap.length, merged.blobs.size());
+
+            boolean oci = options.oci() || MediaTypes.OCI_MANIFEST.equals(source.mediaType());
+            List<ObjectNode> blobLayers = new ArrayList<>();
+            Set<String> layerBlobs = new LinkedHashSet<>();
+            for (LayerConverter.Result r : results) {
+                if (options.backend() != null) {
+                    if (options.backend().push(r.blobDigest().substring(7), r.blobFile())) {
+                        metrics.pushedBytes.addAndGet(r.blobSize());
+                        metrics.blobsPushed.incrementAndGet();
+                    } else {
+                        metrics.blobsSkipped.incrementAndGet();
+                    }
+                } else {
+                    transfer.push(r.blobDigest(), r.blobFile());
+                }
+                layerBlobs.add(r.blobDigest());
+                blobLayers.add(blobDescriptor(r.blobDigest(), r.blobSize()));
+            }
+            for (BlobInfo b : merged.blobs) {
+                String digest = "sha256:" + b.blobId();
+                if (layerBlobs.contains(digest)) {
+                    continue;
+                }
+                blobLayers.add(blobDescriptor(digest, dictBlob(digest)));
+                layerBlobs.add(digest);
+            }
+            if (options.backend() != null) {
+                blobLayers.clear();
+            }
+            ObjectNode bootDesc = Manifest.JSON.createObjectNode();
+            bootDesc.put("mediaType", oci ? MediaTypes.OCI_LAYER_GZIP : MediaTypes.DOCKER_LAYER_GZIP);
+            bootDesc.put("digest", bootLayer.digest());
+            bootDesc.put("size", bootLayer.gzip().length);
+            ObjectNode bootAnn = bootDesc.putObject("annotations");
+            bootAnn.put(MediaTypes.ANNOTATION_FS_VERSION, "6");
+            bootAnn.put(MediaTypes.ANNOTATION_BOOTSTRAP, "true");
+            transfer.push(bootLayer.digest(), bootLayer.gzip());
+
+            byte[] newConfig = Manifest.toBytes(rewriteConfig((ObjectNode) config, blobLayers, bootLayer));
+            String configDigest = Manifest.sha256(newConfig);
+            transfer.push(configDigest, newConfig);
+
+            ObjectNode out = Manifest.JSON.createObjectNode();
+            out.put("schemaVersion", 2);
+            String type = oci ? MediaTypes.OCI_MANIFEST : MediaTypes.DOCKER_MANIFEST;
+            out.put("mediaType", type);
+            ObjectNode cfg = out.putObject("config");
+            String sourceConfigType = json.path("config").path("mediaType").asText(MediaTypes.OCI_CONFIG);
+            cfg.put("mediaType", options.mergePlatform() ? MediaTypes.NYDUS_CONFIG
+                    : oci && MediaTypes.DOCKER_CONFIG.equals(sourceConfigType) ? MediaTypes.OCI_CONFIG
+                    : sourceConfigType);
+            cfg.put("digest", configDigest);
+            cfg.put("size", newConfig.length);
+            ArrayNode outLayers = out.putArray("layers");
+            blobLayers.forEach(outLayers::add);
+            outLayers.add(bootDesc);
+            ObjectNode ann = out.putObject("annotations");
+            ann.put(MediaTypes.ANNOTATION_SOURCE_DIGEST, source.digest());
+            ann.put(MediaTypes.ANNOTATION_SOURCE_REFERENCE, sourceLocation.text());
+            ann.put(MediaTypes.ANNOTATION_FS_VERSION, "6");
+            ann.put(MediaTypes.ANNOTATION_BUILDER_VERSION, BUILDER_VERSION);
+            Manifest m = Manifest.of(out, type);
+            converted.put(m.digest(), m);
+            return m;
+        }
+
+        /** Size of a blob referenced only through the chunk dict, after making it present in the target. */
+        private long dictBlob(String digest) throws IOException {
+            if (dict != null && dict.store != null && dict.blobs.containsKey(digest)) {
+                long size = dict.blobs.get(digest);
+                if (options.backend() == null) {
+                    transfer.copy(dict.store, digest, size);
+                }
+                return size;
+            }
+            return dst.blobSize(digest).orElseThrow(() -> new IOException("blob " + digest
+                    + " is referenced through the chunk dict but is neither in the dict image nor in the target "
+                    + dst.describe() + "; push the dict image's blobs to the target first"));
+        }
+
+        private ObjectNode blobDescriptor(String digest, long size) {
+            ObjectNode d = Manifest.JSON.createObjectNode();
+            d.put("mediaType", MediaTypes.NYDUS_BLOB);
+            d.put("digest", digest);
+            d.put("size", size);
+            d.putObject("annotations").put(MediaTypes.ANNOTATION_BLOB, "true");
+            return d;
+        }
+
+        private ObjectNode rewriteConfig(ObjectNode config, List<ObjectNode> blobLayers, BootstrapLayer boot) {
+            ObjectNode c = config.deepCopy();
+            ObjectNode rootfs = c.putObject("rootfs");
+            rootfs.put("type", "layers");
+            ArrayNode diffIds = rootfs.putArray("diff_ids");
+            blobLayers.forEach(l -> diffIds.add(l.path("digest").asText()));
+            diffIds.add(boot.diffId());
+            ArrayNode history = Manifest.JSON.createArrayNode();
+            if (options.backend() == null && config.path("history").isArray()) {
+                config.path("history").forEach(h -> history.add(h.deepCopy()));
+            }
+            ObjectNode h = history.addObject();
+            h.put("created_by", "Nydus Converter");
+            h.put("comment", "Nydus Bootstrap Layer");
+            c.set("history", history);
+            return c;
+        }
+
+        private List<LayerConverter.Result> convertLayers(JsonNode layers) throws IOException {
+            BuildOptions build = BuildOptions.defaults().withSourceType(SourceType.TAR)
+                    .withCompressor(options.compressor()).withChunkSize(options.chunkSize())
+                    .withWhiteoutSpec(WhiteoutSpec.OCI).withBlobInlineMeta(true).withBlobToc(true)
+                    .withChunkDictBootstrap(dict == null ? null : dict.bootstrap);
+            int hashThreads = Math.max(0, Runtime.getRuntime().availableProcessors() / options.parallelism() - 1);
+            LayerConverter converter = new LayerConverter(build, hashThreads);
+            int n = layers.size();
+            List<Future<LayerConverter.Result>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                JsonNode l = layers.get(i);
+                int index = i;
+                String digest = l.path("digest").asText();
+                long size = l.path("size").asLong(-1);
+                String what = "layer " + (i + 1) + "/" + n + " " + digest + " of " + sourceLocation;
+                futures.add(pool.submit(() -> {
+                    LayerConverter.Result r = converter.convert(src, index, what, digest, size, tmp);
+                    metrics.pulledBytes.addAndGet(r.sourceBytes());
+                    metrics.layers.incrementAndGet();
+                    metrics.convertMillis.addAndGet(r.millis());
+                    synchronized (progress) {
+                        progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> nydus blob %s (%d bytes) in %d ms%n",
+                                index + 1, n, digest, r.sourceBytes(), r.blobDigest(), r.blobSize(), r.millis());
+                        progress.flush();
+                    }
+                    return r;
+                }));
+            }
+            List<LayerConverter.Result> results = new ArrayList<>();
+            try {
+                for (Future<LayerConverter.Result> f : futures) {
+                    results.add(f.get());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while converting layers of " + sourceLocation, e);
+            } catch (ExecutionException e) {
+                futures.forEach(f -> f.cancel(true));
+                Throwable c = e.getCause();
+                if (c instanceof IOException io) {
+                    throw io;
+                }
+                if (c instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException(c);
+            }
+            return results;
+        }
+    }
+}

@@ -1,0 +1,210 @@
+package dev.nydus4j.convert;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarFile;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * A {@code docker save} tarball, read-only: {@code manifest.json} names the config and layer files; a Docker v2
+ * manifest is synthesized over them (layer digests = sha256 of the stored layer files, hashed once at open).
+ * Entries are read with positional reads, so layers can be streamed in parallel.
+ */
+final class DockerArchiveStore implements ImageStore {
+    private static final long JSON_LIMIT_BYTES = 16 << 20;
+
+    private record Slice(long offset, long size) {
+    }
+
+    private final Path file;
+    private final String tag;
+    private final Map<String, Slice> byDigest = new HashMap<>();
+    private final Manifest manifest;
+
+    private DockerArchiveStore(Path file, String tag) throws IOException {
+        this.file = file;
+        this.tag = tag;
+        Map<String, Slice> byName = new HashMap<>();
+        try (TarFile tar = new TarFile(file)) {
+            for (TarArchiveEntry e : tar.getEntries()) {
+                if (e.isFile()) {
+                    byName.put(normalize(e.getName()), new Slice(e.getDataOffset(), e.getSize()));
+                }
+            }
+        }
+        JsonNode list = Manifest.JSON.readTree(read(byName, "manifest.json"));
+        if (list == null || !list.isArray() || list.isEmpty()) {
+            throw new IOException(describe() + ": manifest.json is not a non-empty JSON array");
+        }
+        JsonNode chosen = list.get(0);
+        if (tag != null && !tag.isEmpty()) {
+            chosen = null;
+            for (JsonNode m : list) {
+                for (JsonNode t : m.path("RepoTags")) {
+                    if (t.asText().equals(tag) || t.asText().endsWith(":" + tag)) {
+                        chosen = m;
+                    }
+                }
+            }
+            if (chosen == null) {
+                throw new NoSuchFileException(describe() + ":" + tag, null, "no image with this RepoTag");
+            }
+        }
+        byte[] config = read(byName, chosen.path("Config").asText());
+        String configDigest = Manifest.sha256(config);
+        byDigest.put(configDigest, byName.get(normalize(chosen.path("Config").asText())));
+        ObjectNode m = Manifest.JSON.createObjectNode();
+        m.put("schemaVersion", 2);
+        m.put("mediaType", MediaTypes.DOCKER_MANIFEST);
+        ObjectNode c = m.putObject("config");
+        c.put("mediaType", MediaTypes.DOCKER_CONFIG);
+        c.put("digest", configDigest);
+        c.put("size", config.length);
+        var layers = m.putArray("layers");
+        for (JsonNode l : chosen.path("Layers")) {
+            Slice s = byName.get(normalize(l.asText()));
+            if (s == null) {
+                throw new NoSuchFileException(describe(), null, "layer file " + l.asText() + " missing from the archive");
+            }
+            String digest = hash(s);
+            byDigest.put(digest, s);
+            ObjectNode d = layers.addObject();
+            d.put("mediaType", MediaTypes.DOCKER_LAYER);
+            d.put("digest", digest);
+            d.put("size", s.size());
+        }
+        this.manifest = Manifest.of(m, MediaTypes.DOCKER_MANIFEST);
+    }
+
+    static DockerArchiveStore open(Path file, String tag) throws IOException {
+        return new DockerArchiveStore(file, tag);
+    }
+
+    private static String normalize(String name) {
+        return name.startsWith("./") ? name.substring(2) : name;
+    }
+
+    private byte[] read(Map<String, Slice> byName, String name) throws IOException {
+        Slice s = byName.get(normalize(name));
+        if (s == null) {
+            throw new NoSuchFileException(describe(), null, name + " missing from the archive");
+        }
+        if (s.size() > JSON_LIMIT_BYTES) {
+            throw new IOException(describe() + ": " + name + " is larger than " + JSON_LIMIT_BYTES + " bytes");
+        }
+        try (InputStream in = stream(s)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private String hash(Slice s) throws IOException {
+        var md = Manifest.sha256Digest();
+        try (InputStream in = stream(s)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return "sha256:" + HexFormat.of().formatHex(md.digest());
+    }
+
+    private InputStream stream(Slice s) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        ch.position(s.offset());
+        InputStream raw = Channels.newInputStream(ch);
+        return new BufferedInputStream(new InputStream() {
+            long left = s.size();
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left <= 0) {
+                    return -1;
+                }
+                int n = raw.read(b, off, (int) Math.min(len, left));
+                if (n > 0) {
+                    left -= n;
+                }
+                return n;
+            }
+
+            @Override
+            public void close() throws IOException {
+                raw.close();
+            }
+        }, 1 << 16);
+    }
+
+    @Override
+    public String describe() {
+        return "docker-archive:" + file;
+    }
+
+    @Override
+    public String defaultReference() {
+        return tag == null ? "" : tag;
+    }
+
+    @Override
+    public Manifest manifest(String reference) {
+        return manifest;
+    }
+
+    @Override
+    public InputStream openBlob(String digest) throws IOException {
+        Slice s = byDigest.get(digest);
+        if (s == null) {
+            throw new NoSuchFileException(describe(), null, "no blob " + digest);
+        }
+        return stream(s);
+    }
+
+    @Override
+    public OptionalLong blobSize(String digest) {
+        Slice s = byDigest.get(digest);
+        return s == null ? OptionalLong.empty() : OptionalLong.of(s.size());
+    }
+
+    @Override
+    public boolean pushBlob(String digest, Path f) {
+        throw readOnly();
+    }
+
+    @Override
+    public boolean pushBlob(String digest, byte[] bytes) {
+        throw readOnly();
+    }
+
+    @Override
+    public void pushManifest(String reference, Manifest m) {
+        throw readOnly();
+    }
+
+    private UnsupportedOperationException readOnly() {
+        return new UnsupportedOperationException(describe() + " is read-only: docker-archive works only as a source;"
+                + " write to a registry or an OCI layout (oci:DIR[:tag])");
+    }
+
+    @Override
+    public void close() {
+        // channels are opened per stream
+    }
+}

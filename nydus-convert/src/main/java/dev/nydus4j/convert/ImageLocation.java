@@ -1,0 +1,97 @@
+package dev.nydus4j.convert;
+
+import dev.nydus4j.backend.registry.ImageReference;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Where an image lives, as written on the command line: a registry reference ({@code host/repo[:tag|@digest]}),
+ * {@code oci:DIR[:tag]} (or a directory holding an {@code oci-layout} file), or {@code docker-archive:FILE[:tag]}.
+ *
+ * @param kind      which kind of store
+ * @param text      the original string (recorded in the source-reference annotation)
+ * @param path      layout directory or archive file, null for registries
+ * @param tag       tag inside a layout / archive, or null
+ * @param registry  parsed registry reference, null otherwise
+ */
+public record ImageLocation(Kind kind, String text, Path path, String tag, ImageReference registry) {
+    public enum Kind { REGISTRY, OCI_LAYOUT, DOCKER_ARCHIVE }
+
+    public ImageLocation {
+        Objects.requireNonNull(kind, "kind is null");
+        Objects.requireNonNull(text, "text is null");
+    }
+
+    public static ImageLocation parse(String text) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException("empty image reference");
+        }
+        if (text.startsWith("oci:")) {
+            String[] pt = splitTag(text.substring(4));
+            return new ImageLocation(Kind.OCI_LAYOUT, text, Path.of(pt[0]), pt[1], null);
+        }
+        if (text.startsWith("docker-archive:")) {
+            String[] pt = splitTag(text.substring("docker-archive:".length()));
+            return new ImageLocation(Kind.DOCKER_ARCHIVE, text, Path.of(pt[0]), pt[1], null);
+        }
+        if ((text.startsWith("/") || text.startsWith(".")) && Files.isDirectory(Path.of(splitTag(text)[0]))) {
+            String[] pt = splitTag(text);
+            return new ImageLocation(Kind.OCI_LAYOUT, text, Path.of(pt[0]), pt[1], null);
+        }
+        return new ImageLocation(Kind.REGISTRY, text, null, null, ImageReference.parse(text));
+    }
+
+    /** {@code DIR[:tag]}: the tag is what follows the last ':' after the last '/'. */
+    private static String[] splitTag(String s) {
+        int slash = s.lastIndexOf('/');
+        int colon = s.lastIndexOf(':');
+        if (colon > slash && colon > 0) {
+            return new String[]{s.substring(0, colon), s.substring(colon + 1)};
+        }
+        return new String[]{s, null};
+    }
+
+    /** This location with another tag (for {@code --target-suffix}); digests cannot take a suffix. */
+    public ImageLocation withTagSuffix(String suffix) {
+        switch (kind) {
+            case REGISTRY: {
+                if (registry.tag().isEmpty()) {
+                    throw new IllegalArgumentException("--target-suffix needs a tagged source, not a digest: " + text);
+                }
+                String tagged = registry.host() + "/" + registry.repository() + ":"
+                        + registry.tag() + suffix;
+                return parse(tagged);
+            }
+            case OCI_LAYOUT:
+                return new ImageLocation(kind, "oci:" + path + ":" + (tag == null ? "latest" : tag) + suffix, path,
+                        (tag == null ? "latest" : tag) + suffix, null);
+            default:
+                throw new IllegalArgumentException("--target-suffix cannot be used with " + text);
+        }
+    }
+
+    /** Opens the store; {@code create} makes a missing OCI layout (targets). */
+    ImageStore open(boolean insecure, boolean plainHttp, boolean create, int pushRetries, Duration retryDelay)
+            throws IOException {
+        switch (kind) {
+            case REGISTRY:
+                return RegistryStore.open(registry, insecure, plainHttp, pushRetries, retryDelay);
+            case OCI_LAYOUT:
+                return OciLayoutStore.open(path, tag == null ? "latest" : tag, create);
+            default:
+                if (!Files.isRegularFile(path)) {
+                    throw new java.nio.file.NoSuchFileException(path.toString(), null, "docker-archive file not found");
+                }
+                return DockerArchiveStore.open(path, tag);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return text;
+    }
+}
