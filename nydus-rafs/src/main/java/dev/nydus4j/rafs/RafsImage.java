@@ -6,6 +6,7 @@ import dev.nydus4j.api.InodeAttributes;
 import dev.nydus4j.api.RafsFileSystem;
 import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.storage.ChunkInfo;
 import dev.nydus4j.storage.ChunkReader;
 import dev.nydus4j.storage.blob.BlobInfo;
 import org.slf4j.Logger;
@@ -281,7 +282,7 @@ public final class RafsImage implements RafsFileSystem {
     private static final class ChunkSlot {
         final byte[] buf;
         private int blobIndex = -1;
-        private dev.nydus4j.storage.ChunkInfo info;
+        private ChunkInfo info;
         private byte[] digest;
 
         ChunkSlot(int size) {

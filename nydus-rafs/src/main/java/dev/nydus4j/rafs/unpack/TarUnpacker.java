@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Writes the whole tree of a {@link RafsFileSystem} as a POSIX (PAX) tar stream: a directory before its contents,
@@ -134,7 +135,7 @@ public final class TarUnpacker {
         entry.setGroupId(Integer.toUnsignedLong(a.gid()));
         entry.setUserName("");
         entry.setGroupName("");
-        entry.setLastModifiedTime(FileTime.from(a.mtimeSec(), java.util.concurrent.TimeUnit.SECONDS));
+        entry.setLastModifiedTime(FileTime.from(a.mtimeSec(), TimeUnit.SECONDS));
         pax.add("mtime", a.mtimeSec() + "." + String.format("%09d", a.mtimeNsec()));
         if (linkTarget != null) {
             entry.setLinkName(ustarName(linkTarget, pax, "linkpath"));

@@ -14,13 +14,16 @@ import dev.nydus4j.storage.blob.BlobInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Reads a RAFS v5 bootstrap (RAFS spec 5) into a {@link RafsTree}, strictly: every table, index, name, link and
@@ -128,20 +131,20 @@ public final class RafsV5Reader {
                 throw new CorruptImageException(resource, root.offset, "root inode (index 1) is not a directory");
             }
             Node rootNode = new Node(new byte[0], root.inode);
-            ArrayDeque<Object[]> queue = new ArrayDeque<>();
-            queue.add(new Object[]{root, rootNode, "/"});
+            ArrayDeque<PendingDir> queue = new ArrayDeque<>();
+            queue.add(new PendingDir(root, rootNode, "/"));
             while (!queue.isEmpty()) {
-                Object[] item = queue.poll();
-                Parsed dir = (Parsed) item[0];
-                Node dirNode = (Node) item[1];
-                String dirPath = (String) item[2];
+                PendingDir item = queue.poll();
+                Parsed dir = item.record();
+                Node dirNode = item.node();
+                String dirPath = item.path();
                 byte[] prevName = null;
                 DigestAlgorithm.Hasher hasher = verifyDigests ? digester.newHasher() : null;
                 for (long i = 0; i < dir.childCount; i++) {
                     int idx = (int) (dir.childIndex + i);
                     String childPath = (dirPath.equals("/") ? "/" : dirPath + "/");
                     Parsed child = parse(idx, dir.ino, null);
-                    childPath += new String(child.name, java.nio.charset.StandardCharsets.UTF_8);
+                    childPath += new String(child.name, StandardCharsets.UTF_8);
                     if (prevName != null && Arrays.compareUnsigned(prevName, child.name) >= 0) {
                         throw new CorruptImageException(resource, child.offset,
                                 "directory '" + dirPath + "' children are not strictly sorted by name bytes at index " + idx);
@@ -154,7 +157,7 @@ public final class RafsV5Reader {
                         hasher.update(child.digest, 0, child.digest.length);
                     }
                     if (child.inode.isDirectory()) {
-                        queue.add(new Object[]{child, childNode, childPath});
+                        queue.add(new PendingDir(child, childNode, childPath));
                     }
                 }
                 if (hasher != null) {
@@ -179,7 +182,7 @@ public final class RafsV5Reader {
         }
 
         private List<String> prefetchPaths() throws CorruptImageException {
-            java.util.ArrayList<String> paths = new java.util.ArrayList<>();
+            List<String> paths = new ArrayList<>();
             long off = sb.prefetchTableOffset();
             for (long i = 0; i < sb.prefetchTableEntries(); i++) {
                 long at = off + 4 * i;
@@ -342,7 +345,7 @@ public final class RafsV5Reader {
             if (pos > fileSize) {
                 throw new CorruptImageException(resource, off, "inode index " + index + " runs past the end of the bootstrap");
             }
-            Map<String, byte[]> xattrs = new java.util.TreeMap<>();
+            Map<String, byte[]> xattrs = new TreeMap<>();
             if ((flags & RafsV5InodeRecord.FLAG_XATTR) != 0) {
                 pos = RafsV5XattrTable.parse(image, pos, fileSize, resource, xattrs);
             }
@@ -424,7 +427,7 @@ public final class RafsV5Reader {
                 throw new CorruptImageException(resource, p.offset + RafsV5InodeRecord.CHILD_COUNT_OFFSET, "file index "
                         + p.index + " of size " + size + " has " + count + " chunk records, expected " + expectedCount);
             }
-            List<ChunkRef> out = new java.util.ArrayList<>((int) count);
+            List<ChunkRef> out = new ArrayList<>((int) count);
             long prevEnd = 0;
             for (int i = 0; i < count; i++) {
                 int at = pos + i * RafsV5ChunkRecord.SIZE;
@@ -493,6 +496,10 @@ public final class RafsV5Reader {
             }
             return out;
         }
+    }
+
+    /** A directory whose children are still to be parsed (breadth-first, like upstream's index assignment). */
+    private record PendingDir(Parsed record, Node node, String path) {
     }
 
     /** What one record contributed. */
