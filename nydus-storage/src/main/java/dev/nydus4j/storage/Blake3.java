@@ -19,8 +19,8 @@ import java.util.concurrent.RecursiveTask;
  * local {@code int} variables (generated; one {@code G} call is four lines), message words are read
  * little-endian straight from the caller's array through a {@link VarHandle}, full blocks of the caller's
  * input are never copied, and nothing is allocated per block. Runs of whole chunks are hashed
- * {@value Blake3Lanes#LANES} at a time by {@link Blake3Lanes} (auto-vectorised). The CV stack holds CVs contiguously so that a
- * parent node's 64-byte message is simply two adjacent stack entries.
+ * {@value Blake3Lanes#LANES} at a time by {@link Blake3Lanes} (auto-vectorised). The CV stack holds CVs
+ * contiguously so that a parent node's 64-byte message is simply two adjacent stack entries.
  *
  * <p>Not thread-safe; one instance hashes one message.
  */
