@@ -246,7 +246,9 @@ final class RegistryBlobBackend implements BlobBackend {
                     true, 0, e);
         }
         boolean tls = RegistryTransport.hasCause(e, SSLHandshakeException.class);
-        return new BackendException(where + ": " + e.getClass().getSimpleName() + ": " + e.getMessage(), !tls, 0, e);
+        String what = e instanceof RegistryTransport.SSLHandshakeExceptionWithHint ? e.getMessage()
+                : e.getClass().getSimpleName() + ": " + e.getMessage();
+        return new BackendException(where + ": " + what, !tls, 0, e);
     }
 
     private String where(String range) {

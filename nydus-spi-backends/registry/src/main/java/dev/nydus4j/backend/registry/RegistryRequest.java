@@ -23,6 +23,8 @@ final class RegistryRequest {
     boolean authorized = true;
     /** Blob data requests may go through the proxy or the mirrors; everything else goes direct. */
     boolean blobRoute;
+    /** Overrides the configured {@code timeout} for waiting on the response when >= 0 (health pings). */
+    int responseTimeoutSecs = -1;
 
     private RegistryRequest(String method, String path, URI absolute) {
         this.method = Objects.requireNonNull(method, "method is null");

@@ -88,12 +88,31 @@ final class RegistryTransport implements AutoCloseable {
         viaProxy = proxyClient;
         auth = new RegistryAuth(config.auth(), config.registryToken(),
                 req -> execute(direct, req.absolute, req, null, Map.of()), background);
-        proxy = proxyClient == null ? null : new ProxyRoute(config.proxy(), background, this::ping, () -> lastActivityNanos);
-        if (config.proxy().dragonflySchedulerEndpoint().length() > 0) {
+        ProxyRoute proxyRoute = null;
+        MirrorRoute mirrorRoute = null;
+        try {
+            // health: a proxy must answer 200..399 (BACKENDS.md 8.1), a mirror anything below 500 (8.4)
+            if (proxyClient != null) {
+                proxyRoute = new ProxyRoute(config.proxy(), background, u -> ping(u, 400), () -> lastActivityNanos);
+            } else if (!config.mirrors().isEmpty()) {
+                mirrorRoute = new MirrorRoute(config.mirrors(), background, u -> ping(u, 500), () -> lastActivityNanos);
+            }
+        } catch (RuntimeException e) {
+            background.shutdownNow();
+            direct.close();
+            if (proxyClient != null) {
+                proxyClient.close();
+            }
+            throw e;
+        }
+        proxy = proxyRoute;
+        mirrors = mirrorRoute;
+        if (proxy != null && !config.mirrors().isEmpty()) {
+            LOG.warn("registry {}: both proxy and mirrors are configured; mirrors are ignored", config.host());
+        }
+        if (!config.proxy().dragonflySchedulerEndpoint().isEmpty()) {
             LOG.warn("proxy.dragonfly_scheduler_endpoint is not supported in Java; using the HTTP proxy path");
         }
-        mirrors = proxy != null || config.mirrors().isEmpty() ? null
-                : new MirrorRoute(config.mirrors(), background, this::ping, () -> lastActivityNanos);
     }
 
     private CloseableHttpClient client(TlsSocketStrategy tls, HttpHost proxyHost) {
@@ -243,6 +262,9 @@ final class RegistryTransport implements AutoCloseable {
         if (req.body != null) {
             r.setEntity(req.body);
         }
+        if (req.responseTimeoutSecs >= 0) {
+            r.setConfig(RequestConfig.custom().setResponseTimeout(Timeout.ofSeconds(req.responseTimeoutSecs)).build());
+        }
         long deadline = config.timeoutSecs() == 0 ? 0
                 : (System.nanoTime() + TimeUnit.SECONDS.toNanos(config.timeoutSecs())) | 1;
         LOG.debug("{} {}", req.method, uri);
@@ -250,11 +272,12 @@ final class RegistryTransport implements AutoCloseable {
         return new RegistryResponse(resp, r, uri, deadline, config.timeoutSecs());
     }
 
-    /** Health probe of a proxy or mirror: direct GET, 200..399 (mirrors: below 500) is healthy. */
-    private boolean ping(URI uri) {
+    /** Health probe of a proxy or mirror: direct GET with timeout {@code connect_timeout}. */
+    private boolean ping(URI uri, int healthyBelow) {
         RegistryRequest req = RegistryRequest.absolute("GET", uri).anonymous();
+        req.responseTimeoutSecs = config.connectTimeoutSecs();
         try (RegistryResponse r = execute(direct, uri, req, null, Map.of())) {
-            return r.status() < 400 || (config.mirrors().size() > 0 && proxy == null && r.status() < 500);
+            return r.status() < healthyBelow;
         } catch (IOException | RuntimeException e) {
             LOG.debug("ping {} failed: {}", uri, e.getMessage());
             return false;
