@@ -82,9 +82,9 @@ public final class BlobWriter {
      */
     public static BlobWriter open(OutputStream out, CompressionAlgorithm compressor, DigestAlgorithm digester,
                                   int chunkSize) {
-        Objects.requireNonNull(out, "out");
-        Objects.requireNonNull(digester, "digester");
-        Objects.requireNonNull(compressor, "compressor");
+        Objects.requireNonNull(out, "out is null");
+        Objects.requireNonNull(digester, "digester is null");
+        Objects.requireNonNull(compressor, "compressor is null");
         if (compressor == CompressionAlgorithm.GZIP) {
             throw new IllegalArgumentException("gzip is not a blob compressor nydus4j writes; use zstd, lz4_block or none");
         }
