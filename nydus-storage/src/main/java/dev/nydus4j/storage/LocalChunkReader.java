@@ -53,12 +53,12 @@ public final class LocalChunkReader implements ChunkReader {
 
     /** Blobs are the files {@code blobDir/<blob id>}. */
     public static LocalChunkReader forDirectory(Path blobDir) {
-        return new LocalChunkReader(blobDir, null);
+        return new LocalChunkReader(java.util.Objects.requireNonNull(blobDir, "blobDir is null"), null);
     }
 
     /** Every blob id maps to {@code blobFile} (single-blob images, tests, blobs named differently). */
     public static LocalChunkReader forFile(Path blobFile) {
-        return new LocalChunkReader(null, blobFile);
+        return new LocalChunkReader(null, java.util.Objects.requireNonNull(blobFile, "blobFile is null"));
     }
 
     @Override
