@@ -55,6 +55,11 @@ public final class Converter {
         this.progress = Objects.requireNonNull(progress, "progress is null");
     }
 
+    /** What the builder-version annotation records, e.g. {@code nydus4j 0.1.0-SNAPSHOT}. */
+    public static String builderVersion() {
+        return BUILDER_VERSION;
+    }
+
     public ConvertMetrics metrics() {
         return metrics;
     }

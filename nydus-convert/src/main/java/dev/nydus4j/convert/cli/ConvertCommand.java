@@ -1,0 +1,263 @@
+package dev.nydus4j.convert.cli;
+
+import dev.nydus4j.convert.ConvertOptions;
+import dev.nydus4j.convert.Converter;
+import dev.nydus4j.convert.ExternalBlobBackend;
+import dev.nydus4j.convert.ImageLocation;
+import dev.nydus4j.convert.Platform;
+import dev.nydus4j.storage.CompressionAlgorithm;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code nydusify convert} (API spec 5.1). */
+@Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Convert an OCI/Docker image (registry, oci:DIR[:tag] or docker-archive:FILE) into a Nydus image.")
+final class ConvertCommand implements Callable<Integer> {
+    @ParentCommand
+    NydusifyCommand parent;
+
+    @Option(names = "--source", required = true, defaultValue = "${env:SOURCE}", paramLabel = "REF",
+            description = "Source image: registry reference, oci:DIR[:tag] or docker-archive:FILE.")
+    String source;
+
+    @Option(names = "--target", defaultValue = "${env:TARGET}", paramLabel = "REF",
+            description = "Target image: registry reference or oci:DIR[:tag].")
+    String target;
+
+    @Option(names = "--target-suffix", defaultValue = "${env:TARGET_SUFFIX}", paramLabel = "SUFFIX",
+            description = "Target = source with this suffix appended to its tag.")
+    String targetSuffix;
+
+    @Option(names = "--source-archive", defaultValue = "${env:SOURCE_ARCHIVE}", hidden = true)
+    String sourceArchive;
+
+    @Option(names = "--target-archive", defaultValue = "${env:TARGET_ARCHIVE}", hidden = true)
+    String targetArchive;
+
+    @Option(names = "--source-insecure", defaultValue = "${env:SOURCE_INSECURE:-false}",
+            description = "Skip TLS verification of the source registry (and allow http).")
+    boolean sourceInsecure;
+
+    @Option(names = "--target-insecure", defaultValue = "${env:TARGET_INSECURE:-false}",
+            description = "Skip TLS verification of the target registry (and allow http).")
+    boolean targetInsecure;
+
+    @Option(names = "--plain-http", defaultValue = "${env:PLAIN_HTTP:-false}", description = "Talk plain http to registries.")
+    boolean plainHttp;
+
+    @Option(names = "--work-dir", defaultValue = "${env:WORK_DIR:-./tmp}", paramLabel = "DIR",
+            description = "Work directory (created and removed again when missing). Default: ${DEFAULT-VALUE}.")
+    Path workDir;
+
+    @Option(names = "--platform", paramLabel = "LIST",
+            description = "Platforms to convert from an index, e.g. linux/amd64,linux/arm64. Default: linux/<host arch>.")
+    String platform;
+
+    @Option(names = "--all-platforms", description = "Convert every platform of an index.")
+    boolean allPlatforms;
+
+    @Option(names = {"--merge-platform", "--multi-platform"}, defaultValue = "${env:MERGE_PLATFORM:-false}",
+            description = "Publish an index with both the OCI and the nydus manifests.")
+    boolean mergePlatform;
+
+    @Option(names = "--oci", defaultValue = "${env:OCI:-false}", description = "Use OCI media types.")
+    boolean oci;
+
+    @Option(names = "--docker-v2-format", hidden = true, description = "Deprecated, no effect.")
+    boolean dockerV2Format;
+
+    @Option(names = "--fs-version", defaultValue = "${env:FS_VERSION:-6}", paramLabel = "VERSION",
+            description = "RAFS version (6). Default: ${DEFAULT-VALUE}.")
+    int fsVersion;
+
+    @Option(names = "--compressor", defaultValue = "${env:COMPRESSOR:-zstd}", paramLabel = "ALGO",
+            description = "none, lz4_block, zstd. Default: ${DEFAULT-VALUE}.")
+    String compressor;
+
+    @Option(names = {"--fs-chunk-size", "--chunk-size"}, defaultValue = "${env:FS_CHUNK_SIZE:-0x100000}",
+            paramLabel = "SIZE", description = "Chunk size, power of two in [0x1000, 0x1000000]. Default: ${DEFAULT-VALUE}.")
+    String chunkSize;
+
+    @Option(names = "--batch-size", defaultValue = "${env:BATCH_SIZE:-0}", paramLabel = "SIZE",
+            description = "Only 0 (no batching) is supported.")
+    String batchSize;
+
+    @Option(names = {"--fs-align-chunk", "--backend-aligned-chunk"}, description = "Always on for RAFS v6.")
+    boolean alignChunk;
+
+    @Option(names = "--chunk-dict", defaultValue = "${env:CHUNK_DICT}", paramLabel = "DICT",
+            description = "bootstrap:local:<path> or bootstrap:registry:<image ref>.")
+    String chunkDict;
+
+    @Option(names = "--chunk-dict-insecure", defaultValue = "${env:CHUNK_DICT_INSECURE:-false}",
+            description = "Skip TLS verification for the chunk dict image (the target's setting also applies).")
+    boolean chunkDictInsecure;
+
+    @Option(names = "--prefetch-patterns", defaultValue = "${env:PREFETCH_PATTERNS:-false}",
+            description = "Read absolute paths to prefetch from stdin.")
+    boolean prefetchPatterns;
+
+    @Option(names = "--prefetch-dir", defaultValue = "${env:PREFETCH_DIR}", paramLabel = "DIR",
+            description = "One absolute directory to prefetch.")
+    String prefetchDir;
+
+    @Option(names = "--backend-type", defaultValue = "${env:BACKEND_TYPE}", paramLabel = "TYPE",
+            description = "Push blobs to localfs (or oss/s3, not in this build) instead of the registry.")
+    String backendType;
+
+    @Option(names = "--backend-config", defaultValue = "${env:BACKEND_CONFIG}", paramLabel = "JSON",
+            description = "Backend config JSON, e.g. {\"dir\":\"/blobs\"} for localfs.")
+    String backendConfig;
+
+    @Option(names = "--backend-config-file", defaultValue = "${env:BACKEND_CONFIG_FILE}", paramLabel = "FILE",
+            description = "Backend config JSON file.")
+    Path backendConfigFile;
+
+    @Option(names = "--output-json", defaultValue = "${env:OUTPUT_JSON}", paramLabel = "FILE",
+            description = "Write conversion metrics as JSON.")
+    Path outputJson;
+
+    @Option(names = "--push-retry-count", defaultValue = "${env:PUSH_RETRY_COUNT:-3}", paramLabel = "N",
+            description = "Retries of a failed push. Default: ${DEFAULT-VALUE}.")
+    int pushRetryCount;
+
+    @Option(names = "--push-retry-delay", defaultValue = "${env:PUSH_RETRY_DELAY:-5s}", paramLabel = "DURATION",
+            description = "Pause between push retries (Go duration: 500ms, 5s, 1m). Default: ${DEFAULT-VALUE}.")
+    String pushRetryDelay;
+
+    @Option(names = "--nydus-image", defaultValue = "${env:NYDUS_IMAGE}", paramLabel = "PATH",
+            description = "Accepted for compatibility: images are built in-process.")
+    String nydusImage;
+
+    @Option(names = "--parallelism", paramLabel = "N", description = "Layers converted at once (default: cores, at most 4).")
+    Integer parallelism;
+
+    @Override
+    public Integer call() throws IOException {
+        validate();
+        ImageLocation src = ImageLocation.parse(source);
+        ImageLocation dst = target != null ? ImageLocation.parse(target) : src.withTagSuffix(targetSuffix);
+        List<String> prefetch = new ArrayList<>();
+        if (prefetchPatterns) {
+            BufferedReader r = new BufferedReader(new InputStreamReader(parent.stdin, StandardCharsets.UTF_8));
+            for (String line; (line = r.readLine()) != null; ) {
+                if (!line.isBlank()) {
+                    prefetch.add(line.trim());
+                }
+            }
+        } else if (prefetchDir != null) {
+            prefetch.add(prefetchDir);
+        }
+        ConvertOptions defaults = ConvertOptions.defaults();
+        ConvertOptions options = defaults
+                .withPlatforms(platform == null ? defaults.platforms() : Platform.parseList(platform), allPlatforms)
+                .withLayout(mergePlatform, oci)
+                .withBuild(CompressionAlgorithm.fromName(compressor), chunkSize(chunkSize), chunkDict, prefetch)
+                .withBackend(backend())
+                .withRun(workDir, parallelism == null ? defaults.parallelism() : parallelism, sourceInsecure,
+                        targetInsecure || chunkDictInsecure, plainHttp, pushRetryCount, duration(pushRetryDelay));
+        Converter converter = new Converter(options, parent.err);
+        long start = System.nanoTime();
+        String digest = converter.convert(src, dst);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        parent.out.println("converted " + src + " to " + dst + " (" + digest + ") in " + millis + " ms");
+        if (outputJson != null) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("source_reference", src.text());
+            m.put("target_reference", dst.text());
+            m.putAll(converter.metrics().toMap(millis));
+            Files.write(outputJson, new com.fasterxml.jackson.databind.ObjectMapper()
+                    .writerWithDefaultPrettyPrinter().writeValueAsBytes(m));
+        }
+        return 0;
+    }
+
+    private void validate() {
+        if (fsVersion == 5) {
+            throw new IllegalArgumentException("--fs-version 5: writing RAFS v5 is not supported by nydus4j; use 6");
+        }
+        if (fsVersion != 6) {
+            throw new IllegalArgumentException("invalid --fs-version " + fsVersion + ": expected 5 or 6");
+        }
+        if ((target == null) == (targetSuffix == null)) {
+            throw new IllegalArgumentException("give exactly one of --target and --target-suffix");
+        }
+        if (sourceArchive != null || targetArchive != null) {
+            throw new IllegalArgumentException("--source-archive/--target-archive (OCI layout tarballs) are not supported"
+                    + " yet; unpack the tarball and use oci:DIR[:tag] or docker-archive:FILE");
+        }
+        if (allPlatforms && platform != null) {
+            throw new IllegalArgumentException("--all-platforms conflicts with --platform");
+        }
+        if (prefetchPatterns && prefetchDir != null) {
+            throw new IllegalArgumentException("--prefetch-dir conflicts with --prefetch-patterns");
+        }
+        if (prefetchDir != null && !prefetchDir.startsWith("/")) {
+            throw new IllegalArgumentException("--prefetch-dir must be an absolute path, got '" + prefetchDir + "'");
+        }
+        if (backendConfig != null && backendConfigFile != null) {
+            throw new IllegalArgumentException("--backend-config and --backend-config-file are mutually exclusive");
+        }
+        if (!"0".equals(batchSize) && !"0x0".equals(batchSize)) {
+            throw new IllegalArgumentException("--batch-size " + batchSize + " is not supported; use 0");
+        }
+        if (pushRetryCount < 0) {
+            throw new IllegalArgumentException("--push-retry-count must be >= 0");
+        }
+    }
+
+    private ExternalBlobBackend backend() throws IOException {
+        if (backendType == null || backendType.isEmpty()) {
+            return null;
+        }
+        String json = backendConfigFile != null ? Files.readString(backendConfigFile) : backendConfig;
+        return ExternalBlobBackend.of(backendType, json);
+    }
+
+    static int chunkSize(String s) {
+        long v;
+        try {
+            v = s.startsWith("0x") || s.startsWith("0X") ? Long.parseLong(s.substring(2), 16) : Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid --chunk-size '" + s + "': expected a number like 0x100000");
+        }
+        if (v < 0x1000 || v > 0x100_0000 || Long.bitCount(v) != 1) {
+            throw new IllegalArgumentException(String.format(
+                    "invalid --chunk-size %s: expected a power of two in [0x1000, 0x1000000]", s));
+        }
+        return (int) v;
+    }
+
+    /** Go-style duration: {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}. */
+    static Duration duration(String s) {
+        var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(s.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("invalid duration '" + s + "': expected e.g. 500ms, 5s, 1m");
+        }
+        long n = Long.parseLong(m.group(1));
+        switch (m.group(2)) {
+            case "ms":
+                return Duration.ofMillis(n);
+            case "s":
+                return Duration.ofSeconds(n);
+            case "m":
+                return Duration.ofMinutes(n);
+            default:
+                return Duration.ofHours(n);
+        }
+    }
+}
