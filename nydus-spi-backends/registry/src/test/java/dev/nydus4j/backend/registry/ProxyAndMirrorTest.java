@@ -152,6 +152,12 @@ class ProxyAndMirrorTest {
             assertThatThrownBy(() -> b.read(ByteBuffer.allocate(10), 0)).isInstanceOf(BackendException.class)
                     .hasMessageContaining("proxy http://" + proxy.host() + " is not healthy and fallback is disabled");
         }
+        String threadPrefix = "nydus-registry-" + origin.host();
+        waitFor(() -> Thread.getAllStackTraces().keySet().stream()
+                .noneMatch(t -> t.isAlive() && t.getName().startsWith(threadPrefix)));
+        long pings = proxy.count("/healthy");
+        Thread.sleep(1500);
+        assertThat(proxy.count("/healthy")).as("no pings after close").isEqualTo(pings);
     }
 
     @Test

@@ -115,6 +115,24 @@ class TokenAuthRegistryTest {
     }
 
     @Test
+    void blobsOfOneProviderShareTheTokenUntilTheLastIsClosed() throws Exception {
+        RegistryBackendProvider provider = new RegistryBackendProvider(Map.of());
+        BlobBackend first = provider.open(config(), blobId, BackendContext.simple("/shared"));
+        try (BlobBackend second = provider.open(config(), blobId, BackendContext.simple("/shared"))) {
+            first.read(ByteBuffer.allocate(10), 0);
+            first.close();
+            first.close();
+            second.read(ByteBuffer.allocate(10), 10);
+            assertThatThrownBy(() -> first.read(ByteBuffer.allocate(1), 0)).hasMessageContaining("closed");
+        }
+        assertThat(tokens.calls).hasSize(1);
+        try (BlobBackend third = provider.open(config(), blobId, BackendContext.simple("/shared"))) {
+            third.read(ByteBuffer.allocate(10), 20);
+        }
+        assertThat(tokens.calls).as("a new connection after the last close").hasSize(2);
+    }
+
+    @Test
     void postRejectedFallsBackToGetAndRemembersIt() throws Exception {
         tokens.rejectPost = true;
         String other = RegistryClient.sha256(new byte[]{1, 2, 3});
