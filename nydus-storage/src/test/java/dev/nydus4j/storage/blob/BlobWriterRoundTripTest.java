@@ -1,5 +1,6 @@
 package dev.nydus4j.storage.blob;
 
+import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.storage.ChunkInfo;
 import dev.nydus4j.storage.CompressionAlgorithm;
 import dev.nydus4j.storage.DigestAlgorithm;
@@ -221,6 +222,39 @@ class BlobWriterRoundTripTest {
             List<ChunkInfo> infos = f.chunkInfos(done);
             assertThat(infos).hasSize(500);
             assertThat(infos.get(499).uncompressedOffset()).isEqualTo(499L * 4096);
+        }
+    }
+
+    @Test
+    void verifyAgainstChecksSizeAndTocOfTheFinalEntry() throws Exception {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        BlobWriter w = BlobWriter.open(bos, CompressionAlgorithm.LZ4_BLOCK, DigestAlgorithm.BLAKE3, 4096);
+        byte[] c = text(new Random(3), 3000);
+        w.addChunk(c, 0, c.length, DigestAlgorithm.BLAKE3.digest(c, 0, c.length));
+        BlobInfo sealed = w.sealChunks(true);
+        byte[] boot = text(new Random(4), 8192);
+        BlobInfo done = w.finish(boot);
+        Path p = dir.resolve("v");
+        Files.write(p, bos.toByteArray());
+        try (BlobFile f = BlobFile.open(p)) {
+            f.verifyAgainst(done);
+            f.verifyAgainst(sealed);
+            assertThat(f.inlinedBootstrap()).hasValue(boot);
+            byte[] otherDigest = done.tocDigest().clone();
+            otherDigest[0] ^= 1;
+            BlobInfo wrongToc = new BlobInfo(done.blobId(), 0, done.chunkSize(), done.chunkCount(),
+                    done.compressionAlgo(), done.digestAlgo(), done.features(), done.compressedSize(),
+                    done.uncompressedSize(), done.tocSize(), done.ciCompressor(), done.ciOffset(),
+                    done.ciCompressedSize(), done.ciUncompressedSize(), otherDigest, new byte[32], 0);
+            assertThatThrownBy(() -> f.verifyAgainst(wrongToc)).isInstanceOf(CorruptImageException.class)
+                    .hasMessageContaining("ToC SHA-256");
+            assertThatThrownBy(() -> f.chunkInfos(wrongToc)).isInstanceOf(CorruptImageException.class);
+            BlobInfo wrongSize = new BlobInfo(done.blobId(), 0, done.chunkSize(), done.chunkCount(),
+                    done.compressionAlgo(), done.digestAlgo(), done.features(), done.compressedSize() + 1,
+                    done.uncompressedSize(), done.tocSize(), done.ciCompressor(), done.ciOffset(),
+                    done.ciCompressedSize(), done.ciUncompressedSize(), done.tocDigest(), new byte[32], 0);
+            assertThatThrownBy(() -> f.verifyAgainst(wrongSize)).isInstanceOf(CorruptImageException.class)
+                    .hasMessageContaining("blob file size");
         }
     }
 
