@@ -13,8 +13,9 @@ else
   echo "test-all.sh: not root: skipping scripts/install-test-deps.sh; root-only tests will skip" >&2
 fi
 
+# failing tests do not stop the reactor: every module's tests run, and the counts below decide the exit status
 mvn_rc=0
-mvn -B clean install || mvn_rc=$?
+mvn -B clean install -Dmaven.test.failure.ignore=true || mvn_rc=$?
 
 # count JUnit results from the Surefire reports of every module
 read -r j_tests j_fail j_err j_skip < <(python3 - <<'PY'
@@ -38,7 +39,7 @@ if [[ $mvn_rc -ne 0 && $failed -eq 0 ]]; then
 fi
 
 e2e_log="$(mktemp -d /tmp/nydus4j-e2e-logs.XXXXXX)"
-if [[ $mvn_rc -eq 0 ]]; then
+if [[ -f nydus-cli/target/nydus4j-cli.jar ]]; then
   for t in scripts/e2e/*.sh; do
     name="$(basename "$t" .sh)"
     echo "== e2e $name"
@@ -51,7 +52,7 @@ if [[ $mvn_rc -eq 0 ]]; then
     esac
   done
 else
-  echo "test-all.sh: skipping e2e tests because the build or unit tests failed"
+  echo "test-all.sh: skipping e2e tests because the build did not produce nydus-cli/target/nydus4j-cli.jar"
 fi
 
 echo "JUnit (surefire + failsafe): $j_tests tests, $j_fail failures, $j_err errors, $j_skip skipped; e2e logs in $e2e_log"
