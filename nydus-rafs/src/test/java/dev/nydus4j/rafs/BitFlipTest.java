@@ -68,6 +68,24 @@ class BitFlipTest {
     }
 
     @Test
+    void builderImageBitFlips(@TempDir Path tmp) throws Exception {
+        // a real v6 image from the builder: zstd chunks, blob.meta, blob.digest, ToC
+        SyntheticImage s = SyntheticImage.create(Files.createDirectories(tmp.resolve("src")), 17, false);
+        java.io.ByteArrayOutputStream tar = new java.io.ByteArrayOutputStream();
+        try (RafsImage fs = RafsImage.open(s.tree, dev.nydus4j.rafs.fixtures.DirectoryChunkReader.forFile(s.blobFile))) {
+            dev.nydus4j.rafs.unpack.TarUnpacker.unpack(fs, tar);
+        }
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path boot = tmp.resolve("built.boot");
+        dev.nydus4j.rafs.builder.BuildResult r = new dev.nydus4j.rafs.builder.ImageBuilder(
+                dev.nydus4j.rafs.builder.BuildOptions.defaults())
+                .build(new java.io.ByteArrayInputStream(tar.toByteArray()), boot, null, blobs);
+        Image img = new Image("builder v6", Files.readAllBytes(boot), blobs, LocalChunkReader::forDirectory);
+        runBootstrapFlips(img, TRIALS);
+        runBlobFlips(img, r.newBlobId(), tmp, TRIALS);
+    }
+
+    @Test
     void bootstrapTruncationAtEvery512Bytes() throws Exception {
         for (Image img : List.of(v5Sha256(), v6(), tocInlined())) {
             Map<String, String> intact = readAll(img.bootstrap, img);
@@ -84,32 +102,36 @@ class BitFlipTest {
     @Test
     void blobBitFlips(@TempDir Path tmp) throws Exception {
         for (Image img : List.of(v5Sha256(), v6())) {
-            Map<String, String> intact = readAll(img.bootstrap, img);
             String blobId = Bootstraps.read(img.bootstrap, img.name).blobs.get(0).blobId();
-            byte[] blob = Files.readAllBytes(img.blobDir.resolve(blobId));
-            long seed = System.nanoTime();
-            System.out.println("BitFlipTest blob flips of " + img.name + " seed=" + seed);
-            Random rnd = new Random(seed);
-            Path dir = Files.createDirectories(tmp.resolve("flip-" + Math.abs(img.name.hashCode())));
-            int trials = blob.length > 1 << 20 ? 60 : TRIALS; // the v5 blob is 3.5 MB; keep the run short
-            int failed = 0;
-            for (int t = 0; t < trials; t++) {
-                int off = rnd.nextInt(blob.length);
-                int bit = rnd.nextInt(8);
-                blob[off] ^= (byte) (1 << bit);
-                Files.write(dir.resolve(blobId), blob);
-                blob[off] ^= (byte) (1 << bit);
-                Image damaged = new Image(img.name, img.bootstrap, dir, img.readers);
-                String what = img.name + " blob byte " + off + " bit " + bit + " (seed " + seed + ")";
-                Outcome o = trial(what, () -> readAll(img.bootstrap, damaged));
-                if (o.failed) {
-                    failed++;
-                } else {
-                    assertSameContents(what, intact, o.contents);
-                }
-            }
-            System.out.println("  " + failed + " of " + trials + " blob flips detected");
+            long size = Files.size(img.blobDir.resolve(blobId));
+            runBlobFlips(img, blobId, tmp, size > 1 << 20 ? 60 : TRIALS); // the v5 blob is 3.5 MB: keep it short
         }
+    }
+
+    private void runBlobFlips(Image img, String blobId, Path tmp, int trials) throws Exception {
+        Map<String, String> intact = readAll(img.bootstrap, img);
+        byte[] blob = Files.readAllBytes(img.blobDir.resolve(blobId));
+        long seed = System.nanoTime();
+        System.out.println("BitFlipTest blob flips of " + img.name + " seed=" + seed);
+        Random rnd = new Random(seed);
+        Path dir = Files.createDirectories(tmp.resolve("flip-" + Math.abs(img.name.hashCode())));
+        int failed = 0;
+        for (int t = 0; t < trials; t++) {
+            int off = rnd.nextInt(blob.length);
+            int bit = rnd.nextInt(8);
+            blob[off] ^= (byte) (1 << bit);
+            Files.write(dir.resolve(blobId), blob);
+            blob[off] ^= (byte) (1 << bit);
+            Image damaged = new Image(img.name, img.bootstrap, dir, img.readers);
+            String what = img.name + " blob byte " + off + " bit " + bit + " (seed " + seed + ")";
+            Outcome o = trial(what, () -> readAll(img.bootstrap, damaged));
+            if (o.failed) {
+                failed++;
+            } else {
+                assertSameContents(what, intact, o.contents);
+            }
+        }
+        System.out.println("  " + failed + " of " + trials + " blob flips detected");
     }
 
     @Test
