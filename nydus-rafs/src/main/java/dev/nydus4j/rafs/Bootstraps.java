@@ -28,12 +28,17 @@ public final class Bootstraps {
 
     /** Reads and validates a bootstrap file of either version. */
     public static RafsTree read(Path bootstrap) throws IOException {
+        return read(readBytes(bootstrap), bootstrap.toString());
+    }
+
+    /** The whole bootstrap file, size-bounded before allocating. */
+    static byte[] readBytes(Path bootstrap) throws IOException {
         long size = Files.size(bootstrap);
         if (size > MAX_SIZE) {
             throw new CorruptImageException(bootstrap.toString(), -1,
                     "bootstrap is " + size + " bytes; at most " + MAX_SIZE + " are supported");
         }
-        return read(Files.readAllBytes(bootstrap), bootstrap.toString());
+        return Files.readAllBytes(bootstrap);
     }
 
     /** Reads and validates bootstrap bytes of either version; {@code resource} names them in errors. */

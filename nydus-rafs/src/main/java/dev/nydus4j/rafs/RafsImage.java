@@ -68,8 +68,9 @@ public final class RafsImage implements RafsFileSystem {
     public static RafsImage open(Path bootstrap, ChunkReader chunkReader) throws IOException {
         Objects.requireNonNull(chunkReader, "chunkReader is null");
         try {
-            int version = Bootstraps.version(bootstrap);
-            RafsTree tree = Bootstraps.read(bootstrap);
+            byte[] bytes = Bootstraps.readBytes(bootstrap);
+            int version = Bootstraps.version(bytes, bootstrap.toString());
+            RafsTree tree = Bootstraps.read(bytes, bootstrap.toString());
             RafsImage image = new RafsImage(bootstrap.toString(), version, tree, chunkReader, true);
             LOG.debug("opened RAFS v{} image {}: {} inodes", version, bootstrap, image.index.inodes.size());
             return image;
