@@ -217,7 +217,7 @@ public final class RafsImage implements RafsFileSystem {
         if (offset >= size || !dst.hasRemaining()) {
             return 0;
         }
-        long end = Math.min(size, offset + dst.remaining());
+        long end = size - offset <= dst.remaining() ? size : offset + dst.remaining(); // no overflow near 2^63
         long pos = offset;
         while (pos < end) {
             int i = f.chunkAtOrBefore(pos);
