@@ -314,13 +314,18 @@ public final class Converter {
             List<LayerConverter.Result> results = convertLayers(layers);
             List<RafsTree> trees = new ArrayList<>();
             List<String> ids = new ArrayList<>();
+            List<Long> sizes = new ArrayList<>();
+            List<Set<String>> listed = new ArrayList<>();
             for (LayerConverter.Result r : results) {
                 trees.add(r.tree());
                 ids.add(r.blobDigest().substring(7));
+                sizes.add(r.blobSize());
+                listed.add(r.listedDirectories());
             }
+            ExplicitDirectories.inherit(trees, listed);
             RafsTree merged;
             try {
-                merged = Merger.merge(trees, new Merger.Options(ids, null, null, null, options.prefetchPatterns()));
+                merged = Merger.merge(trees, new Merger.Options(ids, sizes, null, null, options.prefetchPatterns()));
             } catch (IllegalArgumentException | IllegalStateException e) {
                 throw new IOException("cannot merge the layers of " + sourceLocation + ": " + e.getMessage(), e);
             }

@@ -22,7 +22,7 @@ import java.nio.file.StandardCopyOption;
 final class LayerConverter {
     /** One converted layer; {@code tree} is the layer's own bootstrap (blob id still the placeholder). */
     record Result(int index, String sourceDigest, long sourceBytes, String blobDigest, Path blobFile, long blobSize,
-                  RafsTree tree, long millis) {
+                  RafsTree tree, java.util.Set<String> listedDirectories, long millis) {
     }
 
     private final BuildOptions options;
@@ -43,14 +43,17 @@ final class LayerConverter {
         Path tmp = outDir.resolve("layer-" + index + ".blob.tmp");
         BuildResult built;
         long read;
+        java.util.Set<String> listed;
         try (InputStream raw = store.openBlob(digest);
              VerifyingInputStream verified = new VerifyingInputStream(new BufferedInputStream(raw, 1 << 16), what,
-                     digest, size)) {
+                     digest, size);
+             ExplicitDirectories.Tap tap = new ExplicitDirectories.Tap(verified, what)) {
             try {
-                built = new ImageBuilder(options).hashThreads(hashThreads).build(verified, null, tmp, null);
+                built = new ImageBuilder(options).hashThreads(hashThreads).build(tap, null, tmp, null);
             } catch (IOException | RuntimeException e) {
                 throw new IOException(what + ": cannot convert: " + e.getMessage(), e);
             }
+            listed = tap.finish(what);
             verified.drainAndVerify();
             read = verified.bytesRead();
         }
@@ -68,6 +71,6 @@ final class LayerConverter {
         Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
         RafsTree tree = Bootstraps.read(inlined, what + "#image.boot");
         return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree,
-                (System.nanoTime() - start) / 1_000_000);
+                listed, (System.nanoTime() - start) / 1_000_000);
     }
 }
