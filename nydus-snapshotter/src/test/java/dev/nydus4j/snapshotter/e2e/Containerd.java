@@ -21,8 +21,11 @@ final class Containerd {
         this.socket = dir.resolve("containerd.sock");
     }
 
-    static Containerd start(Processes procs, Path dir, String registry, Path snapshotterSocket)
-            throws IOException, InterruptedException {
+    /**
+     * @param defaultSnapshotter CRI's snapshotter; runtime handler {@code nydus-runc} is set up with ours either way
+     */
+    static Containerd start(Processes procs, Path dir, String registry, Path snapshotterSocket,
+                            String defaultSnapshotter) throws IOException, InterruptedException {
         Containerd c = new Containerd(Files.createDirectories(dir));
         Path certs = Files.createDirectories(dir.resolve("certs.d").resolve(registry));
         Files.writeString(certs.resolve("hosts.toml"), """
@@ -51,12 +54,17 @@ final class Containerd {
                   sandbox_image = "%3$s/e2e/pause:latest"
                   restrict_oom_score_adj = true
                   [plugins."io.containerd.grpc.v1.cri".containerd]
-                    snapshotter = "nydus"
+                    snapshotter = "%6$s"
                     disable_snapshot_annotations = false
                     discard_unpacked_layers = false
                   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
                     runtime_type = "io.containerd.runc.v2"
                   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+                    Root = "%1$s/runc"
+                  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nydus-runc]
+                    runtime_type = "io.containerd.runc.v2"
+                    snapshotter = "nydus"
+                  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nydus-runc.options]
                     Root = "%1$s/runc"
                   [plugins."io.containerd.grpc.v1.cri".cni]
                     bin_dir = "/usr/lib/cni"
@@ -67,7 +75,7 @@ final class Containerd {
                   [proxy_plugins.nydus]
                     type = "snapshot"
                     address = "%5$s"
-                """.formatted(dir, c.socket, registry, cni, snapshotterSocket));
+                """.formatted(dir, c.socket, registry, cni, snapshotterSocket, defaultSnapshotter));
         procs.start("containerd", List.of("containerd", "--config", dir.resolve("config.toml").toString()));
         boolean up = Processes.await(Duration.ofSeconds(30), () -> {
             try {

@@ -3,7 +3,6 @@ package dev.nydus4j.snapshotter.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nydus4j.snapshotter.SnapshotterConfig;
-import dev.nydus4j.snapshotter.SnapshotterServer;
 import dev.nydus4j.snapshotter.proto.cri.ContainerState;
 import dev.nydus4j.snapshotter.proto.cri.ContainerStatus;
 import org.junit.jupiter.api.AfterAll;
@@ -19,10 +18,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -39,87 +36,28 @@ class ContainerdIT {
     private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private Path tmp;
-    private Processes procs;
-    private LocalRegistry registry;
-    private final TestImages images = new TestImages();
+    private E2eEnvironment env;
     private Path root;
-    private Path snapshotterSocket;
-    private Path nydusdScript;
-    private Path seedConfig;
-    private SnapshotterServer snapshotter;
     private Containerd containerd;
     private CriClient cri;
-    private final List<CriClient.Pod> pods = new ArrayList<>();
+    private LocalRegistry registry;
+    private TestImages images;
     private CriClient.Pod nydusPod;
 
     @BeforeAll
     void setUp() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (containerd, mounts)");
-        for (String tool : List.of("containerd", "ctr", "runc", "docker-registry", "skopeo", "umoci")) {
-            Assumptions.assumeTrue(Processes.onPath(tool), tool + " is not installed (Debian package "
-                    + (tool.equals("ctr") ? "containerd" : tool) + ")");
-        }
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse");
-        tmp = Files.createTempDirectory(Path.of("/tmp"), "n4j-ctrd-");
-        procs = new Processes(tmp.resolve("logs"));
-        registry = LocalRegistry.start(procs, tmp.resolve("registry"));
-        Path rootfs = TestImages.rootfs(tmp.resolve("rootfs"));
-        TestImages.pushOci(tmp, rootfs, registry.address);
-        images.pushNydus(tmp, rootfs, registry.address);
-
-        nydusdScript = tmp.resolve("bin/nydusd");
-        Files.createDirectories(nydusdScript.getParent());
-        Files.writeString(nydusdScript, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
-                + "' -Xmx512m -cp '" + System.getProperty("java.class.path") + "' "
-                + ForkedNydusd.class.getName() + " \"$@\"\n");
-        nydusdScript.toFile().setExecutable(true);
-        seedConfig = tmp.resolve("nydusd-config.fusedev.json");
-        Files.writeString(seedConfig, """
-                {"device": {"backend": {"type": "registry", "config": {"scheme": "http", "timeout": 10,
-                   "connect_timeout": 10, "retry_limit": 2}},
-                  "cache": {"type": "blobcache", "config": {"work_dir": "/var/lib/nydus/cache"}}},
-                 "mode": "direct", "digest_validate": false, "iostats_files": false, "enable_xattr": true}""");
-        root = tmp.resolve("sn");
-        snapshotterSocket = tmp.resolve("sn.sock");
-        snapshotter = SnapshotterServer.start(settings());
-        containerd = Containerd.start(procs, tmp.resolve("ctrd"), registry.address, snapshotterSocket);
-        cri = new CriClient(containerd.socket);
-    }
-
-    private SnapshotterConfig settings() {
-        return new SnapshotterConfig(root, snapshotterSocket, seedConfig, nydusdScript.toString(),
-                SnapshotterConfig.DaemonMode.DEDICATED, 0, "info", true, false, false, tmp.resolve("docker.json"));
+        env = E2eEnvironment.open(SnapshotterConfig.DaemonMode.DEDICATED, "nydus", List.of());
+        root = env.root;
+        containerd = env.containerd;
+        cri = env.cri;
+        registry = env.registry;
+        images = env.images;
     }
 
     @AfterAll
     void tearDown() throws Exception {
-        if (tmp == null) {
-            return;
-        }
-        try {
-            for (CriClient.Pod p : pods) {
-                try {
-                    cri.removePod(p);
-                } catch (RuntimeException e) {
-                    System.err.println("teardown: cannot remove pod " + p.id() + ": " + e.getMessage());
-                }
-            }
-            if (cri != null) {
-                cri.close();
-            }
-        } finally {
-            try {
-                procs.close(); // containerd, then the registry
-                killShims();
-                if (snapshotter != null) {
-                    snapshotter.close();
-                }
-            } finally {
-                stopDaemons();
-                unmountAll(tmp);
-            }
+        if (env != null) {
+            env.close();
         }
     }
 
@@ -212,8 +150,7 @@ class ContainerdIT {
         String sleeper = cri.startContainer(nydusPod, "sleeper", image, List.of("/bin/sh", "-c", "sleep 600"));
         assertThat(cri.status(sleeper).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
         long pidBefore = nydusdPids().get(0);
-        snapshotter.close();
-        snapshotter = SnapshotterServer.start(settings());
+        env.restartSnapshotter();
         assertThat(nydusdPids()).containsExactly(pidBefore); // re-attached, not restarted
         String id = cri.startContainer(nydusPod, "after-restart", image, List.of("/bin/cat", "/etc/hello.txt"));
         cri.awaitExit(id, EXIT_TIMEOUT);
@@ -242,73 +179,21 @@ class ContainerdIT {
     @Order(6)
     void removingTheImageStopsItsDaemon() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
-        cri.removePod(nydusPod);
-        pods.remove(nydusPod);
+        env.removePod(nydusPod);
         cri.removeImage(registry.address + "/e2e/busybox-nydus:latest");
         assertThat(Processes.await(Duration.ofSeconds(30), () -> fuseMounts().isEmpty() && nydusdPids().isEmpty()))
                 .as("FUSE mount and nydusd gone after the image's snapshots were removed").isTrue();
     }
 
     private CriClient.Pod runPod(String name) throws IOException {
-        CriClient.Pod p = cri.runPod(name, tmp.resolve("pods").resolve(name), "", Map.of());
-        pods.add(p);
-        return p;
+        return env.runPod(name, "", Map.of());
     }
 
     private List<Path> fuseMounts() {
-        try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
-            return lines.map(l -> l.split(" ")).filter(f -> f.length > 8 && f[4].startsWith(root.toString())
-                    && List.of(f).subList(6, f.length).stream().anyMatch(x -> x.startsWith("fuse")))
-                    .map(f -> Path.of(f[4])).toList();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return env.fuseMounts();
     }
 
     private List<Long> nydusdPids() {
-        return ProcessHandle.allProcesses().filter(h -> cmdline(h.pid()).contains("--apisock " + root))
-                .map(ProcessHandle::pid).toList();
-    }
-
-    /** /proc/PID/cmdline with spaces between arguments ("" once the process is gone). */
-    private static String cmdline(long pid) {
-        try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
-                    java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ');
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private void stopDaemons() {
-        for (long pid : nydusdPids()) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
-        }
-    }
-
-    /** containerd-shim-runc-v2 processes of our containerd (they outlive it by design). */
-    private void killShims() {
-        if (containerd == null) {
-            return;
-        }
-        ProcessHandle.allProcesses().filter(h -> {
-            String c = cmdline(h.pid());
-            return c.contains("containerd-shim") && c.contains(containerd.socket.toString());
-        }).forEach(ProcessHandle::destroy);
-    }
-
-    private static void unmountAll(Path dir) throws IOException, InterruptedException {
-        List<String> mps;
-        try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
-            mps = lines.map(l -> l.split(" ")[4]).filter(mp -> mp.startsWith(dir.toString()))
-                    .sorted((a, b) -> b.length() - a.length()).toList();
-        }
-        for (String mp : mps) {
-            try {
-                Processes.run(Duration.ofSeconds(30), "umount", "-l", mp);
-            } catch (IOException e) {
-                System.err.println("teardown: " + e.getMessage());
-            }
-        }
+        return env.nydusdPids();
     }
 }

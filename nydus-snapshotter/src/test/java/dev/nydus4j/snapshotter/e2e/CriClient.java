@@ -60,8 +60,14 @@ final class CriClient implements AutoCloseable {
     }
 
     String pull(String image) {
+        return pull(image, Map.of());
+    }
+
+    /** Pulls for a pod with {@code podAnnotations} (e.g. the runtime handler that selects a snapshotter). */
+    String pull(String image, Map<String, String> podAnnotations) {
         return images.withDeadlineAfter(5, TimeUnit.MINUTES)
-                .pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image)).build())
+                .pullImage(PullImageRequest.newBuilder().setImage(ImageSpec.newBuilder().setImage(image))
+                        .setSandboxConfig(PodSandboxConfig.newBuilder().putAllAnnotations(podAnnotations)).build())
                 .getImageRef();
     }
 

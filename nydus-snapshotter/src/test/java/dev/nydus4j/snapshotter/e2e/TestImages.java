@@ -74,8 +74,8 @@ final class TestImages {
         }
     }
 
-    /** Builds the Nydus image of {@code rootfs} and pushes it as {@code e2e/busybox-nydus:latest}. */
-    void pushNydus(Path work, Path rootfs, String registry) throws IOException, InterruptedException {
+    /** Builds the Nydus image of {@code rootfs} and pushes it as {@code e2e/<name>:latest}. */
+    void pushNydus(Path work, Path rootfs, String registry, String name) throws IOException, InterruptedException {
         Path layout = Files.createDirectories(work.resolve("nydus-oci"));
         Path blobs = Files.createDirectories(layout.resolve("blobs/sha256"));
         Path build = Files.createDirectories(work.resolve("nydus-build"));
@@ -123,7 +123,7 @@ final class TestImages {
                         "size", manifestBytes.length,
                         "annotations", Map.of("org.opencontainers.image.ref.name", "latest"))))));
         Processes.run(TOOL_TIMEOUT, "skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout + ":latest",
-                "docker://" + registry + "/e2e/busybox-nydus:latest");
+                "docker://" + registry + "/e2e/" + name + ":latest");
     }
 
     private static byte[] bootstrapTar(byte[] boot) throws IOException {

@@ -1,0 +1,235 @@
+package dev.nydus4j.snapshotter.e2e;
+
+import dev.nydus4j.snapshotter.SnapshotterConfig;
+import dev.nydus4j.snapshotter.SnapshotterServer;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Everything an end-to-end test needs, under one temp dir in /tmp: a docker-registry with the test images, our
+ * snapshotter (in this JVM; nydusd processes forked through a {@code nydusd} script), containerd with its own
+ * config, and a CRI client. {@link #close()} removes pods, stops every process by pid, unmounts what is left below
+ * the temp dir and deletes it. {@link #open} aborts the test (skip) when not root or a tool is missing.
+ */
+final class E2eEnvironment implements AutoCloseable {
+    final Path tmp;
+    final Processes procs;
+    final LocalRegistry registry;
+    final TestImages images = new TestImages();
+    final Path root;
+    final Path snapshotterSocket;
+    final Containerd containerd;
+    final CriClient cri;
+    private final Path nydusdScript;
+    private final Path seedConfig;
+    private final SnapshotterConfig.DaemonMode mode;
+    private final List<CriClient.Pod> pods = new ArrayList<>();
+    SnapshotterServer snapshotter;
+
+    private E2eEnvironment(Path tmp, SnapshotterConfig.DaemonMode mode, String defaultSnapshotter,
+                           List<String> extraNydusImages) throws Exception {
+        this.tmp = tmp;
+        this.mode = mode;
+        this.procs = new Processes(tmp.resolve("logs"));
+        LocalRegistry reg = null;
+        Containerd ctrd = null;
+        try {
+            reg = LocalRegistry.start(procs, tmp.resolve("registry"));
+            Path rootfs = TestImages.rootfs(tmp.resolve("rootfs"));
+            TestImages.pushOci(tmp, rootfs, reg.address);
+            images.pushNydus(tmp, rootfs, reg.address, "busybox-nydus");
+            for (String name : extraNydusImages) {
+                Files.writeString(rootfs.resolve("etc/image-name"), name + "\n");
+                new TestImages().pushNydus(tmp.resolve(name), rootfs, reg.address, name);
+            }
+            nydusdScript = tmp.resolve("bin/nydusd");
+            Files.createDirectories(nydusdScript.getParent());
+            Files.writeString(nydusdScript, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                    + "' -Xmx512m -cp '" + System.getProperty("java.class.path") + "' "
+                    + ForkedNydusd.class.getName() + " \"$@\"\n");
+            nydusdScript.toFile().setExecutable(true);
+            seedConfig = tmp.resolve("nydusd-config.fusedev.json");
+            Files.writeString(seedConfig, """
+                    {"device": {"backend": {"type": "registry", "config": {"scheme": "http", "timeout": 10,
+                       "connect_timeout": 10, "retry_limit": 2}},
+                      "cache": {"type": "blobcache", "config": {"work_dir": "/var/lib/nydus/cache"}}},
+                     "mode": "direct", "digest_validate": false, "iostats_files": false, "enable_xattr": true}""");
+            root = tmp.resolve("sn");
+            snapshotterSocket = tmp.resolve("sn.sock");
+            snapshotter = SnapshotterServer.start(settings());
+            ctrd = Containerd.start(procs, tmp.resolve("ctrd"), reg.address, snapshotterSocket, defaultSnapshotter);
+            cri = new CriClient(ctrd.socket);
+        } catch (Exception e) {
+            this.registry = reg;
+            this.containerd = ctrd;
+            close();
+            throw e;
+        }
+        this.registry = reg;
+        this.containerd = ctrd;
+    }
+
+    /**
+     * @param defaultSnapshotter CRI's default snapshotter; runtime handler {@code nydus-runc} always uses ours
+     * @param extraNydusImages   names of further Nydus images (same rootfs plus {@code /etc/image-name})
+     */
+    static E2eEnvironment open(SnapshotterConfig.DaemonMode mode, String defaultSnapshotter,
+                               List<String> extraNydusImages) throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root (containerd, mounts)");
+        for (String tool : List.of("containerd", "ctr", "runc", "docker-registry", "skopeo", "umoci")) {
+            Assumptions.assumeTrue(Processes.onPath(tool), tool + " is not installed (Debian package "
+                    + (tool.equals("ctr") ? "containerd" : tool) + ")");
+        }
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse");
+        return new E2eEnvironment(Files.createTempDirectory(Path.of("/tmp"), "n4j-ctrd-"), mode, defaultSnapshotter,
+                extraNydusImages);
+    }
+
+    SnapshotterConfig settings() {
+        return new SnapshotterConfig(root, snapshotterSocket, seedConfig, nydusdScript.toString(), mode, 0, "info",
+                true, false, false, tmp.resolve("docker.json"));
+    }
+
+    String image(String name) {
+        return registry.address + "/e2e/" + name + ":latest";
+    }
+
+    CriClient.Pod runPod(String name, String runtimeHandler, Map<String, String> annotations) throws IOException {
+        CriClient.Pod p = cri.runPod(name, tmp.resolve("pods").resolve(name), runtimeHandler, annotations);
+        pods.add(p);
+        return p;
+    }
+
+    void removePod(CriClient.Pod p) {
+        cri.removePod(p);
+        pods.remove(p);
+    }
+
+    /** Restarts our snapshotter (daemons keep running). */
+    void restartSnapshotter() throws IOException {
+        snapshotter.close();
+        snapshotter = SnapshotterServer.start(settings());
+    }
+
+    /** FUSE mountpoints below the snapshotter root. */
+    List<Path> fuseMounts() {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
+            return lines.map(l -> l.split(" ")).filter(f -> f.length > 8 && f[4].startsWith(root.toString())
+                    && List.of(f).subList(6, f.length).stream().anyMatch(x -> x.startsWith("fuse")))
+                    .map(f -> Path.of(f[4])).toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Pids of the nydusd processes serving this snapshotter. */
+    List<Long> nydusdPids() {
+        return ProcessHandle.allProcesses().filter(h -> cmdline(h.pid()).contains("--apisock " + root))
+                .map(ProcessHandle::pid).toList();
+    }
+
+    /** /proc/PID/cmdline with spaces between arguments ("" once the process is gone). */
+    static String cmdline(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            for (CriClient.Pod p : List.copyOf(pods)) {
+                try {
+                    cri.removePod(p);
+                } catch (RuntimeException e) {
+                    System.err.println("teardown: cannot remove pod " + p.id() + ": " + e.getMessage());
+                }
+            }
+            if (cri != null) {
+                cri.close();
+            }
+        } finally {
+            try {
+                procs.close(); // containerd, then the registry
+                killShims();
+                if (snapshotter != null) {
+                    snapshotter.close();
+                }
+            } finally {
+                for (long pid : nydusdPids()) {
+                    ProcessHandle.of(pid).ifPresent(h -> {
+                        h.destroy();
+                        h.onExit().join();
+                    });
+                }
+                if (unmountAll(tmp)) {
+                    deleteTree(tmp);
+                } else {
+                    System.err.println("teardown: mounts remain below " + tmp + "; not deleting it");
+                }
+            }
+        }
+    }
+
+    /** containerd-shim-runc-v2 processes of our containerd (they outlive it by design). */
+    private void killShims() {
+        if (containerd == null) {
+            return;
+        }
+        ProcessHandle.allProcesses().filter(h -> {
+            String c = cmdline(h.pid());
+            return c.contains("containerd-shim") && c.contains(containerd.socket.toString());
+        }).forEach(ProcessHandle::destroy);
+    }
+
+    private static List<String> mountsBelow(Path dir) throws IOException {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
+            return lines.map(l -> l.split(" ")[4]).filter(mp -> mp.startsWith(dir + "/"))
+                    .sorted((a, b) -> b.length() - a.length()).toList();
+        }
+    }
+
+    /** Lazily unmounts everything below {@code dir}; true when nothing is left. */
+    private static boolean unmountAll(Path dir) throws IOException, InterruptedException {
+        for (String mp : mountsBelow(dir)) {
+            try {
+                Processes.run(Duration.ofSeconds(30), "umount", "-l", mp);
+            } catch (IOException e) {
+                System.err.println("teardown: " + e.getMessage());
+            }
+        }
+        return mountsBelow(dir).isEmpty();
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                Files.deleteIfExists(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}
