@@ -140,6 +140,11 @@ class ContainerdIT {
         // the blob was read by our daemon with range requests, never by containerd
         List<String> gets = registry.accessLines(images.nydusBlobDigest);
         assertThat(gets).isNotEmpty().noneMatch(l -> l.contains("containerd/"));
+        // lazily: only the chunks the container touched, not the 8 MiB file it never read
+        long served = registry.bytesServed(images.nydusBlobDigest, "");
+        System.out.printf("Nydus blob: %d of %d bytes fetched from the registry%n", served, images.nydusBlobSize);
+        assertThat(served).as("blob bytes fetched of %d", images.nydusBlobSize)
+                .isPositive().isLessThan(images.nydusBlobSize - (6 << 20));
     }
 
     @Test

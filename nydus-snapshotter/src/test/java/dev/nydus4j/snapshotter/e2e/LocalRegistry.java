@@ -59,7 +59,22 @@ final class LocalRegistry {
         return new LocalRegistry(address, procs.log("registry"));
     }
 
-    /** Lines of the registry log that record a request for {@code digest}. */
+    private static final java.util.regex.Pattern ACCESS =
+            java.util.regex.Pattern.compile("\"GET [^\"]*\" (\\d{3}) (\\d+) \"[^\"]*\" \"([^\"]*)\"");
+
+    /** Bytes the registry sent for GETs of {@code digest} to clients whose user agent contains {@code agent}. */
+    long bytesServed(String digest, String agent) throws IOException {
+        long total = 0;
+        for (String line : accessLines(digest)) {
+            java.util.regex.Matcher m = ACCESS.matcher(line);
+            if (m.find() && m.group(3).contains(agent)) {
+                total += Long.parseLong(m.group(2));
+            }
+        }
+        return total;
+    }
+
+    /** Access-log lines of the registry that record a GET of {@code digest}. */
     List<String> accessLines(String digest) throws IOException {
         return Files.readAllLines(log).stream().filter(l -> l.contains(digest) && l.contains("\"GET ")).toList();
     }

@@ -32,6 +32,8 @@ final class TestImages {
 
     /** The digest of the Nydus image's data blob layer. */
     String nydusBlobDigest;
+    /** Its size in bytes. */
+    long nydusBlobSize;
     /** The digest of its bootstrap layer (tar.gz). */
     String nydusBootstrapDigest;
 
@@ -54,6 +56,10 @@ final class TestImages {
         Files.writeString(etc.resolve("os-release"), "NAME=\"nydus4j busybox\"\nID=busybox\n");
         Files.writeString(etc.resolve("passwd"), "root:x:0:0:root:/:/bin/sh\n");
         Files.createDirectories(dir.resolve("tmp"));
+        // 8 MiB no container reads: a lazy pull must not fetch it (incompressible, fixed seed)
+        byte[] big = new byte[8 << 20];
+        new java.util.Random(42).nextBytes(big);
+        Files.write(Files.createDirectories(dir.resolve("opt")).resolve("untouched.bin"), big);
         return dir;
     }
 
@@ -84,6 +90,7 @@ final class TestImages {
         String blobDigest = "sha256:" + sha256(Files.readAllBytes(blob));
         Files.copy(blob, blobs.resolve(blobDigest.substring(7)));
         nydusBlobDigest = blobDigest;
+        nydusBlobSize = Files.size(blob);
 
         byte[] tar = bootstrapTar(Files.readAllBytes(build.resolve("image.boot")));
         byte[] tgz = gzip(tar);
