@@ -215,6 +215,9 @@ final class MetadataLayout {
             }
             if (mustFitBlock && cursor % BLOCK + length > BLOCK) {
                 cursor = alignUp(cursor, BLOCK);
+            } else if (base > BLOCK) {
+                // xattrs larger than a block: start at a block boundary so that at least the inode is whole
+                cursor = alignUp(cursor, BLOCK);
             }
             p.offset = cursor;
             p.nid = (cursor - metaBase) >> DiskInode.NID_SHIFT;

@@ -194,6 +194,9 @@ public final class TestImages {
         Node x = file(root, "xattrs", blob, content(rnd, 777));
         x.inode().xattrs.put("user.a", new byte[] {1, 2, 3});
         x.inode().xattrs.put("user.empty", new byte[0]);
+        Node bigX = file(d1, "large-xattrs", blob, content(rnd, 100));
+        bigX.inode().xattrs.put("user.large1", content(rnd, 3000));
+        bigX.inode().xattrs.put("user.large2", content(rnd, 3000));
         x.inode().xattrs.put("trusted.t", "trusted value".getBytes(StandardCharsets.UTF_8));
         x.inode().xattrs.put("security.capability", new byte[] {1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             0, 0, 0, 0});
