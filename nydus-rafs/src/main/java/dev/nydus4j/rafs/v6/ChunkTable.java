@@ -47,6 +47,12 @@ final class ChunkTable {
                                 + blob.uncompressedSize() + " bytes, found offset " + uo + " size "
                                 + r.uncompressedSize());
             }
+            long co = r.compressedOffset();
+            if (blob.compressedSize() > 0 && co + r.compressedSize() > blob.compressedSize()) {
+                throw new CorruptImageException(resource, at + ChunkRecord.COMPRESSED_OFFSET_OFFSET,
+                        "chunk table record " + i + ": compressed range expected inside the blob's "
+                                + blob.compressedSize() + " bytes, found offset " + co + " size " + r.compressedSize());
+            }
             Key key = new Key((int) r.blobIndex(), (int) r.index(), uo / ErofsSuperBlock.BLOCK_SIZE);
             if (map.put(key, r) != null) {
                 throw new CorruptImageException(resource, at, "chunk table record " + i + ": key (blob "
