@@ -60,7 +60,17 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         ContainerdNydusGrpc cmd = new ContainerdNydusGrpc();
         cmd.err = err;
-        return new CommandLine(cmd).setOut(out).setErr(err).execute(args);
+        return new CommandLine(cmd).setOut(out).setErr(err)
+                .setExecutionExceptionHandler((e, cl, parsed) -> {
+                    // configuration and start-up errors carry their own message: no stack trace for operators
+                    cl.getErr().println("containerd-nydus-grpc: " + e.getMessage());
+                    if (!(e instanceof IllegalArgumentException) && e.getCause() != null) {
+                        cl.getErr().println("  caused by: " + e.getCause());
+                    }
+                    cl.getErr().flush();
+                    return 1;
+                })
+                .execute(args);
     }
 
     public static void main(String[] args) {
@@ -113,8 +123,7 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
             }
         }
         if (fsDriver != null && !fsDriver.equals("fusedev")) {
-            throw new CommandLine.ParameterException(new CommandLine(this),
-                    "--fs-driver " + fsDriver + " is not supported; only fusedev is");
+            throw new IllegalArgumentException("--fs-driver " + fsDriver + " is not supported; only fusedev is");
         }
         level = logLevel != null ? logLevel : level;
         Path rootDir = root != null ? root : c.root();

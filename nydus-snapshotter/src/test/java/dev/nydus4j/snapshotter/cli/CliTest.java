@@ -1,0 +1,71 @@
+package dev.nydus4j.snapshotter.cli;
+
+import dev.nydus4j.snapshotter.SnapshotterServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** containerd-nydus-grpc and nydus-overlayfs command lines. */
+class CliTest {
+    @TempDir
+    Path tmp;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run grpc(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int rc = ContainerdNydusGrpc.execute(args, new PrintWriter(out), new PrintWriter(err));
+        return new Run(rc, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsUpstreamFlags() {
+        Run r = grpc("--help");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).contains("--nydusd-config", "--config", "--root", "--address", "--nydusd-path",
+                "--log-level", "--log-to-stdout", "--daemon-mode");
+    }
+
+    @Test
+    void badFlagsFailWithAMessage() {
+        Run r = grpc("--fs-driver", "fscache", "--root", tmp.toString());
+        assertThat(r.status()).isNotZero();
+        assertThat(r.err()).contains("fscache").contains("fusedev");
+        Run u = grpc("--no-such-flag");
+        assertThat(u.status()).isEqualTo(2);
+        assertThat(u.err()).contains("--no-such-flag");
+        Run m = grpc("--daemon-mode", "none", "--root", tmp.toString(), "--log-to-stdout");
+        assertThat(m.status()).isNotZero();
+        assertThat(m.err()).contains("daemon_mode 'none' is not supported");
+    }
+
+    @Test
+    void startsWithFlagsOverTheTomlFile() throws Exception {
+        Path toml = tmp.resolve("config.toml");
+        Files.writeString(toml, "version = 1\nroot = \"" + tmp.resolve("from-toml") + "\"\naddress = \""
+                + tmp.resolve("toml.sock") + "\"\n[log]\nlevel = \"warn\"\n");
+        try (SnapshotterServer s = ContainerdNydusGrpc.start("--config", toml.toString(), "--address",
+                tmp.resolve("flag.sock").toString(), "--log-to-stdout")) {
+            assertThat(s.socket()).isEqualTo(tmp.resolve("flag.sock"));
+            assertThat(tmp.resolve("flag.sock")).exists();
+            assertThat(tmp.resolve("from-toml/snapshots")).isDirectory();
+        }
+        assertThat(tmp.resolve("flag.sock")).doesNotExist();
+    }
+
+    @Test
+    void overlayfsHelperRejectsBadArguments() {
+        StringWriter err = new StringWriter();
+        assertThat(NydusOverlayfs.execute(new String[]{"overlay"}, new PrintWriter(new StringWriter()),
+                new PrintWriter(err))).isEqualTo(2);
+        assertThat(err.toString()).contains("usage: nydus-overlayfs");
+    }
+}
