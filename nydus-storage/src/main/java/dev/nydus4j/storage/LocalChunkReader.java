@@ -14,7 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -106,11 +106,15 @@ public final class LocalChunkReader implements ChunkReader {
 
     private static CompressionAlgorithm algorithm(BlobInfo blob, ChunkInfo info, String where)
             throws CorruptImageException {
-        CompressionAlgorithm algo;
-        try {
-            algo = CompressionAlgorithm.fromId(blob.compressionAlgo());
-        } catch (IllegalArgumentException e) {
-            throw new CorruptImageException(where, info.compressedOffset(), e.getMessage(), e);
+        CompressionAlgorithm algo = null;
+        for (CompressionAlgorithm a : CompressionAlgorithm.values()) {
+            if (a.id() == blob.compressionAlgo()) {
+                algo = a;
+            }
+        }
+        if (algo == null) {
+            throw new CorruptImageException(where, info.compressedOffset(), "unknown compression algorithm id "
+                    + blob.compressionAlgo());
         }
         if (algo == CompressionAlgorithm.NONE && info.compressedSize() != info.uncompressedSize()) {
             throw new CorruptImageException(where, info.compressedOffset(), "chunk marked compressed in an "
@@ -132,19 +136,30 @@ public final class LocalChunkReader implements ChunkReader {
         }
     }
 
+    /*
+     * Kept deliberately small and free of try/catch: OpenJDK 17.0.15's C2 crashed twice
+     * (PhaseIdealLoop::identical_backtoback_ifs) while compiling earlier, larger shapes of this read path.
+     */
     private static void verifyDigest(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst, String where)
             throws CorruptImageException {
-        DigestAlgorithm digester;
-        try {
-            digester = DigestAlgorithm.fromId(blob.digestAlgo());
-        } catch (IllegalArgumentException e) {
-            throw new CorruptImageException(where, info.compressedOffset(), e.getMessage(), e);
-        }
+        DigestAlgorithm digester = digestAlgorithm(blob, info, where);
         byte[] actual = digester.digest(dst, 0, info.uncompressedSize());
-        if (!MessageDigest.isEqual(actual, expectedDigest)) {
+        if (!Arrays.equals(actual, expectedDigest)) {
             throw new CorruptImageException(where, info.compressedOffset(), digester.configName() + " digest "
                     + HexFormat.of().formatHex(actual) + " vs expected " + HexFormat.of().formatHex(expectedDigest));
         }
+    }
+
+    private static DigestAlgorithm digestAlgorithm(BlobInfo blob, ChunkInfo info, String where)
+            throws CorruptImageException {
+        int id = blob.digestAlgo();
+        if (id == DigestAlgorithm.BLAKE3.id()) {
+            return DigestAlgorithm.BLAKE3;
+        }
+        if (id == DigestAlgorithm.SHA256.id()) {
+            return DigestAlgorithm.SHA256;
+        }
+        throw new CorruptImageException(where, info.compressedOffset(), "unknown digest algorithm id " + id);
     }
 
     /** Spec 6.1: stored chunk ranges end before the blob.meta tar header (or the array) when recorded. */
