@@ -318,8 +318,8 @@ public final class Converter {
             List<Set<String>> listed = new ArrayList<>();
             for (LayerConverter.Result r : results) {
                 trees.add(r.tree());
-                ids.add(r.blobDigest().substring(7));
-                sizes.add(r.blobSize());
+                ids.add(r.blobDigest() == null ? null : r.blobDigest().substring(7));
+                sizes.add(r.blobDigest() == null ? null : r.blobSize());
                 listed.add(r.listedDirectories());
             }
             ExplicitDirectories.inherit(trees, listed);
@@ -331,13 +331,16 @@ public final class Converter {
             }
             byte[] bootstrap = RafsV6Writer.toBytes(merged);
             BootstrapLayer bootLayer = BootstrapLayer.of(bootstrap);
-            progress.printf("[nydusify] merged %d layers: bootstrap %d bytes, %d blobs%n", results.size(),
-                    bootstrap.length, merged.blobs.size());
+            progress.printf("[nydusify] merged %d layers: bootstrap %d bytes, blobs %s%n", results.size(),
+                    bootstrap.length, merged.blobs.stream().map(BlobInfo::blobId).toList());
 
             boolean oci = options.oci() || MediaTypes.OCI_MANIFEST.equals(source.mediaType());
             List<ObjectNode> blobLayers = new ArrayList<>();
             Set<String> layerBlobs = new LinkedHashSet<>();
             for (LayerConverter.Result r : results) {
+                if (r.blobDigest() == null) {
+                    continue;
+                }
                 if (options.backend() != null) {
                     if (options.backend().push(r.blobDigest().substring(7), r.blobFile())) {
                         metrics.pushedBytes.addAndGet(r.blobSize());
@@ -461,8 +464,9 @@ public final class Converter {
                     metrics.layers.incrementAndGet();
                     metrics.convertMillis.addAndGet(r.millis());
                     synchronized (progress) {
-                        progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> nydus blob %s (%d bytes) in %d ms%n",
-                                index + 1, n, digest, r.sourceBytes(), r.blobDigest(), r.blobSize(), r.millis());
+                        progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms%n", index + 1, n, digest,
+                                r.sourceBytes(), r.blobDigest() == null ? "no new data (metadata only)"
+                                        : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)", r.millis());
                         progress.flush();
                     }
                     return r;

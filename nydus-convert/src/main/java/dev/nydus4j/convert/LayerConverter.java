@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Set;
 
 /**
  * Turns one source layer into one nydus blob with inlined metadata and ToC (upstream: {@code nydus-image create
@@ -20,9 +21,12 @@ import java.nio.file.StandardCopyOption;
  * verification into the builder: nothing is unpacked to disk and memory stays bounded by the builder's pipeline.
  */
 final class LayerConverter {
-    /** One converted layer; {@code tree} is the layer's own bootstrap (blob id still the placeholder). */
+    /**
+     * One converted layer; {@code tree} is the layer's own bootstrap (own blob id still the placeholder).
+     * {@code blobDigest} and {@code blobFile} are null when the layer needed no blob (all its chunks exist already).
+     */
     record Result(int index, String sourceDigest, long sourceBytes, String blobDigest, Path blobFile, long blobSize,
-                  RafsTree tree, java.util.Set<String> listedDirectories, long millis) {
+                  RafsTree tree, Set<String> listedDirectories, long millis) {
     }
 
     private final BuildOptions options;
@@ -41,21 +45,49 @@ final class LayerConverter {
             throws IOException {
         long start = System.nanoTime();
         Path tmp = outDir.resolve("layer-" + index + ".blob.tmp");
+        try {
+            return build(store, index, what, digest, size, outDir, tmp, options, start);
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains(EMPTY_BLOB_REFUSED)) {
+                throw e;
+            }
+            // every chunk of the layer is already stored elsewhere (no data, or all in the chunk dict): RAFS v6
+            // cannot describe an inlined blob without chunks, so build the layer's bootstrap alone (second pull)
+            Files.deleteIfExists(tmp);
+            return build(store, index, what, digest, size, outDir, tmp, options.withBlobInlineMeta(false), start);
+        }
+    }
+
+    /** What {@code RafsV6Writer} says about a blob with no chunks. */
+    private static final String EMPTY_BLOB_REFUSED = "uncompressed size must be a non-zero multiple of 4096, got 0";
+
+    private Result build(ImageStore store, int index, String what, String digest, long size, Path outDir, Path tmp,
+                         BuildOptions build, long start) throws IOException {
+        Path bootOut = build.blobInlineMeta() ? null : outDir.resolve("layer-" + index + ".boot");
         BuildResult built;
         long read;
-        java.util.Set<String> listed;
+        Set<String> listed;
         try (InputStream raw = store.openBlob(digest);
              VerifyingInputStream verified = new VerifyingInputStream(new BufferedInputStream(raw, 1 << 16), what,
                      digest, size);
              ExplicitDirectories.Tap tap = new ExplicitDirectories.Tap(verified, what)) {
             try {
-                built = new ImageBuilder(options).hashThreads(hashThreads).build(tap, null, tmp, null);
+                built = new ImageBuilder(build).hashThreads(hashThreads).build(tap, bootOut, tmp, null);
             } catch (IOException | RuntimeException e) {
                 throw new IOException(what + ": cannot convert: " + e.getMessage(), e);
             }
             listed = tap.finish(what);
             verified.drainAndVerify();
             read = verified.bytesRead();
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        if (!build.blobInlineMeta()) {
+            RafsTree tree = Bootstraps.read(bootOut);
+            if (built.newBlobId() != null) {
+                throw new IOException(what + ": a layer without inlined metadata unexpectedly produced blob "
+                        + built.newBlobId());
+            }
+            return new Result(index, digest, read, null, null, 0, tree, listed, millis);
         }
         if (built.blob() == null || !Files.isRegularFile(tmp)) {
             throw new IOException(what + ": the builder produced no blob");
@@ -70,7 +102,7 @@ final class LayerConverter {
         Path finalPath = outDir.resolve(hex);
         Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
         RafsTree tree = Bootstraps.read(inlined, what + "#image.boot");
-        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree,
-                listed, (System.nanoTime() - start) / 1_000_000);
+        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree, listed,
+                millis);
     }
 }

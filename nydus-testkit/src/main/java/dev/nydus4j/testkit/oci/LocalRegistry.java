@@ -1,0 +1,127 @@
+package dev.nydus4j.testkit.oci;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real {@code docker-registry} (Debian package) on 127.0.0.1 with a free port and its storage in a directory,
+ * stopped by pid in {@link #close()} (TESTING.md 2.1, 2.4). Tests call {@link #available()} and skip when it is
+ * false.
+ */
+public final class LocalRegistry implements AutoCloseable {
+    public static final Path BINARY = Path.of("/usr/bin/docker-registry");
+
+    private final Process process;
+    private final int port;
+    private final Path dir;
+
+    private LocalRegistry(Process process, int port, Path dir) {
+        this.process = process;
+        this.port = port;
+        this.dir = dir;
+    }
+
+    public static boolean available() {
+        return Files.isExecutable(BINARY);
+    }
+
+    /** An anonymous plain-http registry storing into {@code dir}. */
+    public static LocalRegistry start(Path dir) throws IOException, InterruptedException {
+        return start(dir, "");
+    }
+
+    /**
+     * A registry with an extra top-level YAML block (e.g. {@code auth:} with htpasswd, see {@link #htpasswdLine}).
+     */
+    public static LocalRegistry start(Path dir, String extraYaml) throws IOException, InterruptedException {
+        int port = freePort();
+        Files.createDirectories(dir.resolve("data"));
+        String yaml = "version: 0.1\n"
+                + "log: {level: warn, accesslog: {disabled: true}}\n"
+                + "storage:\n"
+                + "  filesystem: {rootdirectory: " + dir.resolve("data") + "}\n"
+                + "  delete: {enabled: true}\n"
+                + "  maintenance: {uploadpurging: {enabled: false}}\n"
+                + "http:\n"
+                + "  addr: 127.0.0.1:" + port + "\n"
+                + "  secret: nydus4j-testkit-secret\n"
+                + extraYaml;
+        Path config = dir.resolve("config.yml");
+        Files.writeString(config, yaml);
+        Process p = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
+        LocalRegistry r = new LocalRegistry(p, port, dir);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new IOException("docker-registry exited with " + p.exitValue() + ": " + r.log());
+            }
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                return r;
+            } catch (IOException notYet) {
+                Thread.sleep(20);
+            }
+        }
+        r.close();
+        throw new IOException("docker-registry did not listen on port " + port + " within 15 s: " + r.log());
+    }
+
+    /** A bcrypt htpasswd line made with python3's crypt module (TESTING.md 2.4). */
+    public static String htpasswdLine(String user, String password) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("python3", "-W", "ignore", "-c",
+                "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
+                password).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0 || !out.startsWith("$2")) {
+            throw new IOException("python3 crypt could not make a bcrypt hash: " + out);
+        }
+        return user + ":" + out + "\n";
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** {@code 127.0.0.1:<port>}. */
+    public String host() {
+        return "127.0.0.1:" + port;
+    }
+
+    /** The registry's storage root ({@code docker/registry/v2/...} below it). */
+    public Path dataDir() {
+        return dir.resolve("data");
+    }
+
+    /** The stored bytes of blob {@code sha256:<hex>} (to corrupt it in tests). */
+    public Path blobData(String digest) {
+        String hex = digest.substring(digest.indexOf(':') + 1);
+        return dataDir().resolve("docker/registry/v2/blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex)
+                .resolve("data");
+    }
+
+    public String log() {
+        try {
+            return Files.readString(dir.resolve("registry.log"));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(2, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(2, TimeUnit.SECONDS);
+        }
+    }
+}
