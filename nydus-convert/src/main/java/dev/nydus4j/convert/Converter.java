@@ -202,7 +202,7 @@ public final class Converter {
             }
             ObjectNode out = Manifest.JSON.createObjectNode();
             out.put("schemaVersion", 2);
-            String type = options.oci() ? MediaTypes.OCI_INDEX : index.mediaType();
+            String type = options.oci() || dst instanceof OciLayoutStore ? MediaTypes.OCI_INDEX : index.mediaType();
             out.put("mediaType", type);
             ArrayNode m = out.putArray("manifests");
             nydus.forEach(e -> m.add(stripped(e)));
@@ -334,7 +334,9 @@ public final class Converter {
             progress.printf("[nydusify] merged %d layers: bootstrap %d bytes, blobs %s%n", results.size(),
                     bootstrap.length, merged.blobs.stream().map(BlobInfo::blobId).toList());
 
-            boolean oci = options.oci() || MediaTypes.OCI_MANIFEST.equals(source.mediaType());
+            // an OCI layout holds OCI manifests (skopeo and containerd do not resolve Docker types in index.json)
+            boolean oci = options.oci() || dst instanceof OciLayoutStore
+                    || MediaTypes.OCI_MANIFEST.equals(source.mediaType());
             List<ObjectNode> blobLayers = new ArrayList<>();
             Set<String> layerBlobs = new LinkedHashSet<>();
             for (LayerConverter.Result r : results) {

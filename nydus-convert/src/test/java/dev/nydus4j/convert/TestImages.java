@@ -25,6 +25,7 @@ final class TestImages {
      * Layer 1: busybox, a symlink, small files, a directory tree, a FIFO, a char device, a user xattr.
      * Layer 2: a deleted file, a replaced directory, a hard link, a large random file, setuid and owner changes.
      * Layer 3 (hand-made): an opaque directory with a new file, a file with PAX xattrs.
+     * Layer 4: only a deletion, an empty directory and an empty file (no data).
      */
     static LayeredImage rich(Path dir, String tag, String arch, long seed) throws IOException, InterruptedException {
         LayeredImage img = LayeredImage.create(dir, tag);
@@ -76,6 +77,12 @@ final class TestImages {
             tar.closeArchiveEntry();
         }
         img.rawLayer(raw);
+        // metadata only: no file data, so the nydus side has no blob for this layer
+        img.layer(root -> {
+            Files.delete(root.resolve("opq/z"));
+            Files.createDirectories(root.resolve("empty-dir"));
+            Files.createFile(root.resolve("empty-dir/empty-file"));
+        });
         img.config(arch);
         return img;
     }

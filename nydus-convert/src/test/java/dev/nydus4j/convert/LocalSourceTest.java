@@ -1,0 +1,105 @@
+package dev.nydus4j.convert;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nydus4j.testkit.oci.LayeredImage;
+import dev.nydus4j.testkit.oci.OciTools;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/** Registry-free runs: OCI layout and docker-archive sources, OCI layout targets. */
+class LocalSourceTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+    private LayeredImage image;
+
+    @BeforeEach
+    void buildImage() throws Exception {
+        assumeThat(OciTools.available()).as("umoci, skopeo and busybox-static are needed; skipping").isTrue();
+        image = TestImages.rich(Files.createDirectories(tmp.resolve("src")), "latest", "amd64", 42);
+    }
+
+    @Test
+    void ociLayoutToOciLayoutConvertsAndChecks() throws Exception {
+        String source = "oci:" + image.layout() + ":latest";
+        String target = "oci:" + tmp.resolve("out") + ":nydus";
+        Nydusify.Result r = Nydusify.run("convert", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("work").toString(), "--compressor", "lz4_block", "--chunk-size", "0x40000");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(tmp.resolve("work")).as("a work dir it created is removed again").doesNotExist();
+        JsonNode index = JSON.readTree(tmp.resolve("out/index.json").toFile());
+        assertThat(index.path("manifests").get(0).path("annotations").path(MediaTypes.ANNOTATION_REF_NAME).asText())
+                .isEqualTo("nydus");
+        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)").contains("OK:");
+        // skopeo reads what we wrote: the layout is valid
+        OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw", target);
+    }
+
+    @Test
+    void dockerArchiveSourceConvertsAndChecks() throws Exception {
+        Path archive = tmp.resolve("image.tar");
+        OciTools.run(OciTools.SKOPEO.toString(), "copy", "--quiet", image.ociRef(),
+                "docker-archive:" + archive + ":app:v1");
+        String target = "oci:" + tmp.resolve("out") + ":from-archive";
+        Nydusify.Result r = Nydusify.run("convert", "--source", "docker-archive:" + archive, "--target", target,
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        JsonNode manifest = JSON.readTree(OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw", target));
+        assertThat(manifest.path("mediaType").asText()).as("OCI layouts get OCI media types")
+                .isEqualTo(MediaTypes.OCI_MANIFEST);
+        Nydusify.Result c = Nydusify.run("check", "--source", "docker-archive:" + archive, "--target", target,
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)");
+    }
+
+    @Test
+    void prefetchPatternsFromStdinAreAccepted() throws Exception {
+        Nydusify.Result r = Nydusify.runWithStdin("/bin\n/etc/motd\n", "convert", "--source",
+                "oci:" + image.layout() + ":latest", "--target", "oci:" + tmp.resolve("out") + ":pf",
+                "--prefetch-patterns", "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        Nydusify.Result c = Nydusify.run("check", "--target", "oci:" + tmp.resolve("out") + ":pf",
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+    }
+
+    @Test
+    void dockerArchiveIsReadOnlyAndBadFlagsAreRejected() {
+        Nydusify.Result v5 = Nydusify.run("convert", "--source", "oci:" + image.layout() + ":latest", "--target",
+                "oci:" + tmp.resolve("o") + ":x", "--fs-version", "5");
+        assertThat(v5.exitCode()).isEqualTo(1);
+        assertThat(v5.err()).contains("RAFS v5 is not supported");
+        Nydusify.Result both = Nydusify.run("convert", "--source", "a/b:c", "--target", "a/b:d",
+                "--target-suffix", "-x");
+        assertThat(both.exitCode()).isEqualTo(1);
+        assertThat(both.err()).contains("exactly one of --target and --target-suffix");
+        Nydusify.Result missing = Nydusify.run("convert", "--target", "a/b:d");
+        assertThat(missing.exitCode()).isEqualTo(2);
+        assertThat(missing.err()).contains("--source");
+        Nydusify.Result chunk = Nydusify.run("convert", "--source", "a/b:c", "--target", "a/b:d",
+                "--chunk-size", "12345");
+        assertThat(chunk.exitCode()).isEqualTo(1);
+        assertThat(chunk.err()).contains("power of two");
+        Nydusify.Result archiveTarget = Nydusify.run("convert", "--source", "oci:" + image.layout() + ":latest",
+                "--target", "docker-archive:" + tmp.resolve("x.tar"), "--work-dir", tmp.resolve("w").toString());
+        assertThat(archiveTarget.exitCode()).isEqualTo(1);
+        assertThat(archiveTarget.err()).contains("docker-archive");
+        Nydusify.Result noImage = Nydusify.run("convert", "--source", "oci:" + tmp.resolve("nothing") + ":x",
+                "--target", "oci:" + tmp.resolve("o2") + ":x", "--work-dir", tmp.resolve("w").toString());
+        assertThat(noImage.exitCode()).isEqualTo(1);
+        assertThat(noImage.err()).contains("not an OCI image layout");
+    }
+}
