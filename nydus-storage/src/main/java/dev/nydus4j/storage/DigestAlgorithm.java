@@ -48,7 +48,22 @@ public enum DigestAlgorithm {
 
     /** 32-byte digest of {@code data[off, off+len)}. */
     public byte[] digest(byte[] data, int off, int len) {
-        return newHasher().update(data, off, len).finish();
+        // Direct calls rather than newHasher(): no switch, no try/catch and no megamorphic Hasher inlined into
+        // hot callers (JDK 17.0.15's C2 crashed compiling such a caller once).
+        if (this == BLAKE3) {
+            return Blake3.digest(data, off, len);
+        }
+        MessageDigest md = sha256();
+        md.update(data, off, len);
+        return md.digest();
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("JDK without SHA-256", e);
+        }
     }
 
     /**
@@ -62,24 +77,21 @@ public enum DigestAlgorithm {
     /** A fresh incremental hasher (not thread-safe itself). */
     public Hasher newHasher() {
         switch (this) {
-            case SHA256:
-                try {
-                    MessageDigest md = MessageDigest.getInstance("SHA-256");
-                    return new Hasher() {
-                        @Override
-                        public Hasher update(byte[] b, int off, int len) {
-                            md.update(b, off, len);
-                            return this;
-                        }
+            case SHA256: {
+                MessageDigest md = sha256();
+                return new Hasher() {
+                    @Override
+                    public Hasher update(byte[] b, int off, int len) {
+                        md.update(b, off, len);
+                        return this;
+                    }
 
-                        @Override
-                        public byte[] finish() {
-                            return md.digest();
-                        }
-                    };
-                } catch (NoSuchAlgorithmException e) {
-                    throw new IllegalStateException("JDK without SHA-256", e);
-                }
+                    @Override
+                    public byte[] finish() {
+                        return md.digest();
+                    }
+                };
+            }
             case BLAKE3:
                 return Blake3.newHasher();
             default:
