@@ -39,6 +39,7 @@ class ConvertRegistryTest {
     static Path tmp;
     private LocalRegistry registry;
     private String host;
+    private LayeredImage amd;
 
     @BeforeAll
     void startRegistryAndPushImages() throws Exception {
@@ -48,7 +49,7 @@ class ConvertRegistryTest {
         registry = LocalRegistry.start(tmp.resolve("registry"));
         host = registry.host();
         Path images = Files.createDirectories(tmp.resolve("images"));
-        LayeredImage amd = TestImages.rich(images, "amd", "amd64", SEED);
+        amd = TestImages.rich(images, "amd", "amd64", SEED);
         LayeredImage arm = TestImages.rich(images, "arm", "arm64", SEED + 1);
         OciTools.push(amd.ociRef(), "docker://" + host + "/app:oci");
         OciTools.push(amd.ociRef(), "docker://" + host + "/app:docker", "--format", "v2s2");
@@ -134,6 +135,28 @@ class ConvertRegistryTest {
         assertThat(o.path("config").path("mediaType").asText()).isEqualTo(MediaTypes.OCI_CONFIG);
         JsonNode ol = o.path("layers");
         assertThat(ol.get(ol.size() - 1).path("mediaType").asText()).isEqualTo(MediaTypes.OCI_LAYER_GZIP);
+    }
+
+    @Test
+    void hardLinkToALowerLayerFileConvertsAndChecks() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("crosslink"));
+        LayeredImage img = LayeredImage.create(dir, "x");
+        img.layer(root -> Files.writeString(root.resolve("lower-file"), "shared bytes"));
+        Path tar = dir.resolve("link.tar");
+        try (var t = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(tar))) {
+            var link = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("upper-link",
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry.LF_LINK);
+            link.setLinkName("lower-file");
+            t.putArchiveEntry(link);
+            t.closeArchiveEntry();
+        }
+        img.rawLayer(tar).config("amd64");
+        OciTools.push(img.ociRef(), "docker://" + host + "/crosslink:latest");
+        Nydusify.Result r = Nydusify.run("convert", "--source", host + "/crosslink:latest", "--target",
+                host + "/crosslink:nydus", "--source-insecure", "--target-insecure",
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        check("--source", host + "/crosslink:latest", "--target", host + "/crosslink:nydus");
     }
 
     @Test

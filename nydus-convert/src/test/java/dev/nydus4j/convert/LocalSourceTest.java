@@ -2,6 +2,9 @@ package dev.nydus4j.convert;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStream;
 import dev.nydus4j.testkit.oci.LayeredImage;
 import dev.nydus4j.testkit.oci.OciTools;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,6 +63,54 @@ class LocalSourceTest {
         assertThat(manifest.path("mediaType").asText()).as("OCI layouts get OCI media types")
                 .isEqualTo(MediaTypes.OCI_MANIFEST);
         Nydusify.Result c = Nydusify.run("check", "--source", "docker-archive:" + archive, "--target", target,
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)");
+    }
+
+    @Test
+    void zstdAndUncompressedLayersConvertAndCheck() throws Exception {
+        Path layout = image.layout();
+        ObjectNode index = (ObjectNode) JSON.readTree(layout.resolve("index.json").toFile());
+        JsonNode desc = index.path("manifests").get(0);
+        Path blobs = layout.resolve("blobs/sha256");
+        ObjectNode manifest = (ObjectNode) JSON.readTree(blobs.resolve(desc.path("digest").asText().substring(7))
+                .toFile());
+        int i = 0;
+        for (JsonNode l : manifest.path("layers")) {
+            byte[] plain;
+            try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(
+                    blobs.resolve(l.path("digest").asText().substring(7))))) {
+                plain = in.readAllBytes();
+            }
+            boolean zstd = i++ % 2 == 0;
+            byte[] stored = plain;
+            if (zstd) {
+                var bytes = new java.io.ByteArrayOutputStream();
+                try (var out = new ZstdCompressorOutputStream(bytes)) {
+                    out.write(plain);
+                }
+                stored = bytes.toByteArray();
+            }
+            String digest = Manifest.sha256(stored);
+            Files.write(blobs.resolve(digest.substring(7)), stored);
+            ((ObjectNode) l).put("mediaType", zstd ? MediaTypes.OCI_LAYER_ZSTD : MediaTypes.OCI_LAYER)
+                    .put("digest", digest).put("size", stored.length);
+        }
+        byte[] m = JSON.writeValueAsBytes(manifest);
+        String digest = Manifest.sha256(m);
+        Files.write(blobs.resolve(digest.substring(7)), m);
+        ObjectNode entry = ((ArrayNode) index.path("manifests")).addObject();
+        entry.put("mediaType", MediaTypes.OCI_MANIFEST).put("digest", digest).put("size", m.length);
+        entry.putObject("annotations").put(MediaTypes.ANNOTATION_REF_NAME, "zstd");
+        Files.write(layout.resolve("index.json"), JSON.writeValueAsBytes(index));
+
+        String source = "oci:" + layout + ":zstd";
+        String target = "oci:" + tmp.resolve("out") + ":zstd-nydus";
+        Nydusify.Result r = Nydusify.run("convert", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
                 "--work-dir", tmp.resolve("check").toString());
         assertThat(c.exitCode()).as(c.toString()).isZero();
         assertThat(c.out()).contains("0 difference(s)");
