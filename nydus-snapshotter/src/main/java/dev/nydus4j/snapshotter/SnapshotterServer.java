@@ -1,8 +1,15 @@
 package dev.nydus4j.snapshotter;
 
+import dev.nydus4j.snapshotter.proto.snapshots.SnapshotsGrpc;
+import dev.nydus4j.snapshotter.proto.snapshots.StatSnapshotRequest;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
@@ -67,6 +74,7 @@ public final class SnapshotterServer implements AutoCloseable {
                     .addService(new SnapshotsService(snapshotter))
                     .build()
                     .start();
+            warmUp(socket);
             LOG.info("containerd-nydus-grpc serving on {} (root {}, nydus images {})", socket, layout.root(),
                     daemons == null ? "off: no --nydusd-config" : config.daemonMode().name().toLowerCase());
             return new SnapshotterServer(server, snapshotter, boss, workers, socket, daemons, config.cleanupOnClose());
@@ -75,6 +83,29 @@ public final class SnapshotterServer implements AutoCloseable {
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             snapshotter.close();
             throw e;
+        }
+    }
+
+    /**
+     * One call to ourselves before containerd dials: containerd 1.6 gives its first connection attempt only the
+     * initial back-off (about 1 s) to finish the HTTP/2 handshake, which a cold JVM on a busy machine can miss
+     * ("timed out waiting for server handshake"), failing the first pull. Loading the transport's classes here
+     * avoids that.
+     */
+    private static void warmUp(Path socket) {
+        EventLoopGroup group = new EpollEventLoopGroup(1);
+        ManagedChannel ch = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+                .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
+        try {
+            SnapshotsGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
+                    .stat(StatSnapshotRequest.newBuilder().setKey("nydus4j-warm-up").build());
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+                LOG.warn("self-test call on {} failed: {}", socket, e.getStatus());
+            }
+        } finally {
+            ch.shutdownNow();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 

@@ -91,6 +91,25 @@ final class Containerd {
         if (!up) {
             throw new IOException("containerd did not come up; see " + procs.log("containerd"));
         }
+        // as upstream's integration helper: wait until containerd reaches the proxy snapshotter (its dial is lazy
+        // and a first call can fail while the connection is still being set up)
+        boolean proxy = Processes.await(Duration.ofSeconds(30), () -> {
+            try {
+                // ls is answered from containerd's own database; prepare really reaches the proxy
+                c.ctr("snapshots", "--snapshotter", "nydus", "prepare", "connectiontest-dummy", "");
+                c.ctr("snapshots", "--snapshotter", "nydus", "rm", "connectiontest-dummy");
+                return true;
+            } catch (IOException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        });
+        if (!proxy) {
+            throw new IOException("containerd cannot reach the snapshotter at " + snapshotterSocket + "; see "
+                    + procs.log("containerd"));
+        }
         return c;
     }
 

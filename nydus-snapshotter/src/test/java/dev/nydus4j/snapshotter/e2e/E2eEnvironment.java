@@ -178,12 +178,34 @@ final class E2eEnvironment implements AutoCloseable {
                         h.onExit().join();
                     });
                 }
+                keepLogs();
                 if (unmountAll(tmp)) {
                     deleteTree(tmp);
                 } else {
                     System.err.println("teardown: mounts remain below " + tmp + "; not deleting it");
                 }
             }
+        }
+    }
+
+    /** Copies the process logs and the snapshotter's logs to target/e2e-logs/<temp dir name> for post-mortems. */
+    private void keepLogs() {
+        Path dest = Path.of("target", "e2e-logs", tmp.getFileName().toString());
+        try {
+            Files.createDirectories(dest);
+            for (Path dir : List.of(tmp.resolve("logs"), tmp.resolve("sn/logs"))) {
+                if (Files.isDirectory(dir)) {
+                    try (Stream<Path> files = Files.walk(dir)) {
+                        for (Path f : files.filter(Files::isRegularFile).toList()) {
+                            Path to = dest.resolve(dir.getParent().getFileName() + "-"
+                                    + dir.relativize(f).toString().replace('/', '_'));
+                            Files.copy(f, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("teardown: cannot keep logs: " + e.getMessage());
         }
     }
 
