@@ -45,6 +45,9 @@ public final class Converter {
     static final String BUILDER_VERSION = "nydus4j " + Objects.requireNonNullElse(
             Converter.class.getPackage().getImplementationVersion(), "0.1.0-SNAPSHOT");
 
+    /** What the builder says about a tar hard link to a file of a lower layer. */
+    private static final String LINK_INTO_LOWER_LAYER = "a link into a lower layer needs the parent bootstrap";
+
     private final ConvertOptions options;
     private final PrintWriter progress;
     private final ConvertMetrics metrics = new ConvertMetrics();
@@ -312,23 +315,8 @@ public final class Converter {
             }
             JsonNode config = readConfig(json);
             List<LayerConverter.Result> results = convertLayers(layers);
-            List<RafsTree> trees = new ArrayList<>();
-            List<String> ids = new ArrayList<>();
-            List<Long> sizes = new ArrayList<>();
-            List<Set<String>> listed = new ArrayList<>();
-            for (LayerConverter.Result r : results) {
-                trees.add(r.tree());
-                ids.add(r.blobDigest() == null ? null : r.blobDigest().substring(7));
-                sizes.add(r.blobDigest() == null ? null : r.blobSize());
-                listed.add(r.listedDirectories());
-            }
-            ExplicitDirectories.inherit(trees, listed);
-            RafsTree merged;
-            try {
-                merged = Merger.merge(trees, new Merger.Options(ids, sizes, null, null, options.prefetchPatterns()));
-            } catch (IllegalArgumentException | IllegalStateException e) {
-                throw new IOException("cannot merge the layers of " + sourceLocation + ": " + e.getMessage(), e);
-            }
+            RafsTree merged = LayerMerge.merge(results, options.prefetchPatterns(),
+                    (index, parent) -> convertLayer(layers, index, parent), tmp, sourceLocation.text());
             byte[] bootstrap = RafsV6Writer.toBytes(merged);
             BootstrapLayer bootLayer = BootstrapLayer.of(bootstrap);
             progress.printf("[nydusify] merged %d layers: bootstrap %d bytes, blobs %s%n", results.size(),
@@ -445,33 +433,54 @@ public final class Converter {
             return c;
         }
 
-        private List<LayerConverter.Result> convertLayers(JsonNode layers) throws IOException {
+        private LayerConverter layerConverter(Path parentBootstrap) {
             BuildOptions build = BuildOptions.defaults().withSourceType(SourceType.TAR)
                     .withCompressor(options.compressor()).withChunkSize(options.chunkSize())
                     .withWhiteoutSpec(WhiteoutSpec.OCI).withBlobInlineMeta(true).withBlobToc(true)
-                    .withChunkDictBootstrap(dict == null ? null : dict.bootstrap);
+                    .withChunkDictBootstrap(dict == null ? null : dict.bootstrap)
+                    .withParentBootstrap(parentBootstrap);
             int hashThreads = Math.max(0, Runtime.getRuntime().availableProcessors() / options.parallelism() - 1);
-            LayerConverter converter = new LayerConverter(build, hashThreads);
+            return new LayerConverter(build, hashThreads);
+        }
+
+        private LayerConverter.Result convertLayer(JsonNode layers, int index, Path parentBootstrap)
+                throws IOException {
+            JsonNode l = layers.get(index);
             int n = layers.size();
+            String digest = l.path("digest").asText();
+            String what = "layer " + (index + 1) + "/" + n + " " + digest + " of " + sourceLocation;
+            if (parentBootstrap != null) {
+                progress.printf("[nydusify] layer %d/%d links to files of lower layers: building it on them%n",
+                        index + 1, n);
+            }
+            LayerConverter.Result r = layerConverter(parentBootstrap).convert(src, index, what, digest,
+                    l.path("size").asLong(-1), tmp);
+            metrics.pulledBytes.addAndGet(r.sourceBytes());
+            metrics.layers.incrementAndGet();
+            metrics.convertMillis.addAndGet(r.millis());
+            synchronized (progress) {
+                progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms%n", index + 1, n, digest,
+                        r.sourceBytes(), r.blobDigest() == null ? "no new data (metadata only)"
+                                : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)", r.millis());
+                progress.flush();
+            }
+            return r;
+        }
+
+        /** Converts every layer on the pool; null marks a layer to rebuild on its lower layers. */
+        private List<LayerConverter.Result> convertLayers(JsonNode layers) throws IOException {
             List<Future<LayerConverter.Result>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                JsonNode l = layers.get(i);
+            for (int i = 0; i < layers.size(); i++) {
                 int index = i;
-                String digest = l.path("digest").asText();
-                long size = l.path("size").asLong(-1);
-                String what = "layer " + (i + 1) + "/" + n + " " + digest + " of " + sourceLocation;
                 futures.add(pool.submit(() -> {
-                    LayerConverter.Result r = converter.convert(src, index, what, digest, size, tmp);
-                    metrics.pulledBytes.addAndGet(r.sourceBytes());
-                    metrics.layers.incrementAndGet();
-                    metrics.convertMillis.addAndGet(r.millis());
-                    synchronized (progress) {
-                        progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms%n", index + 1, n, digest,
-                                r.sourceBytes(), r.blobDigest() == null ? "no new data (metadata only)"
-                                        : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)", r.millis());
-                        progress.flush();
+                    try {
+                        return convertLayer(layers, index, null);
+                    } catch (IOException e) {
+                        if (String.valueOf(e.getMessage()).contains(LINK_INTO_LOWER_LAYER)) {
+                            return null;
+                        }
+                        throw e;
                     }
-                    return r;
                 }));
             }
             List<LayerConverter.Result> results = new ArrayList<>();
