@@ -243,6 +243,8 @@ class ConvertRegistryTest {
         assertThat(without).isGreaterThan(TestImages.BIG_BYTES);
         assertThat(with).as("the 5 MB file is all in the dict: only metadata and small files are pushed")
                 .isLessThan(TestImages.BIG_BYTES / 10);
+        assertThat(JSON.readTree(withDict.toFile()).path("blobs_mounted").asLong())
+                .as("the dict blob is mounted from the dict's repository, not uploaded").isPositive();
         JsonNode m = JSON.readTree(OciTools.inspectRaw("docker://" + host + "/copy:dict-nydus"));
         assertThat(m.path("layers").size()).as("own blob + dict blob + bootstrap: %s", m).isGreaterThanOrEqualTo(3);
         check("--source", host + "/copy:latest", "--target", host + "/copy:dict-nydus");
