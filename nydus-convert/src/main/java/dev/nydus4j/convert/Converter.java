@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nydus4j.rafs.builder.BuildOptions;
-import dev.nydus4j.rafs.builder.Merger;
 import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.rafs.builder.WhiteoutSpec;
 import dev.nydus4j.rafs.tree.RafsTree;
@@ -342,52 +341,33 @@ public final class Converter {
                     transfer.push(r.blobDigest(), r.blobFile());
                 }
                 layerBlobs.add(r.blobDigest());
-                blobLayers.add(blobDescriptor(r.blobDigest(), r.blobSize()));
+                blobLayers.add(NydusManifest.blobDescriptor(r.blobDigest(), r.blobSize()));
             }
             for (BlobInfo b : merged.blobs) {
                 String digest = "sha256:" + b.blobId();
                 if (layerBlobs.contains(digest)) {
                     continue;
                 }
-                blobLayers.add(blobDescriptor(digest, dictBlob(digest)));
+                blobLayers.add(NydusManifest.blobDescriptor(digest, dictBlob(digest)));
                 layerBlobs.add(digest);
             }
             if (options.backend() != null) {
                 blobLayers.clear();
             }
-            ObjectNode bootDesc = Manifest.JSON.createObjectNode();
-            bootDesc.put("mediaType", oci ? MediaTypes.OCI_LAYER_GZIP : MediaTypes.DOCKER_LAYER_GZIP);
-            bootDesc.put("digest", bootLayer.digest());
-            bootDesc.put("size", bootLayer.gzip().length);
-            ObjectNode bootAnn = bootDesc.putObject("annotations");
-            bootAnn.put(MediaTypes.ANNOTATION_FS_VERSION, "6");
-            bootAnn.put(MediaTypes.ANNOTATION_BOOTSTRAP, "true");
             transfer.push(bootLayer.digest(), bootLayer.gzip());
-
-            byte[] newConfig = Manifest.toBytes(rewriteConfig((ObjectNode) config, blobLayers, bootLayer));
+            byte[] newConfig = Manifest.toBytes(NydusManifest.config((ObjectNode) config, blobLayers, bootLayer,
+                    options.backend() == null));
             String configDigest = Manifest.sha256(newConfig);
             transfer.push(configDigest, newConfig);
 
-            ObjectNode out = Manifest.JSON.createObjectNode();
-            out.put("schemaVersion", 2);
-            String type = oci ? MediaTypes.OCI_MANIFEST : MediaTypes.DOCKER_MANIFEST;
-            out.put("mediaType", type);
-            ObjectNode cfg = out.putObject("config");
             String sourceConfigType = json.path("config").path("mediaType").asText(MediaTypes.OCI_CONFIG);
-            cfg.put("mediaType", options.mergePlatform() ? MediaTypes.NYDUS_CONFIG
+            String configType = options.mergePlatform() ? MediaTypes.NYDUS_CONFIG
                     : oci && MediaTypes.DOCKER_CONFIG.equals(sourceConfigType) ? MediaTypes.OCI_CONFIG
-                    : sourceConfigType);
-            cfg.put("digest", configDigest);
-            cfg.put("size", newConfig.length);
-            ArrayNode outLayers = out.putArray("layers");
-            blobLayers.forEach(outLayers::add);
-            outLayers.add(bootDesc);
-            ObjectNode ann = out.putObject("annotations");
-            ann.put(MediaTypes.ANNOTATION_SOURCE_DIGEST, source.digest());
-            ann.put(MediaTypes.ANNOTATION_SOURCE_REFERENCE, sourceLocation.text());
-            ann.put(MediaTypes.ANNOTATION_FS_VERSION, "6");
-            ann.put(MediaTypes.ANNOTATION_BUILDER_VERSION, BUILDER_VERSION);
-            Manifest m = Manifest.of(out, type);
+                    : sourceConfigType;
+            List<ObjectNode> manifestLayers = new ArrayList<>(blobLayers);
+            manifestLayers.add(NydusManifest.bootstrapDescriptor(bootLayer, oci));
+            Manifest m = NydusManifest.manifest(oci, configType, configDigest, newConfig.length, manifestLayers,
+                    source, sourceLocation.text());
             converted.put(m.digest(), m);
             return m;
         }
@@ -404,33 +384,6 @@ public final class Converter {
             return dst.blobSize(digest).orElseThrow(() -> new IOException("blob " + digest
                     + " is referenced through the chunk dict but is neither in the dict image nor in the target "
                     + dst.describe() + "; push the dict image's blobs to the target first"));
-        }
-
-        private ObjectNode blobDescriptor(String digest, long size) {
-            ObjectNode d = Manifest.JSON.createObjectNode();
-            d.put("mediaType", MediaTypes.NYDUS_BLOB);
-            d.put("digest", digest);
-            d.put("size", size);
-            d.putObject("annotations").put(MediaTypes.ANNOTATION_BLOB, "true");
-            return d;
-        }
-
-        private ObjectNode rewriteConfig(ObjectNode config, List<ObjectNode> blobLayers, BootstrapLayer boot) {
-            ObjectNode c = config.deepCopy();
-            ObjectNode rootfs = c.putObject("rootfs");
-            rootfs.put("type", "layers");
-            ArrayNode diffIds = rootfs.putArray("diff_ids");
-            blobLayers.forEach(l -> diffIds.add(l.path("digest").asText()));
-            diffIds.add(boot.diffId());
-            ArrayNode history = Manifest.JSON.createArrayNode();
-            if (options.backend() == null && config.path("history").isArray()) {
-                config.path("history").forEach(h -> history.add(h.deepCopy()));
-            }
-            ObjectNode h = history.addObject();
-            h.put("created_by", "Nydus Converter");
-            h.put("comment", "Nydus Bootstrap Layer");
-            c.set("history", history);
-            return c;
         }
 
         private LayerConverter layerConverter(Path parentBootstrap) {
