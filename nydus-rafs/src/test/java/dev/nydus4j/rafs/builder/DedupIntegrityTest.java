@@ -33,7 +33,7 @@ class DedupIntegrityTest {
         long seed = System.nanoTime();
         System.out.println("distinctContentsNeverShareAChunk " + digester + " seed=" + seed);
         Random rnd = new Random(seed);
-        int files = 30_000;
+        int files = 60_000;
         Map<String, byte[]> content = new HashMap<>();
         ByteArrayOutputStream tar = new ByteArrayOutputStream();
         try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(tar)) {
