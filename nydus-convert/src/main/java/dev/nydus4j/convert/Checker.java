@@ -106,8 +106,7 @@ public final class Checker {
             if (!options.platform().matches(d.path("platform"))) {
                 continue;
             }
-            boolean isNydus = MediaTypes.NYDUS_MANIFEST_ARTIFACT.equals(d.path("artifactType").asText())
-                    || d.path("platform").path("os.features").toString().contains(MediaTypes.LEGACY_NYDUS_FEATURE);
+            boolean isNydus = Mounter.isNydusEntry(d);
             if (isNydus) {
                 nydusEntry = d;
             } else {
@@ -257,16 +256,29 @@ public final class Checker {
 
     private SortedMap<String, FsEntry> readImage(Path bootstrap, Path blobs) throws IOException {
         if (options.nydusd() != null) {
-            try (ExternalNydusd d = ExternalNydusd.start(options.nydusd(), bootstrap, blobs, options.workDir())) {
+            Path config = options.workDir().resolve("nydusd-config.json");
+            Files.writeString(config, NydusdConfigJson.localfs(blobs,
+                    Files.createDirectories(options.workDir().resolve("cache"))));
+            Path mp = Files.createDirectories(options.workDir().resolve("mnt"));
+            try (ExternalNydusd d = ExternalNydusd.start(options.nydusd(), bootstrap, config, mp, options.workDir())) {
                 out.println("[nydusify check] reading the image through " + options.nydusd() + " mounted at "
                         + d.mountpoint() + " (xattrs not compared)");
                 return ImageTree.of(d.mountpoint());
             }
         }
         if (options.mount()) {
-            try (InProcessMount d = InProcessMount.start(bootstrap, blobs, options.workDir())) {
+            Path cache = Files.createDirectories(options.workDir().resolve("cache"));
+            ImageLocation t = options.target();
+            // from a registry the daemon fetches blobs lazily itself, as a runtime would
+            String config = t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
+                    ? NydusdConfigJson.registry(t.registry().host(), t.registry().repository(),
+                    options.targetInsecure(), options.plainHttp(), cache)
+                    : NydusdConfigJson.localfs(blobs, cache);
+            Path mp = Files.createDirectories(options.workDir().resolve("mnt"));
+            try (InProcessMount d = InProcessMount.start(bootstrap, config, mp)) {
                 out.println("[nydusify check] reading the image through the in-process nydusd mounted at "
-                        + d.mountpoint() + " (xattrs not compared)");
+                        + d.mountpoint() + (t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
+                        ? " with the registry backend" : "") + " (xattrs not compared)");
                 return ImageTree.of(d.mountpoint());
             }
         }

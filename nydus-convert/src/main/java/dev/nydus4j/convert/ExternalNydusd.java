@@ -23,13 +23,16 @@ final class ExternalNydusd implements AutoCloseable {
         this.log = log;
     }
 
-    static ExternalNydusd start(Path nydusd, Path bootstrap, Path blobs, Path workDir) throws IOException {
+    /**
+     * @param config     nydusd config file ({@link NydusdConfigJson})
+     * @param mountpoint existing directory
+     */
+    static ExternalNydusd start(Path nydusd, Path bootstrap, Path config, Path mountpoint, Path workDir)
+            throws IOException {
         if (!Files.isExecutable(nydusd)) {
             throw new IOException("--nydusd " + nydusd + " is not an executable file");
         }
-        Path mp = Files.createDirectories(workDir.resolve("mnt"));
-        Path config = workDir.resolve("nydusd-config.json");
-        Files.writeString(config, NydusdConfigJson.localfs(blobs, Files.createDirectories(workDir.resolve("cache"))));
+        Path mp = mountpoint;
         Path log = workDir.resolve("nydusd.log");
         Process p = new ProcessBuilder(nydusd.toString(), "--config", config.toString(), "--mountpoint",
                 mp.toString(), "--bootstrap", bootstrap.toString(), "--apisock",

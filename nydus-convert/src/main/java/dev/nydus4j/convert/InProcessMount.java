@@ -19,9 +19,13 @@ final class InProcessMount implements AutoCloseable {
         this.mountpoint = mountpoint;
     }
 
-    static InProcessMount start(Path bootstrap, Path blobs, Path workDir) throws IOException {
-        Path mp = Files.createDirectories(workDir.resolve("mnt")).toAbsolutePath();
-        String json = NydusdConfigJson.localfs(blobs, Files.createDirectories(workDir.resolve("cache")));
+    /**
+     * @param configJson a v1 nydusd config ({@link NydusdConfigJson})
+     * @param mountpoint an existing empty directory
+     */
+    static InProcessMount start(Path bootstrap, String configJson, Path mountpoint) throws IOException {
+        Path mp = mountpoint.toAbsolutePath();
+        String json = configJson;
         NydusdConfig config = NydusdConfigParser.parse(json, "nydusify check");
         NydusDaemon d = NydusDaemon.start(config, bootstrap, mp, BackendRegistry.discover());
         return new InProcessMount(d, mp);

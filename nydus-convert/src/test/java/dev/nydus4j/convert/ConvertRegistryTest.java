@@ -115,7 +115,23 @@ class ConvertRegistryTest {
                 .as("FUSE (/dev/fuse, fusermount) needed for the mount comparison").isTrue();
         convertOk(host + "/app:oci", host + "/app:mount-nydus");
         Nydusify.Result check = check("--mount", "--source", host + "/app:oci", "--target", host + "/app:mount-nydus");
-        assertThat(check.out()).contains("in-process nydusd mounted").contains("0 difference(s)");
+        assertThat(check.out()).contains("in-process nydusd mounted").contains("with the registry backend").contains("0 difference(s)");
+    }
+
+    @Test
+    void mountServesTheImageLazilyFromTheRegistry() throws Exception {
+        assumeThat(Files.isReadable(Path.of("/dev/fuse")) && Files.isExecutable(Path.of("/usr/bin/fusermount")))
+                .as("FUSE (/dev/fuse, fusermount) needed").isTrue();
+        convertOk(host + "/app:oci", host + "/app:view");
+        Path mp = tmp.resolve("view-mnt");
+        try (Mounter m = Mounter.mount(ImageLocation.parse(host + "/app:view"), true, false, Platform.host(), null,
+                null, mp, tmp.resolve("view-work"))) {
+            assertThat(Files.readString(m.mountpoint().resolve("etc/motd"))).isEqualTo("hello from amd\n");
+            assertThat(Files.size(m.mountpoint().resolve("srv/big"))).isEqualTo(TestImages.BIG_BYTES);
+            assertThat(Files.exists(m.mountpoint().resolve("data/a"))).as("whited out").isFalse();
+            assertThat(Files.isSymbolicLink(m.mountpoint().resolve("bin/sh"))).isTrue();
+        }
+        assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).noneMatch(l -> l.contains(mp.toString()));
     }
 
     @Test

@@ -14,7 +14,7 @@ import java.nio.file.NoSuchFileException;
  * check, 2 on a usage error.
  */
 @Command(name = "nydusify", mixinStandardHelpOptions = true, versionProvider = NydusifyCommand.Version.class,
-        subcommands = {ConvertCommand.class, CheckCommand.class},
+        subcommands = {ConvertCommand.class, CheckCommand.class, MountCommand.class},
         description = "Convert OCI/Docker images into Nydus images and check them.")
 public final class NydusifyCommand implements Runnable {
     @Option(names = {"-D", "--debug"}, description = "Debug logging (env DEBUG_LOG_LEVEL).")
