@@ -21,7 +21,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * containerd-nydus-grpc's server: the snapshot service over plain gRPC (HTTP/2, no TLS) on a Unix socket through
@@ -31,22 +35,26 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SnapshotterServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotterServer.class);
+    private static final int HANDLER_THREADS = 16;
+    private static final int HANDLER_QUEUE = 1024;
 
     private final Server server;
     private final Snapshotter snapshotter;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
+    private final ExecutorService handlers;
     private final Path socket;
     private final NydusdManager daemons;
     private final boolean cleanupOnClose;
     private boolean closed;
 
     private SnapshotterServer(Server server, Snapshotter snapshotter, EventLoopGroup boss, EventLoopGroup workers,
-                              Path socket, NydusdManager daemons, boolean cleanupOnClose) {
+                              ExecutorService handlers, Path socket, NydusdManager daemons, boolean cleanupOnClose) {
         this.server = server;
         this.snapshotter = snapshotter;
         this.boss = boss;
         this.workers = workers;
+        this.handlers = handlers;
         this.socket = socket;
         this.daemons = daemons;
         this.cleanupOnClose = cleanupOnClose;
@@ -61,6 +69,7 @@ public final class SnapshotterServer implements AutoCloseable {
         Path socket = config.address().toAbsolutePath();
         EventLoopGroup boss = new EpollEventLoopGroup(1);
         EventLoopGroup workers = new EpollEventLoopGroup(2);
+        ExecutorService handlers = handlerPool();
         try {
             Files.createDirectories(socket.getParent());
             Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwx------"));
@@ -69,6 +78,7 @@ public final class SnapshotterServer implements AutoCloseable {
                     .channelType(EpollServerDomainSocketChannel.class)
                     .bossEventLoopGroup(boss)
                     .workerEventLoopGroup(workers)
+                    .executor(handlers)
                     // containerd accepts up to 16 MiB each way
                     .maxInboundMessageSize(16 << 20)
                     .addService(new SnapshotsService(snapshotter))
@@ -77,10 +87,12 @@ public final class SnapshotterServer implements AutoCloseable {
             warmUp(socket);
             LOG.info("containerd-nydus-grpc serving on {} (root {}, nydus images {})", socket, layout.root(),
                     daemons == null ? "off: no --nydusd-config" : config.daemonMode().name().toLowerCase());
-            return new SnapshotterServer(server, snapshotter, boss, workers, socket, daemons, config.cleanupOnClose());
+            return new SnapshotterServer(server, snapshotter, boss, workers, handlers, socket, daemons,
+                    config.cleanupOnClose());
         } catch (IOException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            handlers.shutdownNow();
             snapshotter.close();
             throw e;
         }
@@ -109,6 +121,22 @@ public final class SnapshotterServer implements AutoCloseable {
         }
     }
 
+    /**
+     * RPC handlers run here, not on the event loops: a Prepare may wait seconds for a nydusd. Bounded: containerd
+     * unpacks at most a few layers at once ({@code max_concurrent_downloads} = 3) plus the CRI syncer's Stat/Usage.
+     */
+    private static ExecutorService handlerPool() {
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(HANDLER_THREADS, HANDLER_THREADS, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(HANDLER_QUEUE), r -> {
+                    Thread t = new Thread(r, "snapshots-rpc-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
+    }
+
     public Path socket() {
         return socket;
     }
@@ -135,6 +163,7 @@ public final class SnapshotterServer implements AutoCloseable {
         }
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        handlers.shutdown();
         try {
             if (cleanupOnClose && daemons != null) {
                 daemons.stopAll();

@@ -91,13 +91,20 @@ final class Containerd {
         if (!up) {
             throw new IOException("containerd did not come up; see " + procs.log("containerd"));
         }
-        // as upstream's integration helper: wait until containerd reaches the proxy snapshotter (its dial is lazy
-        // and a first call can fail while the connection is still being set up)
+        c.awaitSnapshotter(snapshotterSocket);
+        return c;
+    }
+
+    /**
+     * Waits until containerd reaches the proxy snapshotter, as upstream's integration helper does: its dial is lazy
+     * and backs off up to 3 s after a failure (e.g. while the snapshotter restarts). {@code ls} is answered from
+     * containerd's own database, so a prepare/rm of a dummy snapshot is what really reaches the proxy.
+     */
+    void awaitSnapshotter(Path snapshotterSocket) throws IOException, InterruptedException {
         boolean proxy = Processes.await(Duration.ofSeconds(30), () -> {
             try {
-                // ls is answered from containerd's own database; prepare really reaches the proxy
-                c.ctr("snapshots", "--snapshotter", "nydus", "prepare", "connectiontest-dummy", "");
-                c.ctr("snapshots", "--snapshotter", "nydus", "rm", "connectiontest-dummy");
+                ctr("snapshots", "--snapshotter", "nydus", "prepare", "connectiontest-dummy", "");
+                ctr("snapshots", "--snapshotter", "nydus", "rm", "connectiontest-dummy");
                 return true;
             } catch (IOException e) {
                 return false;
@@ -107,10 +114,8 @@ final class Containerd {
             }
         });
         if (!proxy) {
-            throw new IOException("containerd cannot reach the snapshotter at " + snapshotterSocket + "; see "
-                    + procs.log("containerd"));
+            throw new IOException("containerd cannot reach the snapshotter at " + snapshotterSocket);
         }
-        return c;
     }
 
     /** Runs {@code ctr --address <socket> args...} and returns its output; fails on a non-zero exit. */

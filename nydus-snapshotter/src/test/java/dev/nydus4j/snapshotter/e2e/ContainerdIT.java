@@ -182,6 +182,25 @@ class ContainerdIT {
 
     @Test
     @Order(6)
+    void nydusdKilledWhileSnapshotterIsDownIsRestartedOnStart() throws Exception {
+        Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
+        env.snapshotter.close();
+        long pid = nydusdPids().get(0);
+        Processes.run(Duration.ofSeconds(10), "kill", "-9", Long.toString(pid));
+        assertThat(Processes.await(Duration.ofSeconds(10), () -> nydusdPids().isEmpty())).isTrue();
+        env.startSnapshotter();
+        // recovery at start-up: the stale FUSE mount is replaced by a new daemon's
+        assertThat(nydusdPids()).hasSize(1).doesNotContain(pid);
+        assertThat(fuseMounts()).hasSize(1);
+        String image = registry.address + "/e2e/busybox-nydus:latest";
+        String id = cri.startContainer(nydusPod, "after-down-kill", image, List.of("/bin/cat", "/etc/hello.txt"));
+        ContainerStatus s = cri.awaitExit(id, EXIT_TIMEOUT);
+        assertThat(s.getExitCode()).isZero();
+        assertThat(CriClient.logText(nydusPod, "after-down-kill")).contains("hello from nydus4j e2e");
+    }
+
+    @Test
+    @Order(7)
     void removingTheImageStopsItsDaemon() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         env.removePod(nydusPod);

@@ -118,10 +118,17 @@ final class E2eEnvironment implements AutoCloseable {
         pods.remove(p);
     }
 
-    /** Restarts our snapshotter (daemons keep running). */
-    void restartSnapshotter() throws IOException {
+    /** Restarts our snapshotter (daemons keep running) and waits until containerd reaches it again. */
+    void restartSnapshotter() throws IOException, InterruptedException {
         snapshotter.close();
         snapshotter = SnapshotterServer.start(settings());
+        containerd.awaitSnapshotter(snapshotterSocket);
+    }
+
+    /** Starts the snapshotter again after a test closed it. */
+    void startSnapshotter() throws IOException, InterruptedException {
+        snapshotter = SnapshotterServer.start(settings());
+        containerd.awaitSnapshotter(snapshotterSocket);
     }
 
     /** FUSE mountpoints below the snapshotter root. */
@@ -180,7 +187,7 @@ final class E2eEnvironment implements AutoCloseable {
                 }
                 keepLogs();
                 if (unmountAll(tmp)) {
-                    deleteTree(tmp);
+                    deleteQuietly(tmp);
                 } else {
                     System.err.println("teardown: mounts remain below " + tmp + "; not deleting it");
                 }
@@ -237,6 +244,22 @@ final class E2eEnvironment implements AutoCloseable {
             }
         }
         return mountsBelow(dir).isEmpty();
+    }
+
+    /** Deletes the temp dir; a process still exiting may add a file meanwhile, so one retry. */
+    private static void deleteQuietly(Path dir) throws InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                deleteTree(dir);
+                return;
+            } catch (IOException e) {
+                if (attempt == 2) {
+                    System.err.println("teardown: cannot delete " + dir + ": " + e);
+                    return;
+                }
+                Thread.sleep(1000);
+            }
+        }
     }
 
     private static void deleteTree(Path dir) throws IOException {
