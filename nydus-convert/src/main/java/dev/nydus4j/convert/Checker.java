@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nydus4j.rafs.RafsImage;
 import dev.nydus4j.rafs.check.ImageChecker;
 import dev.nydus4j.storage.LocalChunkReader;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,7 +26,6 @@ import java.util.SortedMap;
  * run reports all of them; the CLI exits non-zero when there is any.
  */
 public final class Checker {
-    private static final Logger LOG = LoggerFactory.getLogger(Checker.class);
     private static final int SHOWN_DIFFS = 100;
 
     private final CheckOptions options;

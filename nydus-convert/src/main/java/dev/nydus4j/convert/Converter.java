@@ -164,6 +164,8 @@ public final class Converter {
             }
             dst.pushManifest(tag, result);
             metrics.targetDigest = result.digest();
+            LOG.info("converted {} ({}) to {}:{} ({})", sourceLocation, top.digest(), dst.describe(), tag,
+                    result.digest());
             progress.printf("[nydusify] pushed %s %s to %s:%s (%d blobs pushed, %d bytes; %d already present)%n",
                     result.mediaType(), result.digest(), dst.describe(), tag, metrics.blobsPushed.get(),
                     metrics.pushedBytes.get(), metrics.blobsSkipped.get());
