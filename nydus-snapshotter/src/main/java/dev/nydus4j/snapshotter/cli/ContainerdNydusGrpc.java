@@ -144,6 +144,8 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
         };
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", simple);
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        // Netty warns on every connection that domain sockets have no SO_KEEPALIVE (grpc-java always sets it)
+        System.setProperty("org.slf4j.simpleLogger.log.io.grpc.netty.shaded.io.netty.bootstrap", "error");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
         if (toStdout) {
             System.setProperty("org.slf4j.simpleLogger.logFile", "System.out");

@@ -46,7 +46,7 @@ class ContainerdIT {
 
     @BeforeAll
     void setUp() throws Exception {
-        env = E2eEnvironment.open(SnapshotterConfig.DaemonMode.DEDICATED, "nydus", List.of());
+        env = E2eEnvironment.open(SnapshotterConfig.DaemonMode.DEDICATED, "nydus", List.of("other-nydus"));
         root = env.root;
         containerd = env.containerd;
         cri = env.cri;
@@ -149,6 +149,24 @@ class ContainerdIT {
 
     @Test
     @Order(4)
+    void dedicatedModeRunsOneDaemonPerImage() throws Exception {
+        Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
+        String other = env.image("other-nydus");
+        cri.pull(other);
+        String id = cri.startContainer(nydusPod, "other", other, List.of("/bin/cat", "/etc/image-name"));
+        cri.awaitExit(id, EXIT_TIMEOUT);
+        assertThat(CriClient.logText(nydusPod, "other")).contains("other-nydus");
+        assertThat(fuseMounts()).hasSize(2);
+        assertThat(nydusdPids()).hasSize(2);
+        // the container's snapshot keeps the image's bootstrap; after the pod's containers are gone it is removed
+        cri.removeContainer(id);
+        cri.removeImage(other);
+        assertThat(Processes.await(Duration.ofSeconds(30), () -> fuseMounts().size() == 1
+                && nydusdPids().size() == 1)).as("the other image's daemon stopped, the first one's stays").isTrue();
+    }
+
+    @Test
+    @Order(5)
     void snapshotterRestartWithRunningPodRecovers() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         String image = registry.address + "/e2e/busybox-nydus:latest";
@@ -164,7 +182,7 @@ class ContainerdIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void killedNydusdIsRestarted() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         long pid = nydusdPids().get(0);
@@ -181,7 +199,7 @@ class ContainerdIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void nydusdKilledWhileSnapshotterIsDownIsRestartedOnStart() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         env.snapshotter.close();
@@ -200,7 +218,7 @@ class ContainerdIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void removingTheImageStopsItsDaemon() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         env.removePod(nydusPod);

@@ -16,6 +16,7 @@ import dev.nydus4j.snapshotter.proto.cri.PodSandboxConfig;
 import dev.nydus4j.snapshotter.proto.cri.PodSandboxMetadata;
 import dev.nydus4j.snapshotter.proto.cri.PullImageRequest;
 import dev.nydus4j.snapshotter.proto.cri.RemoveImageRequest;
+import dev.nydus4j.snapshotter.proto.cri.RemoveContainerRequest;
 import dev.nydus4j.snapshotter.proto.cri.RemovePodSandboxRequest;
 import dev.nydus4j.snapshotter.proto.cri.RunPodSandboxRequest;
 import dev.nydus4j.snapshotter.proto.cri.RuntimeServiceGrpc;
@@ -106,6 +107,11 @@ final class CriClient implements AutoCloseable {
         runtime.withDeadlineAfter(2, TimeUnit.MINUTES)
                 .startContainer(StartContainerRequest.newBuilder().setContainerId(id).build());
         return id;
+    }
+
+    void removeContainer(String containerId) {
+        runtime.withDeadlineAfter(1, TimeUnit.MINUTES).removeContainer(RemoveContainerRequest.newBuilder()
+                .setContainerId(containerId).build());
     }
 
     ContainerStatus status(String containerId) {
