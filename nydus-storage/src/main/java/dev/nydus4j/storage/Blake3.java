@@ -236,10 +236,19 @@ final class Blake3 implements DigestAlgorithm.Hasher {
             return Arrays.copyOf(m, 8);
         }
     }
+    /**
+     * Little-endian bytes of 8 words. Plain byte stores on purpose: a VarHandle int store into this freshly
+     * allocated array is miscompiled by C2 on JDK 17.0.15 (after warm-up the stores vanish and the digest reads as
+     * 32 zero bytes; reproduced by {@code Blake3JitRegressionTest}).
+     */
     private static byte[] toBytes(int[] words, int off) {
         byte[] out = new byte[OUT_LEN];
         for (int i = 0; i < 8; i++) {
-            LE_INT.set(out, i * 4, words[off + i]);
+            int w = words[off + i];
+            out[i * 4] = (byte) w;
+            out[i * 4 + 1] = (byte) (w >>> 8);
+            out[i * 4 + 2] = (byte) (w >>> 16);
+            out[i * 4 + 3] = (byte) (w >>> 24);
         }
         return out;
     }
