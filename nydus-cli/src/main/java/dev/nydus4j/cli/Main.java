@@ -1,6 +1,8 @@
 package dev.nydus4j.cli;
 
 import dev.nydus4j.cli.image.NydusImageCommand;
+import dev.nydus4j.cli.nydusctl.NydusctlCommand;
+import dev.nydus4j.cli.nydusd.NydusdCommand;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -17,9 +19,17 @@ import java.util.function.Function;
 public final class Main {
     /** Tools by name; later tools (nydusd, nydusctl, nydusify, ...) register here. */
     private static final Map<String, Function<String[], Integer>> TOOLS = new TreeMap<>(Map.of(
-            "nydus-image", args -> NydusImageCommand.execute(args,
-                    new PrintWriter(System.out, true, StandardCharsets.UTF_8),
-                    new PrintWriter(System.err, true, StandardCharsets.UTF_8))));
+            "nydus-image", args -> NydusImageCommand.execute(args, stdout(), stderr()),
+            "nydusd", args -> NydusdCommand.execute(args, stdout(), stderr()),
+            "nydusctl", args -> NydusctlCommand.execute(args, stdout(), stderr())));
+
+    private static PrintWriter stdout() {
+        return new PrintWriter(System.out, true, StandardCharsets.UTF_8);
+    }
+
+    private static PrintWriter stderr() {
+        return new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+    }
 
     private Main() {
     }

@@ -36,6 +36,12 @@ public final class VersionInfo {
         return c == null || c.isBlank() ? "unknown" : c.trim();
     }
 
+    /** Build time recorded in the jar, or "unknown". */
+    public static String buildTime() {
+        String time = PROPS.getProperty("build.time", "unknown");
+        return time.startsWith("${") ? "unknown" : time;
+    }
+
     /**
      * Lines in upstream's shape: tools parse {@code Version:\s*(v.*)}, so the version keeps its {@code v} prefix.
      * The block starts with a carriage return, as upstream's does.

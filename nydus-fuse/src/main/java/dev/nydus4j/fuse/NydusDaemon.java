@@ -49,22 +49,34 @@ public final class NydusDaemon implements AutoCloseable {
     }
 
     /**
-     * Starts a daemon: mounts {@code bootstrap} (if given) at virtual mountpoint "/", then the FUSE file system at
-     * {@code mountpoint}.
+     * An image to serve from the start.
      *
-     * @param config    config of the bootstrap (ignored without one)
-     * @param bootstrap image to serve at start, or null to wait for API mounts
-     * @param id        daemon id ({@code --id}), or null
+     * @param config            its config (backend required)
+     * @param bootstrap         its bootstrap
+     * @param virtualMountpoint where inside the FUSE mount ("/" = the whole mount)
+     * @param prefetchFiles     prefetch list overriding the image's table, or null
      */
-    public static NydusDaemon start(NydusdConfig config, Path bootstrap, Path mountpoint, BackendRegistry registry,
-                                    String id, String supervisor) throws IOException {
+    public record StartupImage(NydusdConfig config, Path bootstrap, String virtualMountpoint,
+                               List<String> prefetchFiles) {
+    }
+
+    /**
+     * Starts a daemon: mounts {@code image} (if given) first, then the FUSE file system at {@code mountpoint}, so
+     * the image is there from the first request.
+     *
+     * @param image image to serve at start, or null to wait for API mounts
+     * @param id    daemon id ({@code --id}), or null
+     */
+    public static NydusDaemon start(StartupImage image, Path mountpoint, BackendRegistry registry, String id,
+                                    String supervisor) throws IOException {
         NydusDaemon d = new NydusDaemon(registry, id, supervisor);
         try {
-            if (bootstrap != null) {
-                d.mountImage("/", bootstrap, config);
+            if (image != null) {
+                d.mountImage(image.virtualMountpoint(), image.bootstrap(), image.config(), image.prefetchFiles());
             }
             // an image mounted at start never changes: long kernel caches; a shared daemon's root does change
-            List<String> opts = bootstrap != null
+            boolean immutable = image != null && MountTable.normalize(image.virtualMountpoint()).equals("/");
+            List<String> opts = immutable
                     ? List.of("entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400")
                     : List.of("entry_timeout=1", "attr_timeout=1", "negative_timeout=0");
             d.mount = FuseMount.mount(d.fuse, mountpoint, opts);
@@ -74,6 +86,13 @@ public final class NydusDaemon implements AutoCloseable {
             d.close();
             throw e;
         }
+    }
+
+    /** Starts a daemon serving {@code bootstrap} at "/" (or nothing when null), as {@code nydusd --bootstrap}. */
+    public static NydusDaemon start(NydusdConfig config, Path bootstrap, Path mountpoint, BackendRegistry registry,
+                                    String id, String supervisor) throws IOException {
+        return start(bootstrap == null ? null : new StartupImage(config, bootstrap, "/", null), mountpoint, registry,
+                id, supervisor);
     }
 
     /** Starts a daemon serving one image (no id). */

@@ -9,7 +9,7 @@ import java.io.PrintWriter;
  * Turns every failure into one line on stderr ({@code error: ...}) and an exit code: 1 for usage and runtime errors,
  * 2 for {@link InconsistentFilesystemException}. Stack traces only appear with {@code --log-level debug|trace}.
  */
-final class ErrorReporter implements CommandLine.IParameterExceptionHandler, CommandLine.IExecutionExceptionHandler {
+public final class ErrorReporter implements CommandLine.IParameterExceptionHandler, CommandLine.IExecutionExceptionHandler {
 
     static final int EXIT_ERROR = 1;
     static final int EXIT_INCONSISTENT = 2;

@@ -1,0 +1,279 @@
+package dev.nydus4j.cli.nydusd;
+
+import dev.nydus4j.api.config.BackendConfig;
+import dev.nydus4j.api.config.NydusdConfig;
+import dev.nydus4j.cli.image.ErrorReporter;
+import dev.nydus4j.cli.VersionInfo;
+import dev.nydus4j.fuse.ApiServer;
+import dev.nydus4j.fuse.NydusDaemon;
+import dev.nydus4j.storage.backend.BackendRegistry;
+import dev.nydus4j.storage.config.NydusdConfigParser;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code nydusd}: serves RAFS images over FUSE with upstream's command line (API spec 1): the legacy form
+ * without subcommand and {@code nydusd fuse}. Runs until SIGINT/SIGTERM, {@code PUT /api/v1/daemon/exit} or an
+ * external unmount; always unmounts and removes its API socket on the way out.
+ */
+@Command(name = "nydusd", mixinStandardHelpOptions = true, versionProvider = NydusdCommand.Version.class,
+        description = "Serves Nydus (RAFS) images over FUSE, fetching data lazily from a storage backend.",
+        subcommands = {NydusdCommand.Fuse.class, NydusdCommand.Unsupported.class})
+public final class NydusdCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(NydusdCommand.class);
+
+    /** Options shared by the legacy form and {@code fuse}. */
+    static class Options {
+        @Option(names = {"-A", "--apisock"}, paramLabel = "PATH", scope = ScopeType.INHERIT,
+                description = "Unix socket of the HTTP admin API.")
+        Path apisock;
+        @Option(names = {"-C", "--config"}, paramLabel = "FILE", scope = ScopeType.INHERIT,
+                description = "nydusd config (v1 JSON, v2 JSON or v2 TOML).")
+        Path config;
+        @Option(names = "--id", scope = ScopeType.INHERIT, description = "Daemon id (reported by the API).")
+        String id;
+        @Option(names = "--supervisor", scope = ScopeType.INHERIT, paramLabel = "PATH",
+                description = "Supervisor socket (accepted; live upgrade is not supported).")
+        String supervisor;
+        @Option(names = {"-l", "--log-level"}, scope = ScopeType.INHERIT, defaultValue = "info",
+                description = "trace, debug, info, warn, error (default: ${DEFAULT-VALUE}).")
+        String logLevel;
+        @Option(names = {"-L", "--log-file"}, scope = ScopeType.INHERIT, paramLabel = "FILE",
+                description = "Log to FILE instead of stderr.")
+        String logFile;
+        @Option(names = "--log-rotation-size", scope = ScopeType.INHERIT, hidden = true)
+        long logRotationSize;
+        @Option(names = "--rlimit-nofile", scope = ScopeType.INHERIT, hidden = true)
+        long rlimitNofile;
+        @Option(names = "--upgrade", scope = ScopeType.INHERIT,
+                description = "Start in upgrade mode (not supported: refused).")
+        boolean upgrade;
+        @Option(names = {"-M", "--mountpoint"}, paramLabel = "DIR", scope = ScopeType.INHERIT,
+                description = "FUSE mountpoint (must exist).")
+        Path mountpoint;
+        @Option(names = "--failover-policy", scope = ScopeType.INHERIT, defaultValue = "resend",
+                description = "none, resend or flush (accepted; failover is not supported).")
+        String failoverPolicy;
+        @Option(names = {"--fuse-threads", "--thread-num"}, scope = ScopeType.INHERIT, defaultValue = "4",
+                description = "FUSE worker threads, 1..1024 (libfuse2 sizes its own pool; checked for range).")
+        int threads;
+        @Option(names = "--writable", scope = ScopeType.INHERIT, description = "Mount read-write (not supported).")
+        boolean writable;
+        @Option(names = {"-B", "--bootstrap"}, paramLabel = "FILE", scope = ScopeType.INHERIT,
+                description = "RAFS bootstrap to mount at start; without it the daemon waits for API mounts.")
+        Path bootstrap;
+        @Option(names = {"-D", "--localfs-dir"}, paramLabel = "DIR", scope = ScopeType.INHERIT,
+                description = "Shortcut: localfs backend and blob cache both in DIR.")
+        Path localfsDir;
+        @Option(names = {"-s", "--shared-dir"}, paramLabel = "DIR", scope = ScopeType.INHERIT,
+                description = "Passthrough of a host directory (not supported).")
+        Path sharedDir;
+        @Option(names = "--prefetch-files", paramLabel = "FILE", scope = ScopeType.INHERIT,
+                description = "File listing absolute paths to prefetch (overrides the image's prefetch table).")
+        Path prefetchFiles;
+        @Option(names = {"-m", "--virtual-mountpoint"}, scope = ScopeType.INHERIT, defaultValue = "/",
+                description = "Sub-path inside the FUSE mount where the bootstrap is served (default: /).")
+        String virtualMountpoint;
+        @Option(names = "--dedup-db", scope = ScopeType.INHERIT, hidden = true)
+        String dedupDb;
+        @Option(names = "--backend-source", scope = ScopeType.INHERIT, hidden = true,
+                description = "Accepted and ignored (snapshotter compatibility).")
+        String backendSource;
+    }
+
+    @CommandLine.Mixin
+    Options options = new Options();
+
+    @Override
+    public Integer call() throws Exception {
+        return serve(options);
+    }
+
+    @Command(name = "fuse", mixinStandardHelpOptions = true, description = "Serve RAFS images over FUSE.")
+    static final class Fuse implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        NydusdCommand parent;
+
+        @Override
+        public Integer call() throws Exception {
+            return serve(parent.options);
+        }
+    }
+
+    @Command(name = "singleton", aliases = {"virtiofs", "uffd", "nbd"}, description = "Not supported by nydus4j.")
+    static final class Unsupported implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+        @CommandLine.Unmatched
+        List<String> rest = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            throw new IllegalArgumentException("nydusd mode '" + spec.commandLine().getParseResult().originalArgs()
+                    .stream().filter(a -> List.of("singleton", "virtiofs", "uffd", "nbd").contains(a)).findFirst()
+                    .orElse(spec.name()) + "' is not supported by nydus4j (needs fscache/virtio-fs/userfaultfd/nbd);"
+                    + " use 'nydusd fuse'");
+        }
+    }
+
+    static int serve(Options o) throws Exception {
+        if (o.upgrade) {
+            throw new IllegalArgumentException("--upgrade (live upgrade / takeover) is not supported by nydus4j");
+        }
+        if (o.writable) {
+            throw new IllegalArgumentException("--writable is not supported: nydus4j serves images read-only");
+        }
+        if (o.sharedDir != null) {
+            throw new IllegalArgumentException("--shared-dir (passthrough fs) is not supported by nydus4j");
+        }
+        if (o.mountpoint == null) {
+            throw new IllegalArgumentException("--mountpoint is required");
+        }
+        if (o.threads < 1 || o.threads > 1024) {
+            throw new IllegalArgumentException("--thread-num must be within 1..1024, got " + o.threads);
+        }
+        if (!List.of("none", "resend", "flush").contains(o.failoverPolicy)) {
+            throw new IllegalArgumentException("--failover-policy must be none, resend or flush, got " + o.failoverPolicy);
+        }
+        if (o.config != null && o.localfsDir != null) {
+            throw new IllegalArgumentException("--config and --localfs-dir conflict; give one of them");
+        }
+        NydusdConfig config = null;
+        if (o.bootstrap != null) {
+            if (o.config == null && o.localfsDir == null) {
+                throw new IllegalArgumentException("both --config and --localfs-dir are missing");
+            }
+            config = o.config != null ? NydusdConfigParser.parseFile(o.config) : localfs(o.localfsDir);
+            config = withPullAuth(config);
+        } else if (o.prefetchFiles != null) {
+            throw new IllegalArgumentException("--prefetch-files requires --bootstrap");
+        }
+        List<String> prefetch = o.prefetchFiles == null ? null : prefetchList(o.prefetchFiles);
+
+        BackendRegistry registry = BackendRegistry.discover();
+        CountDownLatch exit = new CountDownLatch(1);
+        NydusDaemon.StartupImage image = o.bootstrap == null ? null
+                : new NydusDaemon.StartupImage(config, o.bootstrap, o.virtualMountpoint, prefetch);
+        NydusDaemon daemon = NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor);
+        ApiServer api = null;
+        try {
+            if (o.apisock != null) {
+                api = ApiServer.start(o.apisock, daemon, versionJson(), exit::countDown);
+            }
+            ApiServer apiRef = api;
+            Thread hook = new Thread(() -> shutdown(daemon, apiRef), "nydusd-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            Thread watcher = new Thread(() -> {
+                try {
+                    daemon.await();
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+                exit.countDown();
+            }, "nydusd-mount-watch");
+            watcher.setDaemon(true);
+            watcher.start();
+            exit.await();
+            LOG.info("nydusd exiting");
+            shutdown(daemon, api);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            shutdown(daemon, api);
+            throw e;
+        }
+    }
+
+    private static void shutdown(NydusDaemon daemon, ApiServer api) {
+        try {
+            if (api != null) {
+                api.close();
+            }
+        } catch (IOException e) {
+            LOG.warn("closing the API socket failed: {}", e.getMessage());
+        }
+        try {
+            daemon.close();
+        } catch (IOException e) {
+            LOG.warn("unmounting failed: {}", e.getMessage());
+        }
+    }
+
+    /** The {@code -D} shortcut: localfs backend and blob cache in one directory. */
+    static NydusdConfig localfs(Path dir) {
+        String d = dir.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\"");
+        return NydusdConfigParser.parse("{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + d
+                + "\"}},\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\"" + d + "\"}}},\"mode\":\"direct\"}",
+                "--localfs-dir " + dir);
+    }
+
+    /** {@code IMAGE_PULL_AUTH} replaces the registry backend's {@code auth}. */
+    static NydusdConfig withPullAuth(NydusdConfig c) {
+        String auth = System.getenv("IMAGE_PULL_AUTH");
+        BackendConfig b = c.backend();
+        if (auth == null || auth.isBlank() || b == null || !b.type().equals("registry")) {
+            return c;
+        }
+        return c.withBackend(b.with(Map.of("auth", auth.trim())));
+    }
+
+    static List<String> prefetchList(Path file) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            String l = line.trim();
+            if (!l.isEmpty()) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    static Map<String, Object> versionJson() {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("package_ver", "v" + VersionInfo.version());
+        v.put("git_commit", VersionInfo.gitCommit());
+        v.put("build_time", VersionInfo.buildTime());
+        v.put("profile", "release");
+        v.put("rustc", "java " + System.getProperty("java.version"));
+        return v;
+    }
+
+    /** {@code --version} in upstream's shape. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return VersionInfo.versionLines("nydusd");
+        }
+    }
+
+    /** Parses and runs one command line; returns the exit code. */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new NydusdCommand());
+        cl.setOut(out);
+        cl.setErr(err);
+        ErrorReporter reporter = new ErrorReporter();
+        cl.setParameterExceptionHandler(reporter);
+        cl.setExecutionExceptionHandler(reporter);
+        return cl.execute(args);
+    }
+}
