@@ -3,6 +3,8 @@ package dev.nydus4j.cli;
 import dev.nydus4j.cli.image.NydusImageCommand;
 import dev.nydus4j.cli.nydusctl.NydusctlCommand;
 import dev.nydus4j.cli.nydusd.NydusdCommand;
+import dev.nydus4j.snapshotter.cli.ContainerdNydusGrpc;
+import dev.nydus4j.snapshotter.cli.NydusOverlayfs;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +23,9 @@ public final class Main {
     private static final Map<String, Function<String[], Integer>> TOOLS = new TreeMap<>(Map.of(
             "nydus-image", args -> NydusImageCommand.execute(args, stdout(), stderr()),
             "nydusd", args -> NydusdCommand.execute(args, stdout(), stderr()),
-            "nydusctl", args -> NydusctlCommand.execute(args, stdout(), stderr())));
+            "nydusctl", args -> NydusctlCommand.execute(args, stdout(), stderr()),
+            "containerd-nydus-grpc", args -> ContainerdNydusGrpc.execute(args, stdout(), stderr()),
+            "nydus-overlayfs", args -> NydusOverlayfs.execute(args, stdout(), stderr())));
 
     private static PrintWriter stdout() {
         return new PrintWriter(System.out, true, StandardCharsets.UTF_8);
