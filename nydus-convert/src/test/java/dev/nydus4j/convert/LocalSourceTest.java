@@ -117,6 +117,23 @@ class LocalSourceTest {
     }
 
     @Test
+    void checkMountsWithTheNydusdBinary() throws Exception {
+        Path nydusd = Path.of("..", "bin", "nydusd").toAbsolutePath().normalize();
+        assumeThat(Files.isExecutable(nydusd) && Files.isRegularFile(Path.of("..", "nydus-cli", "target",
+                "nydus4j-cli.jar")) && Files.isReadable(Path.of("/dev/fuse")))
+                .as("bin/nydusd with a packaged nydus4j-cli.jar and FUSE are needed").isTrue();
+        String source = "oci:" + image.layout() + ":latest";
+        String target = "oci:" + tmp.resolve("out") + ":nydusd";
+        assertThat(Nydusify.run("convert", "--source", source, "--target", target, "--work-dir",
+                tmp.resolve("work").toString()).exitCode()).isZero();
+        Nydusify.Result c = Nydusify.run("check", "--nydusd", nydusd.toString(), "--source", source, "--target",
+                target, "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("through " + nydusd + " mounted").contains("0 difference(s)");
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(tmp.resolve("check").toString());
+    }
+
+    @Test
     void prefetchPatternsFromStdinAreAccepted() throws Exception {
         Nydusify.Result r = Nydusify.runWithStdin("/bin\n/etc/motd\n", "convert", "--source",
                 "oci:" + image.layout() + ":latest", "--target", "oci:" + tmp.resolve("out") + ":pf",
