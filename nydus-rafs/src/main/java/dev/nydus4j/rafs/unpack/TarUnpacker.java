@@ -203,7 +203,9 @@ public final class TarUnpacker {
         for (int i = 0; i < raw.length && s.size() < USTAR_NAME_MAX - 1; i++) {
             s.write(raw[i] >= 0x20 && raw[i] <= 0x7e ? raw[i] : '_');
         }
-        return s.toString(StandardCharsets.US_ASCII);
+        String standIn = s.toString(StandardCharsets.US_ASCII);
+        // a stand-in cut right after a '/' would make commons-compress treat the entry as a directory (size 0)
+        return standIn.endsWith("/") ? standIn.substring(0, standIn.length() - 1) + "_" : standIn;
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -118,4 +118,35 @@ class TarUnpackerTest {
         assertThat(p.exitValue()).as("tar output: %s", output).isZero();
         return dir;
     }
+
+    /** Paths of 99..101 bytes, and one whose 99-byte header stand-in would end in '/', keep their type and bytes. */
+    @Test
+    void pathsAroundTheUstarNameLimitRoundTrip(@TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        List<String> paths = List.of("a".repeat(49) + "/" + "f".repeat(49), "b".repeat(49) + "/" + "f".repeat(50),
+                "c".repeat(49) + "/" + "f".repeat(51), "d".repeat(98) + "/e", "g".repeat(98) + "/hh");
+        for (String p : paths) {
+            Path f = src.resolve(p);
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, "content of " + p);
+        }
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        var r = new dev.nydus4j.rafs.builder.ImageBuilder(dev.nydus4j.rafs.builder.BuildOptions.defaults()
+                .withSourceType(dev.nydus4j.rafs.builder.SourceType.DIR)).build(src, tmp.resolve("boot"), null, blobs);
+        try (RafsImage fs = RafsImage.open(r.bootstrap(), dev.nydus4j.storage.LocalChunkReader.forDirectory(blobs))) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            TarUnpacker.unpack(fs, out);
+            List<String> files = new ArrayList<>();
+            try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+                for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
+                    if (e.isFile()) {
+                        files.add(e.getName());
+                        assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                                .isEqualTo("content of " + e.getName());
+                    }
+                }
+            }
+            assertThat(files).containsExactlyInAnyOrderElementsOf(paths);
+        }
+    }
 }
