@@ -164,7 +164,10 @@ public final class ImageBuilder {
                 Node merged = new Node(new byte[0], parent.root.inode());
                 Merger.apply(merged, parent.root);
                 Merger.apply(merged, layerRoot, options.whiteoutSpec() != WhiteoutSpec.NONE);
-                copyRootAttributes(layerRoot.inode(), merged.inode());
+                if (!LayerTree.isImplicit(layerRoot.inode())) {
+                    Merger.copyAttributes(layerRoot.inode(), merged.inode());
+                }
+                Merger.clearImplicitMarks(merged, Collections.newSetFromMap(new IdentityHashMap<>()));
                 tree = new RafsTree(merged);
             } else {
                 tree = new RafsTree(layerRoot);
@@ -224,16 +227,6 @@ public final class ImageBuilder {
             throw new IllegalArgumentException(what + " uses digester " + other.digester.configName()
                     + " but this build uses " + options.digester().configName());
         }
-    }
-
-    private static void copyRootAttributes(Inode from, Inode to) {
-        to.mode = from.mode;
-        to.uid = from.uid;
-        to.gid = from.gid;
-        to.mtimeSec = from.mtimeSec;
-        to.mtimeNsec = from.mtimeNsec;
-        to.xattrs.clear();
-        to.xattrs.putAll(from.xattrs);
     }
 
     /** Adds {@code delta} to every chunk blob index greater than {@code above}. */

@@ -19,11 +19,30 @@ final class LayerTree {
     static final int MAX_NAME_BYTES = 255;
     /** Mode of directories that appear only as parents of other entries. */
     static final int IMPLICIT_DIR_MODE = 040755;
+    /**
+     * mtime nanoseconds that mark a directory the layer only implies (no tar entry of its own, as umoci writes
+     * for unchanged parents). Such a directory must not override the attributes of the lower layer's directory
+     * when layers are merged, and the mark has to survive the per-layer bootstrap, hence a value in the image
+     * itself. {@link Merger} clears it in merged trees.
+     */
+    static final int IMPLICIT_DIR_MTIME_NSEC = 999_999_999;
 
     private final Node root;
 
     LayerTree() {
-        this.root = new Node(new byte[0], new Inode(IMPLICIT_DIR_MODE));
+        this.root = new Node(new byte[0], implicitDirectory());
+    }
+
+    static Inode implicitDirectory() {
+        Inode i = new Inode(IMPLICIT_DIR_MODE);
+        i.mtimeNsec = IMPLICIT_DIR_MTIME_NSEC;
+        return i;
+    }
+
+    /** Whether a directory was only implied by its layer (see {@link #IMPLICIT_DIR_MTIME_NSEC}). */
+    static boolean isImplicit(Inode i) {
+        return i.isDirectory() && i.mode == IMPLICIT_DIR_MODE && i.mtimeSec == 0 && i.uid == 0 && i.gid == 0
+                && i.mtimeNsec == IMPLICIT_DIR_MTIME_NSEC && i.xattrs.isEmpty();
     }
 
     Node root() {
@@ -64,6 +83,24 @@ final class LayerTree {
         return out;
     }
 
+    /**
+     * Whether an entry at {@code path} would sit below a node of this layer that is not a directory (umoci writes
+     * a replaced directory as the new file followed by whiteouts of the old directory's entries).
+     */
+    boolean parentIsNonDirectory(List<byte[]> path) {
+        Node n = root;
+        for (int i = 0; i < path.size() - 1; i++) {
+            n = n.child(path.get(i));
+            if (n == null) {
+                return false;
+            }
+            if (!n.inode().isDirectory()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The node at {@code path}, or null; never follows symlinks. */
     Node lookup(List<byte[]> path) {
         Node n = root;
@@ -88,7 +125,7 @@ final class LayerTree {
             sofar.append('/').append(new String(c, StandardCharsets.UTF_8));
             Node next = n.child(c);
             if (next == null) {
-                next = new Node(c, new Inode(IMPLICIT_DIR_MODE));
+                next = new Node(c, implicitDirectory());
                 n.putChild(next);
             } else if (next.inode().type() == FileType.SYMLINK) {
                 throw new IOException(what + ": parent '" + sofar + "' is a symlink; refusing to place an entry"

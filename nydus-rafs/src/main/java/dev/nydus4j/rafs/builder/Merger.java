@@ -130,11 +130,12 @@ public final class Merger {
             if (root == null) {
                 root = new Node(new byte[0], upper.inode().copy());
                 root.inode().chunks.clear();
-            } else {
+            } else if (!LayerTree.isImplicit(upper.inode())) {
                 copyAttributes(upper.inode(), root.inode());
             }
             apply(root, upper);
         }
+        clearImplicitMarks(root, java.util.Collections.newSetFromMap(new IdentityHashMap<>()));
         if (blobs.size() > 254) {
             throw new IllegalArgumentException("merged image references " + blobs.size()
                     + " blobs; RAFS allows at most 254");
@@ -250,7 +251,9 @@ public final class Merger {
             if (k.inode().isDirectory()) {
                 Node target;
                 if (existing != null && existing.inode().isDirectory()) {
-                    copyAttributes(k.inode(), existing.inode());
+                    if (!LayerTree.isImplicit(k.inode())) {
+                        copyAttributes(k.inode(), existing.inode());
+                    }
                     target = existing;
                 } else {
                     target = new Node(k.name(), k.inode());
@@ -263,7 +266,22 @@ public final class Merger {
         }
     }
 
-    private static void copyAttributes(Inode from, Inode to) {
+    /** Directories implied by a layer and present in no lower layer keep the plain defaults (mtime 0). */
+    static void clearImplicitMarks(Node dir, java.util.Set<Inode> seen) {
+        if (!seen.add(dir.inode())) {
+            return;
+        }
+        if (LayerTree.isImplicit(dir.inode())) {
+            dir.inode().mtimeNsec = 0;
+        }
+        for (Node c : dir.children()) {
+            if (c.inode().isDirectory()) {
+                clearImplicitMarks(c, seen);
+            }
+        }
+    }
+
+    static void copyAttributes(Inode from, Inode to) {
         to.mode = from.mode;
         to.uid = from.uid;
         to.gid = from.gid;

@@ -211,6 +211,13 @@ final class TarSource {
             default:
                 break;
         }
+        if (type == FileType.REGULAR && inode.size == 0 && !path.isEmpty()
+                && (Whiteouts.isWhiteout(path.get(path.size() - 1)) || Whiteouts.isOpaqueMarker(path.get(path.size() - 1)))
+                && tree.parentIsNonDirectory(path)) {
+            // a whiteout below what this layer made a file: nothing of the old directory can show through
+            LOG.debug("{}: ignoring whiteout below a non-directory", what);
+            return;
+        }
         tree.put(path, inode, what);
     }
 
