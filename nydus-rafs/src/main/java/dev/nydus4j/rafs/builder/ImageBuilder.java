@@ -188,15 +188,27 @@ public final class ImageBuilder {
             if (sink[0] != null || options.blobInlineMeta()) {
                 BlobSink s = supplier.get();
                 BlobInfo sealed = s.sealChunks(options.blobInlineMeta());
-                tree.blobs.add(sealed.withIdAndIndex(Merger.PLACEHOLDER_BLOB_ID, newIndex));
-                tree.blobs.addAll(index.referencedDictionaryBlobs());
+                boolean metaOnly = sealed.chunkCount() == 0;
+                if (metaOnly) {
+                    // a layer without data (only deletions, or every chunk deduplicated) still ships its
+                    // bootstrap inside a blob, but the bootstrap cannot list a blob with no data in its blob table
+                    shiftBlobIndexes(tree, newIndex, -1);
+                    for (BlobInfo b : index.referencedDictionaryBlobs()) {
+                        tree.blobs.add(b.withIdAndIndex(b.blobId(), tree.blobs.size()));
+                    }
+                } else {
+                    tree.blobs.add(sealed.withIdAndIndex(Merger.PLACEHOLDER_BLOB_ID, newIndex));
+                    tree.blobs.addAll(index.referencedDictionaryBlobs());
+                }
                 byte[] inline = options.blobInlineMeta() ? codec.toBytes(tree) : null;
                 BlobInfo fin = s.finish(inline);
                 newBlobId = fin.blobId();
-                tree.blobs.set(newIndex, fin.withIdAndIndex(fin.blobId(), newIndex));
+                if (!metaOnly) {
+                    tree.blobs.set(newIndex, fin.withIdAndIndex(fin.blobId(), newIndex));
+                }
                 blobPath = output.commit(newBlobId);
-                LOG.info("blob {}: {} new chunks, {} reused, {} bytes", newBlobId, newChunks, reusedChunks,
-                        fin.compressedSize());
+                LOG.info("blob {}: {} new chunks, {} reused, {} bytes{}", newBlobId, newChunks, reusedChunks,
+                        fin.compressedSize(), metaOnly ? " (metadata only)" : "");
             } else {
                 // no blob: dictionary blobs slide into the slot reserved for it
                 shiftBlobIndexes(tree, newIndex, -1);

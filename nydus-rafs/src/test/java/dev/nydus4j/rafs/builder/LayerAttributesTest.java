@@ -109,4 +109,24 @@ class LayerAttributesTest {
         assertThat(n.inode().isRegular()).isTrue();
         assertThat(n.inode().size).isEqualTo("now a file".length());
     }
+
+    @Test
+    void aLayerWithoutDataStillShipsItsBootstrapInABlob() throws Exception {
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildOptions o = BuildOptions.defaults().withSourceType(SourceType.TAR).withChunkSize(4096).withBlobInlineMeta(true);
+        BuildResult r = new ImageBuilder(o).build(new ByteArrayInputStream(tar(out -> {
+            file(out, ".wh.gone", new byte[0]);
+            file(out, "empty", new byte[0]);
+        })), null, null, blobs);
+        assertThat(r.newBlobId()).isNotNull();
+        assertThat(r.tree().blobs).isEmpty();
+        byte[] boot = dev.nydus4j.storage.blob.BlobFile.open(r.blob()).inlinedBootstrap().orElseThrow();
+        RafsTree layer = Bootstraps.read(boot, "inlined bootstrap");
+        assertThat(layer.blobs).isEmpty();
+        assertThat(layer.root.child("empty")).isNotNull();
+        RafsTree lower = layerViaBootstrap(tar(out -> file(out, "gone", "x".getBytes(StandardCharsets.UTF_8))));
+        RafsTree merged = Merger.merge(List.of(lower, layer));
+        assertThat(merged.root.child("gone")).isNull();
+        assertThat(merged.blobs).hasSize(1);
+    }
 }
