@@ -1,6 +1,7 @@
 package dev.nydus4j.cli.image;
 
 import dev.nydus4j.rafs.builder.Merger;
+import dev.nydus4j.storage.blob.BlobFile;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.rafs.v6.RafsV6Writer;
 import dev.nydus4j.storage.blob.BlobInfo;
@@ -108,9 +109,23 @@ final class MergeCommand implements Callable<Integer> {
             // a blob with inlined metadata names itself with a placeholder id: its real id is its sha256
             String inlinedId = BootstrapSource.looksLikeBootstrap(source) ? null : BootstrapSource.blobSha256(source);
             ids.add(blobDigests != null ? stripAlgorithm(blobDigests.get(i)) : inlinedId);
-            sizes.add(blobSizes != null ? blobSizes.get(i) : null);
-            tocDigests.add(blobTocDigests != null ? HexFormat.of().parseHex(stripAlgorithm(blobTocDigests.get(i))) : null);
-            tocSizes.add(blobTocSizes != null ? Math.toIntExact(blobTocSizes.get(i)) : null);
+            // a blob source also knows its final size and ToC, which its inlined bootstrap could not record
+            Long ownSize = null;
+            byte[] ownTocDigest = null;
+            Integer ownTocSize = null;
+            if (inlinedId != null) {
+                try (BlobFile bf = BlobFile.open(source)) {
+                    ownSize = bf.size();
+                    if (bf.toc().isPresent()) {
+                        ownTocDigest = bf.tocDigest();
+                        ownTocSize = bf.tocSize();
+                    }
+                }
+            }
+            sizes.add(blobSizes != null ? blobSizes.get(i) : ownSize);
+            tocDigests.add(blobTocDigests != null ? HexFormat.of().parseHex(stripAlgorithm(blobTocDigests.get(i)))
+                    : ownTocDigest);
+            tocSizes.add(blobTocSizes != null ? Math.toIntExact(blobTocSizes.get(i)) : ownTocSize);
             if (originalBlobIds != null) {
                 LOG.debug("original blob id {} of source {} noted (RAFS v6 blob tables have no field for it)",
                         originalBlobIds.get(i), source);
