@@ -122,10 +122,10 @@ final class MergeCommand implements Callable<Integer> {
                     }
                 }
             }
-            sizes.add(blobSizes != null ? blobSizes.get(i) : ownSize);
+            sizes.add(blobSizes != null ? blobSizes.get(i) : ownSize); // both Long: no unboxing
             tocDigests.add(blobTocDigests != null ? HexFormat.of().parseHex(stripAlgorithm(blobTocDigests.get(i)))
                     : ownTocDigest);
-            tocSizes.add(blobTocSizes != null ? Math.toIntExact(blobTocSizes.get(i)) : ownTocSize);
+            tocSizes.add(blobTocSizes != null ? Integer.valueOf(Math.toIntExact(blobTocSizes.get(i))) : ownTocSize);
             if (originalBlobIds != null) {
                 LOG.debug("original blob id {} of source {} noted (RAFS v6 blob tables have no field for it)",
                         originalBlobIds.get(i), source);
