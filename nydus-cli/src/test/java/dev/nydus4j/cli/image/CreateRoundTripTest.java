@@ -258,7 +258,7 @@ class CreateRoundTripTest {
         Path outDir = Files.createDirectories(tmp.resolve("merged"));
         Path json = tmp.resolve("m.json");
         CliRun.ok("merge", "--log-level", "warn", "-D", outDir.toString(), "-J", json.toString(),
-                "--blob-digests", "sha256:" + digest, "--blob-sizes", "12345", a.toString());
+                "--blob-digests", "sha256:" + digest, "--blob-sizes", "10000000", a.toString());
         JsonNode result = new ObjectMapper().readTree(json.toFile());
         assertThat(result.get("blobs").get(0).asText()).isEqualTo(digest);
         Path merged = Path.of(result.get("bootstrap").asText());
@@ -267,6 +267,6 @@ class CreateRoundTripTest {
         JsonNode blob = new ObjectMapper().readTree(CliRun.ok("inspect", "-R", "blobs", merged.toString()).out())
                 .get("blobs").get(0);
         assertThat(blob.get("blob_id").asText()).isEqualTo(digest);
-        assertThat(blob.get("compressed_size").asLong()).isEqualTo(12345);
+        assertThat(blob.get("compressed_size").asLong()).isEqualTo(10_000_000);
     }
 }
