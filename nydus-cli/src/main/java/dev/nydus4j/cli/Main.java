@@ -3,6 +3,7 @@ package dev.nydus4j.cli;
 import dev.nydus4j.cli.image.NydusImageCommand;
 import dev.nydus4j.cli.nydusctl.NydusctlCommand;
 import dev.nydus4j.cli.nydusd.NydusdCommand;
+import dev.nydus4j.convert.cli.NydusifyCommand;
 import dev.nydus4j.snapshotter.cli.ContainerdNydusGrpc;
 import dev.nydus4j.snapshotter.cli.NydusOverlayfs;
 
@@ -25,7 +26,8 @@ public final class Main {
             "nydusd", args -> NydusdCommand.execute(args, stdout(), stderr()),
             "nydusctl", args -> NydusctlCommand.execute(args, stdout(), stderr()),
             "containerd-nydus-grpc", args -> ContainerdNydusGrpc.execute(args, stdout(), stderr()),
-            "nydus-overlayfs", args -> NydusOverlayfs.execute(args, stdout(), stderr())));
+            "nydus-overlayfs", args -> NydusOverlayfs.execute(args, stdout(), stderr()),
+            "nydusify", args -> NydusifyCommand.execute(args, stdout(), stderr())));
 
     private static PrintWriter stdout() {
         return new PrintWriter(System.out, true, StandardCharsets.UTF_8);
