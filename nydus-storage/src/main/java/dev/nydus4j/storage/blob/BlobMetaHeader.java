@@ -70,17 +70,17 @@ public record BlobMetaHeader(int features, int ciCompressor, int ciEntries, long
 
     public byte[] encode() {
         byte[] h = new byte[SIZE];
-        LE_INT.set(h, MAGIC_OFFSET, MAGIC);
-        LE_INT.set(h, FEATURES_OFFSET, features);
-        LE_INT.set(h, CI_COMPRESSOR_OFFSET, ciCompressor);
-        LE_INT.set(h, CI_ENTRIES_OFFSET, ciEntries);
-        LE_LONG.set(h, CI_OFFSET_OFFSET, ciOffset);
-        LE_LONG.set(h, CI_COMPRESSED_SIZE_OFFSET, ciCompressedSize);
-        LE_LONG.set(h, CI_UNCOMPRESSED_SIZE_OFFSET, ciUncompressedSize);
-        LE_LONG.set(h, ZRAN_OFFSET_OFFSET, zranOffset);
-        LE_LONG.set(h, ZRAN_SIZE_OFFSET, zranSize);
-        LE_INT.set(h, ZRAN_COUNT_OFFSET, zranCount);
-        LE_INT.set(h, MAGIC2_OFFSET, MAGIC);
+        LittleEndian.putInt(h, MAGIC_OFFSET, MAGIC);
+        LittleEndian.putInt(h, FEATURES_OFFSET, features);
+        LittleEndian.putInt(h, CI_COMPRESSOR_OFFSET, ciCompressor);
+        LittleEndian.putInt(h, CI_ENTRIES_OFFSET, ciEntries);
+        LittleEndian.putLong(h, CI_OFFSET_OFFSET, ciOffset);
+        LittleEndian.putLong(h, CI_COMPRESSED_SIZE_OFFSET, ciCompressedSize);
+        LittleEndian.putLong(h, CI_UNCOMPRESSED_SIZE_OFFSET, ciUncompressedSize);
+        LittleEndian.putLong(h, ZRAN_OFFSET_OFFSET, zranOffset);
+        LittleEndian.putLong(h, ZRAN_SIZE_OFFSET, zranSize);
+        LittleEndian.putInt(h, ZRAN_COUNT_OFFSET, zranCount);
+        LittleEndian.putInt(h, MAGIC2_OFFSET, MAGIC);
         return h;
     }
 

@@ -90,12 +90,12 @@ public record BlobToc(List<Entry> entries) {
             if (name.length == 0 || name.length > NAME_SIZE) {
                 throw new IllegalArgumentException("ToC entry name must be 1..16 bytes: " + e.name());
             }
-            LE_INT.set(out, off + FLAGS_OFFSET, e.flags());
+            LittleEndian.putInt(out, off + FLAGS_OFFSET, e.flags());
             System.arraycopy(name, 0, out, off + NAME_OFFSET, name.length);
             System.arraycopy(e.uncompressedDigest(), 0, out, off + DIGEST_OFFSET, 32);
-            LE_LONG.set(out, off + COMPRESSED_OFFSET_OFFSET, e.compressedOffset());
-            LE_LONG.set(out, off + COMPRESSED_SIZE_OFFSET, e.compressedSize());
-            LE_LONG.set(out, off + UNCOMPRESSED_SIZE_OFFSET, e.uncompressedSize());
+            LittleEndian.putLong(out, off + COMPRESSED_OFFSET_OFFSET, e.compressedOffset());
+            LittleEndian.putLong(out, off + COMPRESSED_SIZE_OFFSET, e.compressedSize());
+            LittleEndian.putLong(out, off + UNCOMPRESSED_SIZE_OFFSET, e.uncompressedSize());
         }
         return out;
     }

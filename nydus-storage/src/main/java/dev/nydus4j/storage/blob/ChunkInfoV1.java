@@ -52,8 +52,8 @@ final class ChunkInfoV1 {
         long k = csize - 1;
         long w0 = ((u & 0xF0_0000L) >>> 12) | c.uncompressedOffset() | ((u & 0xF_FFFFL) << 44);
         long w1 = c.compressedOffset() | ((k & 0xF0_0000L) << 20) | ((k & 0xF_FFFFL) << 44);
-        LE_LONG.set(dst, off, w0);
-        LE_LONG.set(dst, off + 8, w1);
+        LittleEndian.putLong(dst, off, w0);
+        LittleEndian.putLong(dst, off + 8, w1);
     }
 
     /**
