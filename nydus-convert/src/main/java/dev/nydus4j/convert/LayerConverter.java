@@ -4,6 +4,7 @@ import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.builder.BuildOptions;
 import dev.nydus4j.rafs.builder.BuildResult;
 import dev.nydus4j.rafs.builder.ImageBuilder;
+import dev.nydus4j.rafs.builder.Merger;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.storage.blob.BlobFile;
 
@@ -45,21 +46,8 @@ final class LayerConverter {
             throws IOException {
         long start = System.nanoTime();
         Path tmp = outDir.resolve("layer-" + index + ".blob.tmp");
-        try {
-            return build(store, index, what, digest, size, outDir, tmp, options, start);
-        } catch (IOException e) {
-            if (!String.valueOf(e.getMessage()).contains(EMPTY_BLOB_REFUSED)) {
-                throw e;
-            }
-            // every chunk of the layer is already stored elsewhere (no data, or all in the chunk dict): RAFS v6
-            // cannot describe an inlined blob without chunks, so build the layer's bootstrap alone (second pull)
-            Files.deleteIfExists(tmp);
-            return build(store, index, what, digest, size, outDir, tmp, options.withBlobInlineMeta(false), start);
-        }
+        return build(store, index, what, digest, size, outDir, tmp, options, start);
     }
-
-    /** What {@code RafsV6Writer} says about a blob with no chunks. */
-    private static final String EMPTY_BLOB_REFUSED = "uncompressed size must be a non-zero multiple of 4096, got 0";
 
     private Result build(ImageStore store, int index, String what, String digest, long size, Path outDir, Path tmp,
                          BuildOptions build, long start) throws IOException {
@@ -99,9 +87,15 @@ final class LayerConverter {
             inlined = blob.inlinedBootstrap().orElseThrow(() -> new IOException(what
                     + ": converted blob has no inlined bootstrap"));
         }
+        RafsTree tree = Bootstraps.read(inlined, what + "#image.boot");
+        if (tree.blobs.stream().noneMatch(b -> b.blobId().equals(Merger.PLACEHOLDER_BLOB_ID))) {
+            // no new data (only deletions, or every chunk already stored): the merged bootstrap references no blob
+            // of this layer, so none is pushed
+            Files.delete(tmp);
+            return new Result(index, digest, read, null, null, 0, tree, listed, millis);
+        }
         Path finalPath = outDir.resolve(hex);
         Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
-        RafsTree tree = Bootstraps.read(inlined, what + "#image.boot");
         return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree, listed,
                 millis);
     }

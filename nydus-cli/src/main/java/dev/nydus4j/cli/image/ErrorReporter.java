@@ -14,6 +14,16 @@ public final class ErrorReporter implements CommandLine.IParameterExceptionHandl
     static final int EXIT_ERROR = 1;
     static final int EXIT_INCONSISTENT = 2;
 
+    /** Wires a command line to {@code out}/{@code err} with one-line error reporting (every tool of the jar). */
+    public static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err) {
+        cl.setOut(out);
+        cl.setErr(err);
+        ErrorReporter reporter = new ErrorReporter();
+        cl.setParameterExceptionHandler(reporter);
+        cl.setExecutionExceptionHandler(reporter);
+        return cl;
+    }
+
     @Override
     public int handleParseException(CommandLine.ParameterException ex, String[] args) {
         PrintWriter err = ex.getCommandLine().getErr();

@@ -105,9 +105,13 @@ final class MergeCommand implements Callable<Integer> {
         }
         for (int i = 0; i < sources.size(); i++) {
             Path source = sources.get(i);
-            layers.add(BootstrapSource.load(source));
-            // a blob with inlined metadata names itself with a placeholder id: its real id is its sha256
-            String inlinedId = BootstrapSource.looksLikeBootstrap(source) ? null : BootstrapSource.blobSha256(source);
+            RafsTree layer = BootstrapSource.load(source);
+            layers.add(layer);
+            // a blob with inlined metadata names itself with a placeholder id: its real id is its sha256 (a blob
+            // of a layer without data carries only metadata and is not in its own blob table)
+            boolean ownsBlob = layer.blobs.stream().anyMatch(b -> b.blobId().equals(Merger.PLACEHOLDER_BLOB_ID));
+            String inlinedId = BootstrapSource.looksLikeBootstrap(source) || !ownsBlob ? null
+                    : BootstrapSource.blobSha256(source);
             ids.add(blobDigests != null ? stripAlgorithm(blobDigests.get(i)) : inlinedId);
             // a blob source also knows its final size and ToC, which its inlined bootstrap could not record
             Long ownSize = null;

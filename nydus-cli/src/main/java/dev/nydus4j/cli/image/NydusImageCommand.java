@@ -64,13 +64,8 @@ public final class NydusImageCommand implements Runnable {
     }
 
     private static CommandLine newCommandLine(NydusImageCommand top, PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(top);
-        cl.setOut(out);
-        cl.setErr(err);
+        CommandLine cl = ErrorReporter.configure(new CommandLine(top), out, err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        ErrorReporter reporter = new ErrorReporter();
-        cl.setParameterExceptionHandler(reporter);
-        cl.setExecutionExceptionHandler(reporter);
         return cl;
     }
 

@@ -268,12 +268,6 @@ public final class NydusdCommand implements Callable<Integer> {
 
     /** Parses and runs one command line; returns the exit code. */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new NydusdCommand());
-        cl.setOut(out);
-        cl.setErr(err);
-        ErrorReporter reporter = new ErrorReporter();
-        cl.setParameterExceptionHandler(reporter);
-        cl.setExecutionExceptionHandler(reporter);
-        return cl.execute(args);
+        return ErrorReporter.configure(new CommandLine(new NydusdCommand()), out, err).execute(args);
     }
 }

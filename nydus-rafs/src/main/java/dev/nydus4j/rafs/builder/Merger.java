@@ -161,14 +161,18 @@ public final class Merger {
         }
     }
 
-    /** Index of the source's own blob, or -1 when it has none. */
+    /**
+     * Index of the source's own blob (the one per-source overrides apply to), or -1 when it has none: the blob
+     * with the inlined-bootstrap placeholder id, else the only blob of a single-blob layer bootstrap. A source with
+     * several blobs and no placeholder (built on a parent or a chunk dict) cannot say which is its own.
+     */
     private static int ownBlob(RafsTree src) {
         for (int i = 0; i < src.blobs.size(); i++) {
             if (src.blobs.get(i).blobId().equals(PLACEHOLDER_BLOB_ID)) {
                 return i;
             }
         }
-        return src.blobs.isEmpty() ? -1 : 0;
+        return src.blobs.size() == 1 ? 0 : -1;
     }
 
     private static BlobInfo override(BlobInfo b, Options o, int layer) {
