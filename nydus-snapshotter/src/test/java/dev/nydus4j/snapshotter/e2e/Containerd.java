@@ -50,6 +50,12 @@ final class Containerd {
                   address = ""
                 [plugins."io.containerd.internal.v1.opt"]
                   path = "%1$s/opt"
+                [plugins."io.containerd.gc.v1.scheduler"]
+                  # no background collection: ctr-made snapshots have no lease, and a collection running between
+                  # two ctr calls removed them; tests collect explicitly (gc()) or through CRI's synchronous deletes
+                  deletion_threshold = 0
+                  mutation_threshold = 1000000
+                  startup_delay = "1h"
                 [plugins."io.containerd.grpc.v1.cri"]
                   sandbox_image = "%3$s/e2e/pause:latest"
                   restrict_oom_score_adj = true
@@ -116,6 +122,13 @@ final class Containerd {
         if (!proxy) {
             throw new IOException("containerd cannot reach the snapshotter at " + snapshotterSocket);
         }
+    }
+
+    /** Runs containerd's garbage collection now and waits for it (deleting a lease with --sync does that). */
+    void gc() throws IOException, InterruptedException {
+        String id = "e2e-gc-" + System.nanoTime();
+        ctr("leases", "create", "--id", id);
+        ctr("leases", "delete", "--sync", id);
     }
 
     /** Runs {@code ctr --address <socket> args...} and returns its output; fails on a non-zero exit. */
