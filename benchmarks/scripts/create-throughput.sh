@@ -19,7 +19,8 @@ done
 mkdir -p "$work"
 # a private copy of the jar, so that a rebuild during the run cannot change what is measured
 cp "$root/nydus-cli/target/nydus4j-cli.jar" "$work/nydus4j-cli.jar"
-ni() { java ${NYDUS4J_JAVA_OPTS:-} -jar "$work/nydus4j-cli.jar" nydus-image "$@"; }
+# the same JVM options bin/nydus-image uses, so that the figures are what users get
+ni() { java -XX:+UseParallelGC ${NYDUS4J_JAVA_OPTS:-} -jar "$work/nydus4j-cli.jar" nydus-image "$@"; }
 src="$work/src"
 if [[ ! -f "$work/.done-$size_mb-$seed" ]]; then
   rm -rf "$src" "$work/src.tar.gz" "$work"/.done-*

@@ -16,6 +16,15 @@ public interface BlobSink {
     /** Stores one chunk (already digested and deduplicated by the caller) and says where it went. */
     ChunkInfo addChunk(byte[] buf, int off, int len, byte[] digest) throws IOException;
 
+    /**
+     * Stores one chunk the caller already compressed with the build's compressor ({@code packedLen} -1 = store
+     * raw). Sinks that compress themselves may ignore {@code packed} and compress again.
+     */
+    default ChunkInfo addChunk(byte[] buf, int off, int len, byte[] packed, int packedLen, byte[] digest)
+            throws IOException {
+        return addChunk(buf, off, len, digest);
+    }
+
     int chunkCount();
 
     /**

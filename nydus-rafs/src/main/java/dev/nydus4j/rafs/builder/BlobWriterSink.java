@@ -28,6 +28,12 @@ final class BlobWriterSink implements BlobSink {
     }
 
     @Override
+    public ChunkInfo addChunk(byte[] buf, int off, int len, byte[] packed, int packedLen, byte[] digest)
+            throws IOException {
+        return writer.addChunk(buf, off, len, packed, packedLen, digest);
+    }
+
+    @Override
     public int chunkCount() {
         return writer.chunkCount();
     }

@@ -2,14 +2,17 @@ package dev.nydus4j.rafs.builder;
 
 import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.storage.ChunkInfo;
+import dev.nydus4j.storage.CompressionAlgorithm;
 import dev.nydus4j.storage.DigestAlgorithm;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -21,7 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Cuts file contents into chunk-size pieces, digests them and stores each new piece once. The caller's thread
- * only reads (sources are single streams); digests are computed by a pool of hash threads, and one writer
+ * only reads (sources are single streams); digests (and, when a compressor is given, the compressed bytes) are
+ * computed by a pool of hash threads, and one writer
  * thread takes the chunks in submission order, deduplicates them ({@link ChunkIndex}) and hands new ones to the
  * blob sink. Because decisions are made in submission order, the blob and the chunk lists are identical to a
  * sequential run. Memory is bounded: at most {@code 2 * hashThreads + 2} chunk buffers are in flight.
@@ -37,8 +41,12 @@ final class FileChunker implements AutoCloseable {
     }
 
     /** One chunk on its way from the reader to the writer; a null buffer marks a drain barrier. */
-    private record Pending(byte[] buf, int len, long fileOffset, Future<byte[]> digest, List<ChunkRef> target,
+    private record Pending(byte[] buf, int len, long fileOffset, Future<Prepared> prepared, List<ChunkRef> target,
                            String what, CountDownLatch barrier) {
+    }
+
+    /** What a hash thread computed for a chunk: its digest and, with a compressor, its compressed form. */
+    private record Prepared(byte[] digest, byte[] packed, int packedLen) {
     }
 
     private static final AtomicInteger POOL_IDS = new AtomicInteger();
@@ -46,6 +54,10 @@ final class FileChunker implements AutoCloseable {
 
     private final int chunkSize;
     private final DigestAlgorithm digester;
+    /** Compresses on the hash threads when non-null (must be the sink's compressor); null: the sink compresses. */
+    private final CompressionAlgorithm compressor;
+    /** Compressed-bytes buffer paired with each chunk buffer (identity keys: arrays do not override equals). */
+    private final Map<byte[], byte[]> packedBuffers = new ConcurrentHashMap<>();
     private final ChunkIndex index;
     private final SinkSupplier sink;
     private final ExecutorService hashPool;
@@ -61,8 +73,18 @@ final class FileChunker implements AutoCloseable {
     private long reusedChunks;
 
     FileChunker(int chunkSize, DigestAlgorithm digester, ChunkIndex index, SinkSupplier sink, int hashThreads) {
+        this(chunkSize, digester, null, index, sink, hashThreads);
+    }
+
+    /**
+     * @param compressor the build's compressor, applied on the hash threads (the writer thread then only writes);
+     *                   null leaves compression to the sink
+     */
+    FileChunker(int chunkSize, DigestAlgorithm digester, CompressionAlgorithm compressor, ChunkIndex index,
+                SinkSupplier sink, int hashThreads) {
         this.chunkSize = chunkSize;
         this.digester = Objects.requireNonNull(digester, "digester is null");
+        this.compressor = compressor == CompressionAlgorithm.NONE ? null : compressor;
         this.index = Objects.requireNonNull(index, "index is null");
         this.sink = Objects.requireNonNull(sink, "sink is null");
         if (hashThreads < 0) {
@@ -127,7 +149,7 @@ final class FileChunker implements AutoCloseable {
                     throw new IOException(what + ": " + e.getMessage(), e);
                 }
             } else {
-                Future<byte[]> d = hashPool.submit(() -> digester.digest(buf, 0, want));
+                Future<Prepared> d = hashPool.submit(() -> prepare(buf, want));
                 put(new Pending(buf, want, off, d, target, what, null));
             }
             off += want;
@@ -179,11 +201,28 @@ final class FileChunker implements AutoCloseable {
         }
     }
 
+    /** Digest (and compression) of one chunk; runs on a hash thread. */
+    private Prepared prepare(byte[] buf, int len) {
+        byte[] digest = digester.digest(buf, 0, len);
+        if (compressor == null) {
+            return new Prepared(digest, null, -1);
+        }
+        // compressed before the dedup decision: duplicates are rare, and this keeps the writer thread light
+        byte[] packed = packedBuffers.computeIfAbsent(buf, b -> new byte[compressor.maxCompressedLength(chunkSize)]);
+        return new Prepared(digest, packed, compressor.compress(buf, 0, len, packed, 0));
+    }
+
     /** Dedup decision and store; runs on the writer thread (or the caller's in sequential mode). */
     private ChunkRef store(byte[] buf, int len, byte[] digest, long off) throws IOException {
+        return store(buf, len, new Prepared(digest, null, -1), off);
+    }
+
+    private ChunkRef store(byte[] buf, int len, Prepared p, long off) throws IOException {
+        byte[] digest = p.digest();
         ChunkRef ref = index.lookup(digest);
         if (ref == null) {
-            ChunkInfo info = sink.get().addChunk(buf, 0, len, digest);
+            ChunkInfo info = p.packed() == null ? sink.get().addChunk(buf, 0, len, digest)
+                    : sink.get().addChunk(buf, 0, len, p.packed(), p.packedLen(), digest);
             ref = new ChunkRef(index.newBlobIndex(), digest, info, off);
             index.addNew(ref);
             newChunks++;
@@ -210,8 +249,7 @@ final class FileChunker implements AutoCloseable {
             }
             try {
                 if (failure == null) {
-                    byte[] digest = p.digest.get();
-                    p.target.add(store(p.buf, p.len, digest, p.fileOffset));
+                    p.target.add(store(p.buf, p.len, p.prepared.get(), p.fileOffset));
                 }
             } catch (InterruptedException e) {
                 failure = new IOException(p.what + ": interrupted while storing a chunk", e);

@@ -148,8 +148,8 @@ public final class ImageBuilder {
             Node layerRoot;
             long newChunks;
             long reusedChunks;
-            try (FileChunker chunker = new FileChunker(options.chunkSize(), options.digester(), index, supplier,
-                    hashThreads)) {
+            try (FileChunker chunker = new FileChunker(options.chunkSize(), options.digester(), options.compressor(),
+                    index, supplier, hashThreads)) {
                 layerRoot = reader.read(chunker, parent == null ? null : parent.root);
                 chunker.drain();
                 newChunks = chunker.newChunks();

@@ -6,12 +6,12 @@ import dev.nydus4j.rafs.tree.Node;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarUtils;
-import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.BufferedInputStream;
+import java.util.zip.GZIPInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URLDecoder;
@@ -74,7 +74,9 @@ final class TarSource {
         byte[] magic = in.readNBytes(4);
         in.reset();
         if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
-            return new BufferedInputStream(new GzipCompressorInputStream(in, true), 1 << 16);
+            // the JDK's inflater stream (concatenated members included) is ~15% faster than commons-compress's,
+            // and inflating is the serial part of a tar.gz conversion
+            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
         }
         if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {

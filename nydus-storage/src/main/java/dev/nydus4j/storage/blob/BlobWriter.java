@@ -101,6 +101,20 @@ public final class BlobWriter {
      * @return where the chunk was stored (index, offsets, sizes; crc32c 0)
      */
     public ChunkInfo addChunk(byte[] buf, int off, int len, byte[] digest) throws IOException {
+        Objects.checkFromIndexSize(off, len, buf.length);
+        return addChunk(buf, off, len, scratch, compressor.compress(buf, off, len, scratch, 0), digest);
+    }
+
+    /**
+     * Appends one chunk that the caller already compressed with this blob's {@link #compressor()} (so that
+     * builders can compress on several threads while one thread writes).
+     *
+     * @param packed    the compressed bytes, {@code packed[0, packedLen)}
+     * @param packedLen what {@link CompressionAlgorithm#compress(byte[], int, int, byte[], int)} returned: the
+     *                  compressed length, or -1 to store the chunk raw
+     */
+    public ChunkInfo addChunk(byte[] buf, int off, int len, byte[] packed, int packedLen, byte[] digest)
+            throws IOException {
         requireState(State.CHUNKS, "addChunk");
         Objects.checkFromIndexSize(off, len, buf.length);
         if (len < 1 || len > chunkSize) {
@@ -117,10 +131,13 @@ public final class BlobWriter {
         if (compressedOffset + len > ChunkInfoV1.MAX_COMPRESSED_OFFSET) {
             throw new IllegalStateException("blob chunk data would exceed 1 TiB (v1 chunk info limit)");
         }
-        int packedLen = compressor.compress(buf, off, len, scratch, 0);
+        if (packedLen >= len) {
+            throw new IllegalArgumentException("compressed chunk of " + packedLen + " bytes is not smaller than its "
+                    + len + " plain bytes; pass -1 to store it raw");
+        }
         ChunkInfo info;
         if (packedLen > 0) {
-            writeChunkData(scratch, 0, packedLen);
+            writeChunkData(packed, 0, packedLen);
             info = new ChunkInfo(index, compressedOffset, packedLen, nextUncompressedOffset, len, true, 0);
         } else {
             writeChunkData(buf, off, len);
@@ -137,6 +154,11 @@ public final class BlobWriter {
 
     public int chunkCount() {
         return digests.count();
+    }
+
+    /** Algorithm chunks are compressed with. */
+    public CompressionAlgorithm compressor() {
+        return compressor;
     }
 
     /** Algorithm chunk digests are expected in. */
