@@ -112,7 +112,18 @@ cmp "$work/mnt/bin/busybox" bundle/rootfs/bin/busybox || fail "busybox binary di
 read_amount="$(metric read_amount_total)"
 echo "lazy: fetched $read_amount of $blob_bytes blob bytes after reading busybox and os-release"
 (( read_amount < blob_bytes / 2 )) || fail "fetched $read_amount bytes of $blob_bytes: not lazy"
-cmp "$work/mnt/data/numbers.txt" bundle/rootfs/data/numbers.txt || fail "numbers.txt differs"
+# registry down: an untouched file fails with an I/O error (after the config's retries), the daemon stays up,
+# and the same read succeeds once the registry is back
+kill "$reg_pid"; wait "$reg_pid" 2>/dev/null || true; reg_pid=""
+t0=$SECONDS
+if cat "$work/mnt/data/numbers.txt" >/dev/null 2>"$work/eio.err"; then fail "read succeeded with the registry down"; fi
+grep -qi 'input/output error' "$work/eio.err" || { cat "$work/eio.err"; fail "expected EIO with the registry down"; }
+(( SECONDS - t0 <= 30 )) || fail "the failing read took $((SECONDS - t0)) s"
+kill -0 "$nydusd_pid" || fail "nydusd died when the registry went away"
+docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
+reg_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+cmp "$work/mnt/data/numbers.txt" bundle/rootfs/data/numbers.txt || fail "numbers.txt differs after the registry came back"
 cmp "$work/mnt/data/big.bin" bundle/rootfs/data/big.bin || fail "big.bin differs"
 "$bin/nydusctl" --sock "$work/api.sock" info | grep -q 'State: *RUNNING' || fail "nydusctl info does not say RUNNING"
 kill -TERM "$nydusd_pid"; wait "$nydusd_pid" || true; nydusd_pid=""
