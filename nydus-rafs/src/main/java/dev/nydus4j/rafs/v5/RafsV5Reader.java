@@ -2,6 +2,7 @@ package dev.nydus4j.rafs.v5;
 
 import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.api.FileType;
+import dev.nydus4j.rafs.v6.ChunkRecord;
 import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.Node;
@@ -90,7 +91,6 @@ public final class RafsV5Reader {
         private final int chunkSize;
         private final long tablesEnd;
         private final RafsV5InodeRecord rec;
-        private final RafsV5ChunkRecord chunk;
         private final CompressionAlgorithm compressor;
         private final DigestAlgorithm digester;
         /** Record [start, end) per inode index (1-based); start 0 = not yet visited. */
@@ -118,7 +118,6 @@ public final class RafsV5Reader {
             this.chunkSize = sb.blockSize();
             this.tablesEnd = sb.tablesEnd();
             this.rec = new RafsV5InodeRecord(image);
-            this.chunk = new RafsV5ChunkRecord(image);
             this.compressor = sb.compressor();
             this.digester = sb.digester();
             this.recStart = new int[entries + 1];
@@ -352,7 +351,7 @@ public final class RafsV5Reader {
             List<ChunkRef> chunks = List.of();
             if (type == FileType.REGULAR) {
                 chunks = parseChunks(p, pos, size, (flags & RafsV5InodeRecord.FLAG_HAS_HOLE) != 0);
-                pos += (int) p.childCount * RafsV5ChunkRecord.SIZE;
+                pos += (int) p.childCount * ChunkRecord.SIZE;
             } else if (type != FileType.DIRECTORY && p.childCount != 0) {
                 throw new CorruptImageException(resource, off + RafsV5InodeRecord.CHILD_COUNT_OFFSET,
                         type + " inode index " + index + " has i_child_count " + p.childCount + ", expected 0");
@@ -418,7 +417,7 @@ public final class RafsV5Reader {
 
         private List<ChunkRef> parseChunks(Parsed p, int pos, long size, boolean hasHole) throws CorruptImageException {
             long count = p.childCount;
-            if (count > (fileSize - pos) / RafsV5ChunkRecord.SIZE) {
+            if (count > (fileSize - pos) / ChunkRecord.SIZE) {
                 throw new CorruptImageException(resource, p.offset + RafsV5InodeRecord.CHILD_COUNT_OFFSET, "file index "
                         + p.index + " has " + count + " chunk records, more than fit in the " + (fileSize - pos) + " bytes left");
             }
@@ -430,8 +429,8 @@ public final class RafsV5Reader {
             List<ChunkRef> out = new ArrayList<>((int) count);
             long prevEnd = 0;
             for (int i = 0; i < count; i++) {
-                int at = pos + i * RafsV5ChunkRecord.SIZE;
-                chunk.at(at);
+                int at = pos + i * ChunkRecord.SIZE;
+                ChunkRecord chunk = ChunkRecord.wrap(image, at); // the 80-byte record is shared with v6
                 int flags = chunk.flags();
                 long blobIndex = chunk.blobIndex();
                 long csize = chunk.compressedSize();
@@ -441,58 +440,58 @@ public final class RafsV5Reader {
                 long foff = chunk.fileOffset();
                 long cindex = chunk.index();
                 String what = "chunk " + i + " of file index " + p.index;
-                if ((flags & ~RafsV5ChunkRecord.KNOWN_FLAGS) != 0
-                        || (flags & (RafsV5ChunkRecord.FLAG_ENCRYPTED | RafsV5ChunkRecord.FLAG_BATCH)) != 0) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.FLAGS_OFFSET,
+                if ((flags & ~ChunkRecord.KNOWN_FLAGS) != 0
+                        || (flags & (ChunkRecord.FLAG_ENCRYPTED | ChunkRecord.FLAG_BATCH)) != 0) {
+                    throw new CorruptImageException(resource, at + ChunkRecord.FLAGS_OFFSET,
                             String.format("%s has unsupported or unknown flags 0x%x (known: COMPRESSED, HAS_CRC32)", what, flags));
                 }
-                boolean compressed = (flags & RafsV5ChunkRecord.FLAG_COMPRESSED) != 0;
+                boolean compressed = (flags & ChunkRecord.FLAG_COMPRESSED) != 0;
                 if (blobIndex >= blobs.size()) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.BLOB_INDEX_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.BLOB_INDEX_OFFSET,
                             what + " has blob index " + blobIndex + ", expected < " + blobs.size());
                 }
                 BlobInfo blob = blobs.get((int) blobIndex);
                 if (usize == 0 || usize > chunkSize) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.UNCOMPRESSED_SIZE_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.UNCOMPRESSED_SIZE_OFFSET,
                             what + " has uncompressed size " + usize + ", expected 1.." + chunkSize);
                 }
                 if (csize == 0 || (!compressed && csize != usize) || csize > 2L * chunkSize) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.COMPRESSED_SIZE_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.COMPRESSED_SIZE_OFFSET,
                             what + " has compressed size " + csize + " (compressed=" + compressed + ", uncompressed size "
                                     + usize + ")");
                 }
                 if (compressed && compressor == CompressionAlgorithm.NONE) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.FLAGS_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.FLAGS_OFFSET,
                             what + " is marked compressed but the image compressor is none");
                 }
                 if (coff < 0 || uoff < 0 || foff < 0) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.COMPRESSED_OFFSET_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.COMPRESSED_OFFSET_OFFSET,
                             what + " has an offset >= 2^63");
                 }
                 if (blob.compressedSize() > 0 && coff > blob.compressedSize() - csize) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.COMPRESSED_OFFSET_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.COMPRESSED_OFFSET_OFFSET,
                             what + " range [" + coff + ", +" + csize + ") exceeds blob " + blobIndex + " size " + blob.compressedSize());
                 }
                 if (blob.chunkCount() > 0 && cindex >= blob.chunkCount()) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.INDEX_OFFSET,
+                    throw new CorruptImageException(resource, at + ChunkRecord.INDEX_OFFSET,
                             what + " has chunk index " + cindex + ", expected < " + blob.chunkCount());
                 }
                 if (!hasHole) {
                     long expectOff = (long) i * chunkSize;
                     long expectSize = Math.min(chunkSize, size - expectOff);
                     if (foff != expectOff || usize != expectSize) {
-                        throw new CorruptImageException(resource, at + RafsV5ChunkRecord.FILE_OFFSET_OFFSET, what
+                        throw new CorruptImageException(resource, at + ChunkRecord.FILE_OFFSET_OFFSET, what
                                 + " covers [" + foff + ", +" + usize + "), expected [" + expectOff + ", +" + expectSize + ")");
                     }
                 } else if (foff < prevEnd || foff > size - usize) {
-                    throw new CorruptImageException(resource, at + RafsV5ChunkRecord.FILE_OFFSET_OFFSET, what
+                    throw new CorruptImageException(resource, at + ChunkRecord.FILE_OFFSET_OFFSET, what
                             + " covers [" + foff + ", +" + usize + "), expected increasing non-overlapping ranges inside [0, "
                             + size + ") starting at or after " + prevEnd);
                 }
                 prevEnd = foff + usize;
-                int crc = (flags & RafsV5ChunkRecord.FLAG_HAS_CRC32) != 0 ? chunk.crc32() : 0;
+                int crc = (flags & ChunkRecord.FLAG_HAS_CRC32) != 0 ? chunk.crc32() : 0;
                 ChunkInfo info = new ChunkInfo((int) cindex, coff, (int) csize, uoff, (int) usize, compressed, crc);
-                out.add(new ChunkRef((int) blobIndex, chunk.blockId(), info, foff));
+                out.add(new ChunkRef((int) blobIndex, chunk.digest(), info, foff));
             }
             return out;
         }

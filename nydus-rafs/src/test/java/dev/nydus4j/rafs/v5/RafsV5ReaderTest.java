@@ -1,5 +1,6 @@
 package dev.nydus4j.rafs.v5;
 
+import dev.nydus4j.rafs.v6.ChunkRecord;
 import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.api.FileType;
 import dev.nydus4j.rafs.tree.ChunkRef;
@@ -29,7 +30,7 @@ class RafsV5ReaderTest {
     void structureSizes() {
         assertThat(RafsV5SuperBlock.RESERVED_OFFSET).isEqualTo(80);
         assertThat(RafsV5InodeRecord.RESERVED_OFFSET + 8).isEqualTo(RafsV5InodeRecord.SIZE);
-        assertThat(RafsV5ChunkRecord.CRC32_OFFSET + 4).isEqualTo(RafsV5ChunkRecord.SIZE);
+        assertThat(ChunkRecord.CRC32_OFFSET + 4).isEqualTo(ChunkRecord.SIZE);
         assertThat(RafsV5BlobTable.EXT_COMPRESSED_SIZE_OFFSET).isEqualTo(16);
     }
 

@@ -1,5 +1,6 @@
 package dev.nydus4j.rafs.v5;
 
+import dev.nydus4j.rafs.v6.ChunkRecord;
 import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.testkit.Fixtures;
 import org.junit.jupiter.api.BeforeEach;
@@ -123,7 +124,7 @@ class RafsV5StrictnessTest {
     @Test
     void chunkBlobIndexOutOfRange() {
         int chunk = firstChunkOf(firstRecordOfType(0100000));
-        b.putInt(chunk + RafsV5ChunkRecord.BLOB_INDEX_OFFSET, 3);
+        b.putInt(chunk + ChunkRecord.BLOB_INDEX_OFFSET, 3);
         assertRejected("blob index 3");
     }
 
@@ -137,21 +138,21 @@ class RafsV5StrictnessTest {
     @Test
     void chunkBeyondBlobEnd() {
         int chunk = firstChunkOf(firstRecordOfType(0100000));
-        b.putLong(chunk + RafsV5ChunkRecord.COMPRESSED_OFFSET_OFFSET, 0x358a1e);
+        b.putLong(chunk + ChunkRecord.COMPRESSED_OFFSET_OFFSET, 0x358a1e);
         assertRejected("exceeds blob 0 size");
     }
 
     @Test
     void unknownChunkFlag() {
         int chunk = firstChunkOf(firstRecordOfType(0100000));
-        b.putInt(chunk + RafsV5ChunkRecord.FLAGS_OFFSET, 0x40);
+        b.putInt(chunk + ChunkRecord.FLAGS_OFFSET, 0x40);
         assertRejected("unsupported or unknown flags 0x40");
     }
 
     @Test
     void compressedChunkInUncompressedImage() {
         int chunk = firstChunkOf(firstRecordOfType(0100000));
-        b.putInt(chunk + RafsV5ChunkRecord.FLAGS_OFFSET, RafsV5ChunkRecord.FLAG_COMPRESSED);
+        b.putInt(chunk + ChunkRecord.FLAGS_OFFSET, ChunkRecord.FLAG_COMPRESSED);
         assertRejected("marked compressed but the image compressor is none");
     }
 
