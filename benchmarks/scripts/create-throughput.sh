@@ -19,8 +19,9 @@ done
 mkdir -p "$work"
 # a private copy of the jar, so that a rebuild during the run cannot change what is measured
 cp "$root/nydus-cli/target/nydus4j-cli.jar" "$work/nydus4j-cli.jar"
-# the same JVM options bin/nydus-image uses, so that the figures are what users get
-ni() { java -XX:+UseParallelGC ${NYDUS4J_JAVA_OPTS:-} -jar "$work/nydus4j-cli.jar" nydus-image "$@"; }
+# through the launcher (its JVM options are what users get), pinned to the private jar copy
+export NYDUS4J_BENCH_LAUNCHER="$root/bin/nydus-image" NYDUS4J_BENCH_JAR="$work/nydus4j-cli.jar"
+ni() { NYDUS4J_JAR="$NYDUS4J_BENCH_JAR" "$NYDUS4J_BENCH_LAUNCHER" "$@"; }
 src="$work/src"
 if [[ ! -f "$work/.done-$size_mb-$seed" ]]; then
   rm -rf "$src" "$work/src.tar.gz" "$work"/.done-*
