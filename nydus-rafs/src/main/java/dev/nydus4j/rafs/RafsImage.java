@@ -223,10 +223,11 @@ public final class RafsImage implements RafsFileSystem {
             int i = f.chunkAtOrBefore(pos);
             if (i >= 0 && pos < f.chunkOffsets[i] + f.chunks[i].info().uncompressedSize()) {
                 ChunkRef c = f.chunks[i];
-                byte[] data = chunkBytes(c);
                 int from = (int) (pos - c.fileOffset());
                 int n = (int) Math.min(end - pos, c.info().uncompressedSize() - from);
-                dst.put(data, from, n);
+                if (!readCached(c, from, dst, n)) {
+                    dst.put(chunkBytes(c), from, n);
+                }
                 pos += n;
             } else {
                 // a hole (v5 HAS_HOLE, or past the last chunk of a sparse file): zeros up to the next chunk
@@ -239,6 +240,20 @@ public final class RafsImage implements RafsFileSystem {
             }
         }
         return (int) (end - offset);
+    }
+
+    /** Copies {@code n} bytes of a chunk from a local plain copy (blob cache) when the chunk reader has one. */
+    private boolean readCached(ChunkRef c, int from, ByteBuffer dst, int n) throws IOException {
+        ChunkSlot slot = slots.get();
+        if (slot.holds(c)) {
+            return false; // already decoded in this thread: copying from memory is cheaper
+        }
+        ByteBuffer part = dst.slice(dst.position(), n);
+        if (!chunkReader.readCached(blobs.get(c.blobIndex()), c.info(), from, part)) {
+            return false;
+        }
+        dst.position(dst.position() + n);
+        return true;
     }
 
     private byte[] chunkBytes(ChunkRef c) throws IOException {

@@ -20,6 +20,15 @@ public interface ChunkReader extends AutoCloseable {
      */
     void readChunk(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst) throws IOException;
 
+    /**
+     * Copies plain bytes {@code [from, from + dst.remaining())} of a chunk into {@code dst} when the reader holds
+     * the chunk locally in plain form already verified (a blob cache), without decoding the whole chunk; returns
+     * false, touching nothing, when it does not (the caller then uses {@link #readChunk}).
+     */
+    default boolean readCached(BlobInfo blob, ChunkInfo info, int from, java.nio.ByteBuffer dst) throws IOException {
+        return false;
+    }
+
     @Override
     void close() throws IOException;
 }

@@ -106,6 +106,25 @@ public final class BlobDevice implements ChunkReader {
         System.arraycopy(plain, 0, dst, 0, info.uncompressedSize());
     }
 
+    @Override
+    public boolean readCached(BlobInfo blob, ChunkInfo info, int from, ByteBuffer dst) throws IOException {
+        if (closed) {
+            throw new IOException("blob device is closed");
+        }
+        int len = dst.remaining();
+        if (from < 0 || len > info.uncompressedSize() - from) {
+            throw new IllegalArgumentException("range " + from + "+" + len + " outside chunk " + info.index()
+                    + " of " + info.uncompressedSize() + " bytes");
+        }
+        CachedBlob cb = blob(blob);
+        if (cb.map == null || !cb.map.isReady(info.index())) {
+            return false;
+        }
+        cb.readPlainRange(info, from, dst);
+        cacheHits.incrementAndGet();
+        return true;
+    }
+
     private static String stripped(CorruptImageException e) {
         String m = e.getMessage();
         int i = m.lastIndexOf(" (resource=");
@@ -283,6 +302,19 @@ public final class BlobDevice implements ChunkReader {
                     throw new CorruptImageException(workDir.resolve(blobId + ".blob.data").toString(),
                             info.uncompressedOffset(), "cache file shorter than its chunk map claims");
                 }
+            }
+        }
+
+        /** Reads part of a cached chunk straight into the caller's buffer (sequential FUSE reads: no 1 MiB copy). */
+        void readPlainRange(ChunkInfo info, int from, ByteBuffer dst) throws IOException {
+            long pos = info.uncompressedOffset() + from;
+            while (dst.hasRemaining()) {
+                int r = data.read(dst, pos);
+                if (r < 0) {
+                    throw new CorruptImageException(workDir.resolve(blobId + ".blob.data").toString(), pos,
+                            "cache file shorter than its chunk map claims");
+                }
+                pos += r;
             }
         }
 

@@ -207,4 +207,22 @@ class BlobDeviceTest {
             assertThat(dev.backendReadCount()).isEqualTo(1);
         }
     }
+
+    @Test
+    void readCachedServesRangesOnlyOfCachedChunks() throws Exception {
+        try (BlobDevice dev = device(tmp.resolve("c5"), true)) {
+            ChunkInfo c = chunks.get(3);
+            ByteBuffer part = ByteBuffer.allocate(Math.min(100, c.uncompressedSize()));
+            assertThat(dev.readCached(blob, c, 0, part)).as("not fetched yet").isFalse();
+            assertThat(part.position()).isZero();
+            dev.readChunk(blob, c, digests.get(3), new byte[c.uncompressedSize()]);
+            int from = c.uncompressedSize() / 3;
+            ByteBuffer range = ByteBuffer.allocate(c.uncompressedSize() - from);
+            assertThat(dev.readCached(blob, c, from, range)).isTrue();
+            assertThat(range.array()).isEqualTo(java.util.Arrays.copyOfRange(plains.get(3), from, c.uncompressedSize()));
+            assertThat(dev.backendReadCount()).isEqualTo(1);
+            assertThatThrownBy(() -> dev.readCached(blob, c, from, ByteBuffer.allocate(c.uncompressedSize())))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
 }
