@@ -81,6 +81,14 @@ mkdir -p "$work/bootstrap" && tar -xzf "$work/bootstrap.tar.gz" -C "$work/bootst
 [[ -f "$work/bootstrap/image/image.boot" ]] || fail "bootstrap layer has no image/image.boot"
 blob_bytes="$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(sum(l["size"] for l in m["layers"][:-1]))' "$work/manifest.json")"
 
+# --- nydus-image reads blobs straight from the registry too ---
+"$bin/nydus-image" unpack --log-level warn --backend-type registry \
+  --backend-config "{\"host\":\"$reg\",\"repo\":\"busybox-nydus\",\"scheme\":\"http\"}" \
+  --output "$work/unpacked.tar" "$work/bootstrap/image/image.boot" || fail "unpack through the registry backend failed"
+mkdir -p "$work/unpacked" && tar -xf "$work/unpacked.tar" -C "$work/unpacked"
+cmp "$work/unpacked/bin/busybox" bundle/rootfs/bin/busybox || fail "unpacked busybox differs"
+cmp "$work/unpacked/data/big.bin" bundle/rootfs/data/big.bin || fail "unpacked big.bin differs"
+
 # --- the guide's nydusd config, verbatim, with host/repo supplied per image ---
 cat >"$work/nydusd-config.fusedev.json" <<'JSON'
 {"device":{"backend":{"type":"registry","config":{"scheme":"","skip_verify":true,"timeout":5,"connect_timeout":5,"retry_limit":4,"auth":""}},"cache":{"type":"blobcache","config":{"work_dir":"cache"}}},"mode":"direct","digest_validate":false,"iostats_files":false,"enable_xattr":true,"fs_prefetch":{"enable":false,"threads_count":4}}

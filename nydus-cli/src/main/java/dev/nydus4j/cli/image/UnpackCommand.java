@@ -38,34 +38,38 @@ final class UnpackCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Output tar file.")
     Path output;
 
-    @Option(names = "--backend-type", paramLabel = "TYPE", description = "Remote backend (not supported yet).")
+    @Option(names = "--backend-type", paramLabel = "TYPE",
+            description = "Read the blobs through a storage backend (registry, localfs, ...) instead of -D/-b.")
     String backendType;
 
-    @Option(names = "--backend-config", paramLabel = "JSON", description = "Remote backend config (not supported yet).")
+    @Option(names = "--backend-config", paramLabel = "JSON",
+            description = "The backend's config object (CONFIG.md section 5), e.g. {\"host\":\"127.0.0.1:5000\","
+                    + "\"repo\":\"app\",\"scheme\":\"http\"} for registry.")
     String backendConfig;
 
-    @Option(names = "--backend-config-file", paramLabel = "FILE", description = "Remote backend config file (not supported yet).")
+    @Option(names = "--backend-config-file", paramLabel = "FILE", description = "The backend's config object in a file.")
     Path backendConfigFile;
 
     @Override
     public Integer call() throws IOException {
-        if (backendType != null || backendConfig != null || backendConfigFile != null) {
-            throw new IllegalArgumentException("--backend-type/--backend-config are not supported yet; "
-                    + "download the blobs and use --blob-dir or --blob");
-        }
         Path bootstrap = positional != null ? positional : option;
         if (bootstrap == null) {
             throw new IllegalArgumentException("missing BOOTSTRAP");
         }
+        boolean viaBackend = backendType != null || backendConfig != null || backendConfigFile != null;
+        if (viaBackend && (blobDir != null || blob != null)) {
+            throw new IllegalArgumentException("--backend-type conflicts with --blob-dir and --blob");
+        }
         Path dataBlob = blob;
-        if (blobDir == null && blob == null) {
+        if (!viaBackend && blobDir == null && blob == null) {
             if (BootstrapSource.looksLikeBootstrap(bootstrap)) {
                 throw new IllegalArgumentException("give the data blobs with --blob-dir or --blob");
             }
             dataBlob = bootstrap; // a blob with inlined metadata carries its own data
         }
         RafsTree tree = BootstrapSource.load(bootstrap);
-        try (ChunkReader reader = BootstrapSource.chunkReader(blobDir, dataBlob);
+        try (ChunkReader reader = viaBackend ? BackendChunkReaders.open(backendType, backendConfig, backendConfigFile)
+                : BootstrapSource.chunkReader(blobDir, dataBlob);
              RafsImage image = RafsImage.open(tree, reader);
              OutputStream out = new BufferedOutputStream(Files.newOutputStream(output), 1 << 20)) {
             TarUnpacker.unpack(image, out);

@@ -120,11 +120,29 @@ class NydusImageCommandTest {
     }
 
     @Test
-    void unpackWithRemoteBackendSaysNotSupportedYet() {
-        CliRun r = CliRun.run("unpack", "--backend-type", "registry", "--backend-config", "{}", "--output",
-                tmp.resolve("o.tar").toString(), tmp.resolve("x.boot").toString());
-        assertThat(r.exitCode()).isEqualTo(1);
-        assertThat(r.err()).contains("--backend-type/--backend-config are not supported yet");
+    void unpackReadsBlobsThroughABackendAndExplainsBadBackendConfigs() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("hello.txt"), "hello backend\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path boot = tmp.resolve("x.boot");
+        assertThat(CliRun.run("create", "--log-level", "warn", "-B", boot.toString(), "-D", blobs.toString(),
+                src.toString()).exitCode()).isZero();
+        Path tar = tmp.resolve("o.tar");
+        CliRun ok = CliRun.run("unpack", "--log-level", "warn", "--backend-type", "localfs", "--backend-config",
+                "{\"dir\":\"" + blobs + "\"}", "--output", tar.toString(), boot.toString());
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(new String(Files.readAllBytes(tar), java.nio.charset.StandardCharsets.ISO_8859_1))
+                .contains("hello backend");
+        CliRun noHost = CliRun.run("unpack", "--backend-type", "registry", "--backend-config", "{}", "--output",
+                tmp.resolve("o2.tar").toString(), boot.toString());
+        assertThat(noHost.exitCode()).isEqualTo(1);
+        assertThat(noHost.err()).contains("'host' and 'repo'");
+        CliRun unknown = CliRun.run("unpack", "--backend-type", "oss", "--backend-config", "{}", "--output",
+                tmp.resolve("o3.tar").toString(), boot.toString());
+        assertThat(unknown.err()).contains("No blob backend provider for type 'oss'; available: [localfs, registry]");
+        CliRun both = CliRun.run("unpack", "--backend-type", "localfs", "-D", blobs.toString(), "--output",
+                tmp.resolve("o4.tar").toString(), boot.toString());
+        assertThat(both.err()).contains("conflicts");
     }
 
     @Test
