@@ -3,6 +3,8 @@ package dev.nydus4j.cli.image;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nydus4j.api.config.BackendConfig;
+import dev.nydus4j.api.config.NydusdConfig;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.storage.ChunkReader;
 import dev.nydus4j.storage.backend.BackendRegistry;
@@ -36,8 +38,21 @@ final class BackendChunkReaders {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("backend config is not valid JSON: " + e.getOriginalMessage(), e);
         }
+        return open(type, node, "backend-config");
+    }
+
+    /** A reader over the backend of a nydusd config ({@code check -C}). */
+    static ChunkReader open(NydusdConfig config, String source) throws IOException {
+        BackendConfig b = config.backend();
+        if (b == null) {
+            throw new IllegalArgumentException("the config " + source + " has no backend");
+        }
+        return open(b.type(), new ObjectMapper().valueToTree(b.config()), "backend." + b.type());
+    }
+
+    private static ChunkReader open(String type, JsonNode node, String path) throws IOException {
         BackendRegistry registry = BackendRegistry.discover();
-        Object bound = registry.bindConfig(type, node, "backend-config");
+        Object bound = registry.bindConfig(type, node, path);
         BackendContext ctx = BackendContext.simple("/");
         return new BlobDevice(id -> registry.open(type, bound, id, ctx), null, true);
     }

@@ -6,6 +6,7 @@ import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.Node;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.storage.CompressionAlgorithm;
+import dev.nydus4j.storage.config.NydusdConfigParser;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -54,7 +55,8 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = {"-b", "--blob"}, paramLabel = "FILE", description = "The data blob (single-blob images).")
     Path blob;
 
-    @Option(names = {"-C", "--config"}, paramLabel = "FILE", description = "Backend config (not supported; use -D).")
+    @Option(names = {"-C", "--config"}, paramLabel = "FILE",
+            description = "nydusd config whose backend holds the blobs (every chunk is fetched and verified).")
     Path config;
 
     @Option(names = {"-v", "--verbose"}, description = "List every inode.")
@@ -65,17 +67,21 @@ final class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (config != null) {
-            throw new IllegalArgumentException("--config is not supported yet; give the local blob directory with --blob-dir");
-        }
         if (blobDir != null && blob != null) {
             throw new IllegalArgumentException("give either --blob-dir or --blob, not both");
+        }
+        if (config != null && (blobDir != null || blob != null)) {
+            throw new IllegalArgumentException("--config conflicts with --blob-dir and --blob");
         }
         Path bootstrap = target.path();
         Path data = blobDir != null ? blobDir : blob;
         PrintWriter out = spec.commandLine().getOut();
         ImageChecker.Report report;
-        if (BootstrapSource.looksLikeBootstrap(bootstrap)) {
+        if (config != null) {
+            RafsTree tree = BootstrapSource.load(bootstrap);
+            report = ImageChecker.check(tree, Bootstraps.version(BootstrapSource.bootstrapBytes(bootstrap),
+                    bootstrap.toString()), BackendChunkReaders.open(NydusdConfigParser.parseFile(config), config.toString()));
+        } else if (BootstrapSource.looksLikeBootstrap(bootstrap)) {
             report = ImageChecker.check(bootstrap, data);
         } else {
             // a blob with inlined metadata: check its bootstrap, and its own data unless other blobs are named

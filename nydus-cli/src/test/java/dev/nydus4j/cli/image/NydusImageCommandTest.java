@@ -176,4 +176,30 @@ class NydusImageCommandTest {
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.err()).contains("only --block export is supported");
     }
+
+    @Test
+    void checkWithANydusdConfigVerifiesEveryChunkThroughItsBackend() throws IOException {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "through the backend\n".repeat(5000));
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Path boot = tmp.resolve("c.boot");
+        assertThat(CliRun.run("create", "--log-level", "warn", "-B", boot.toString(), "-D", blobs.toString(),
+                src.toString()).exitCode()).isZero();
+        Path cfg = Files.writeString(tmp.resolve("nydusd.json"), "{\"device\":{\"backend\":{\"type\":\"localfs\","
+                + "\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}");
+        CliRun ok = CliRun.run("check", "--log-level", "warn", "-C", cfg.toString(), boot.toString());
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("RAFS filesystem metadata is valid").contains("verified 1 chunks");
+        // a flipped byte in the blob is found through the backend too
+        Path blob;
+        try (var s = Files.list(blobs)) {
+            blob = s.findFirst().orElseThrow();
+        }
+        byte[] b = Files.readAllBytes(blob);
+        b[3] ^= 0x10;
+        Files.write(blob, b);
+        CliRun bad = CliRun.run("check", "--log-level", "warn", "-C", cfg.toString(), boot.toString());
+        assertThat(bad.exitCode()).isEqualTo(1);
+        assertThat(bad.err()).contains("chunk");
+    }
 }

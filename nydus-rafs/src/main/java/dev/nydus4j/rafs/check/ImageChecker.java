@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -170,21 +171,49 @@ public final class ImageChecker {
                     Path file = Files.isDirectory(blobs) ? blobs.resolve(b.blobId()) : blobs;
                     Map<ChunkKey, ChunkRef> chunks = chunksByBlob.getOrDefault(b.blobIndex(), Map.of());
                     checkBlobLayout(b, file, chunks.values());
-                    byte[] buf = new byte[Math.max(1, tree.chunkSize)];
-                    for (ChunkRef c : chunks.values()) {
-                        if (buf.length < c.info().uncompressedSize()) {
-                            buf = new byte[c.info().uncompressedSize()];
-                        }
-                        reader.readChunk(b, c.info(), c.digest(), buf);
-                        verified++;
-                        bytes += c.info().uncompressedSize();
-                    }
+                    bytes += verifyChunks(reader, b, chunks.values(), tree.chunkSize);
+                    verified += chunks.size();
                     blobsChecked++;
-                    LOG.debug("verified {} chunks of blob {}", chunks.size(), b.blobId());
                 }
             }
         }
         return new Report(version, inodes, List.copyOf(reports), blobsChecked, verified, bytes);
+    }
+
+    /**
+     * Checks an already-read tree and reads every distinct chunk through {@code remote} (a storage backend:
+     * nothing local to check the blob layout against), verifying each digest. The reader is closed.
+     */
+    public static Report check(RafsTree tree, int version, ChunkReader remote) throws IOException {
+        Objects.requireNonNull(remote, "remote is null");
+        Report layout = check(tree, version, (Path) null);
+        Map<Integer, Map<ChunkKey, ChunkRef>> chunksByBlob = distinctChunks(tree);
+        long verified = 0;
+        long bytes = 0;
+        try (ChunkReader r = remote) {
+            for (BlobInfo b : tree.blobs) {
+                Collection<ChunkRef> chunks = chunksByBlob.getOrDefault(b.blobIndex(), Map.of()).values();
+                bytes += verifyChunks(r, b, chunks, tree.chunkSize);
+                verified += chunks.size();
+            }
+        }
+        return new Report(version, layout.inodes(), layout.blobs(), tree.blobs.size(), verified, bytes);
+    }
+
+    /** Reads (and so decompresses and digest-verifies) every chunk; returns the plain bytes verified. */
+    private static long verifyChunks(ChunkReader reader, BlobInfo b, Collection<ChunkRef> chunks, int chunkSize)
+            throws IOException {
+        byte[] buf = new byte[Math.max(1, chunkSize)];
+        long bytes = 0;
+        for (ChunkRef c : chunks) {
+            if (buf.length < c.info().uncompressedSize()) {
+                buf = new byte[c.info().uncompressedSize()];
+            }
+            reader.readChunk(b, c.info(), c.digest(), buf);
+            bytes += c.info().uncompressedSize();
+        }
+        LOG.debug("verified {} chunks of blob {}", chunks.size(), b.blobId());
+        return bytes;
     }
 
     /** Trailer, ToC, chunk information array and digest array of one blob against the bootstrap's records. */
