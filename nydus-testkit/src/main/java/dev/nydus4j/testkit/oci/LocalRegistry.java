@@ -31,15 +31,32 @@ public final class LocalRegistry implements AutoCloseable {
         return Files.isExecutable(BINARY);
     }
 
+    /** Skips the calling test when docker-registry is not installed. */
+    public static void assumeInstalled() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(available(), "docker-registry is not installed (apt-get install"
+                + " docker-registry); skipping tests against a real registry");
+    }
+
     /** An anonymous plain-http registry storing into {@code dir}. */
     public static LocalRegistry start(Path dir) throws IOException, InterruptedException {
-        return start(dir, "");
+        return start(dir, "", "");
     }
 
     /**
      * A registry with an extra top-level YAML block (e.g. {@code auth:} with htpasswd, see {@link #htpasswdLine}).
      */
     public static LocalRegistry start(Path dir, String extraYaml) throws IOException, InterruptedException {
+        return start(dir, "", extraYaml);
+    }
+
+    /**
+     * A registry storing into {@code dir}.
+     *
+     * @param extraHttpYaml lines added under {@code http:} (indented 2), e.g. a tls block; may be empty
+     * @param topLevelYaml  extra top-level blocks such as {@code auth:}; may be empty
+     */
+    public static LocalRegistry start(Path dir, String extraHttpYaml, String topLevelYaml)
+            throws IOException, InterruptedException {
         int port = freePort();
         Files.createDirectories(dir.resolve("data"));
         String yaml = "version: 0.1\n"
@@ -51,7 +68,8 @@ public final class LocalRegistry implements AutoCloseable {
                 + "http:\n"
                 + "  addr: 127.0.0.1:" + port + "\n"
                 + "  secret: nydus4j-testkit-secret\n"
-                + extraYaml;
+                + extraHttpYaml
+                + topLevelYaml;
         Path config = dir.resolve("config.yml");
         Files.writeString(config, yaml);
         Process p = new ProcessBuilder(BINARY.toString(), "serve", config.toString())
@@ -73,19 +91,39 @@ public final class LocalRegistry implements AutoCloseable {
         throw new IOException("docker-registry did not listen on port " + port + " within 15 s: " + r.log());
     }
 
-    /** A bcrypt htpasswd line made with python3's crypt module (TESTING.md 2.4). */
+    /** The one password tests use when python3's crypt is missing (Python 3.13+ dropped it). */
+    public static final String FIXTURE_PASSWORD = "s3cret-Pa55";
+    /** Cost-4 bcrypt of {@link #FIXTURE_PASSWORD}, made with python3 crypt.mksalt(METHOD_BLOWFISH, rounds=16). */
+    private static final String FIXTURE_HASH = "$2b$04$T2KHj5J25mdV.4JSLFK1WegSZHr4RpwZIIv1sXC.2bUMhPLy2ml8e";
+
+    /**
+     * A bcrypt htpasswd line made with python3's crypt module (TESTING.md 2.4); without it, the pre-generated hash
+     * of {@link #FIXTURE_PASSWORD}.
+     */
     public static String htpasswdLine(String user, String password) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("python3", "-W", "ignore", "-c",
-                "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
-                password).redirectErrorStream(true).start();
+        Process p;
+        try {
+            p = new ProcessBuilder("python3", "-W", "ignore", "-c",
+                    "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))",
+                    password).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            if (password.equals(FIXTURE_PASSWORD)) {
+                return user + ":" + FIXTURE_HASH + "\n";
+            }
+            throw new IOException("python3 is not available to make a bcrypt hash: " + e.getMessage(), e);
+        }
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         if (p.waitFor() != 0 || !out.startsWith("$2")) {
+            if (password.equals(FIXTURE_PASSWORD)) {
+                return user + ":" + FIXTURE_HASH + "\n";
+            }
             throw new IOException("python3 crypt could not make a bcrypt hash: " + out);
         }
         return user + ":" + out + "\n";
     }
 
-    private static int freePort() throws IOException {
+    /** A free TCP port on the loopback interface (for test servers). */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
@@ -94,6 +132,10 @@ public final class LocalRegistry implements AutoCloseable {
     /** {@code 127.0.0.1:<port>}. */
     public String host() {
         return "127.0.0.1:" + port;
+    }
+
+    public int port() {
+        return port;
     }
 
     /** The registry's storage root ({@code docker/registry/v2/...} below it). */
