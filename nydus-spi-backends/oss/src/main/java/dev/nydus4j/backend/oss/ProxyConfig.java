@@ -1,0 +1,72 @@
+package dev.nydus4j.backend.oss;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+
+/**
+ * The {@code proxy} object of a network backend (CONFIG.md 6). Requests go through {@code url} when set; with
+ * {@code fallback} a transport error or 5xx from the proxy is retried directly at the origin. {@code ping_url}
+ * health checks and the Dragonfly SDK are not implemented (the keys are accepted and validated).
+ *
+ * @param url                        forward proxy URL, empty = no proxy
+ * @param pingUrl                    health endpoint (validated, not polled)
+ * @param fallback                   re-send directly on proxy transport errors or 5xx
+ * @param checkIntervalSecs          health ping period (accepted)
+ * @param checkPauseElapsedSecs      idle pause of health pings (accepted)
+ * @param useHttp                    rewrite {@code https} URLs to {@code http} when sent via the proxy
+ * @param dragonflySchedulerEndpoint SDK mode; not supported, the HTTP proxy path is used
+ */
+public record ProxyConfig(String url, String pingUrl, boolean fallback, long checkIntervalSecs,
+                          long checkPauseElapsedSecs, boolean useHttp, String dragonflySchedulerEndpoint) {
+
+    /** No proxy; {@code fallback} defaults to true as upstream. */
+    public static final ProxyConfig NONE = new ProxyConfig("", "", true, 5, 300, false, "");
+
+    @JsonCreator
+    public ProxyConfig(@JsonProperty("url") String url,
+                       @JsonProperty("ping_url") String pingUrl,
+                       @JsonProperty("fallback") Boolean fallback,
+                       @JsonProperty("check_interval") Long checkIntervalSecs,
+                       @JsonProperty("check_pause_elapsed") Long checkPauseElapsedSecs,
+                       @JsonProperty("use_http") Boolean useHttp,
+                       @JsonProperty("dragonfly_scheduler_endpoint") String dragonflySchedulerEndpoint) {
+        this(url, pingUrl, fallback == null || fallback, checkIntervalSecs == null ? 5 : checkIntervalSecs,
+                checkPauseElapsedSecs == null ? 300 : checkPauseElapsedSecs, useHttp != null && useHttp,
+                dragonflySchedulerEndpoint);
+    }
+
+    public ProxyConfig {
+        url = url == null ? "" : url.trim();
+        pingUrl = pingUrl == null ? "" : pingUrl.trim();
+        dragonflySchedulerEndpoint = dragonflySchedulerEndpoint == null ? "" : dragonflySchedulerEndpoint;
+        if (checkIntervalSecs < 0 || checkPauseElapsedSecs < 0) {
+            throw new IllegalArgumentException("proxy.check_interval and proxy.check_pause_elapsed must be >= 0, got "
+                    + checkIntervalSecs + " and " + checkPauseElapsedSecs);
+        }
+        requireAbsolute("proxy.url", url);
+        requireAbsolute("proxy.ping_url", pingUrl);
+    }
+
+    /** Whether requests go through a proxy at all. */
+    public boolean enabled() {
+        return !url.isEmpty();
+    }
+
+    private static void requireAbsolute(String key, String value) {
+        if (value.isEmpty()) {
+            return;
+        }
+        try {
+            URI uri = new URI(value);
+            if (!uri.isAbsolute() || uri.getHost() == null) {
+                throw new IllegalArgumentException(key + " must be an absolute URL such as http://127.0.0.1:4001, got '"
+                        + value + "'");
+            }
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(key + " is not a valid URL: '" + value + "' (" + e.getReason() + ")", e);
+        }
+    }
+}

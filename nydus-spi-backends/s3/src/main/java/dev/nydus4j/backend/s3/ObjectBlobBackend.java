@@ -1,0 +1,206 @@
+package dev.nydus4j.backend.s3;
+
+import dev.nydus4j.spi.BackendException;
+import dev.nydus4j.spi.BlobBackend;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpEntity;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One object of an object store read with signed Range GETs; the size comes from a HEAD, asked once. Fills the
+ * buffer or throws (BACKENDS.md 1.3); 3xx counts as an error (BACKENDS.md 12 C1). Thread-safe.
+ */
+final class ObjectBlobBackend implements BlobBackend {
+    /** Adds the signature headers of one request to {@code headers} (which may already hold {@code Range}). */
+    interface Signer {
+        Map<String, String> sign(String method, URI uri, Map<String, String> headers);
+    }
+
+    private static final Pattern XML_CODE = Pattern.compile("<Code>([^<]{1,100})</Code>");
+    private static final Pattern XML_MESSAGE = Pattern.compile("<Message>([^<]{1,300})</Message>");
+
+    private final String type;
+    private final String blobId;
+    private final URI uri;
+    private final String display;
+    private final ObjectHttp http;
+    private final Signer signer;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile long size = -1;
+
+    /**
+     * @param type    backend type for messages
+     * @param display where the object lives, for messages, e.g. {@code s3://bucket/key}
+     * @param http    client closed with this backend
+     */
+    ObjectBlobBackend(String type, String blobId, URI uri, String display, ObjectHttp http, Signer signer) {
+        this.type = type;
+        this.blobId = blobId;
+        this.uri = uri;
+        this.display = display;
+        this.http = http;
+        this.signer = signer;
+    }
+
+    @Override
+    public String blobId() {
+        return blobId;
+    }
+
+    @Override
+    public long size() throws IOException {
+        long s = size;
+        if (s >= 0) {
+            return s;
+        }
+        checkOpen();
+        Map<String, String> headers = signer.sign("HEAD", uri, new java.util.TreeMap<>());
+        s = http.execute("HEAD", uri, headers, response -> {
+            check(response, "HEAD");
+            Header h = response.getFirstHeader("Content-Length");
+            if (h == null) {
+                throw new BackendException(type + " backend: HEAD " + display + " answered HTTP " + response.getCode()
+                        + " without Content-Length", false, response.getCode(), null);
+            }
+            try {
+                return Long.parseLong(h.getValue().trim());
+            } catch (NumberFormatException e) {
+                throw new BackendException(type + " backend: HEAD " + display + ": invalid Content-Length '"
+                        + h.getValue() + "'", false, response.getCode(), e);
+            }
+        });
+        size = s;
+        return s;
+    }
+
+    @Override
+    public int read(ByteBuffer dst, long position) throws IOException {
+        if (position < 0) {
+            throw new IllegalArgumentException("negative position " + position);
+        }
+        checkOpen();
+        long total = size();
+        if (position >= total) {
+            return -1;
+        }
+        int len = dst.remaining();
+        if (len == 0) {
+            return 0;
+        }
+        String range = "bytes=" + position + "-" + (position + len - 1);
+        Map<String, String> unsigned = new java.util.TreeMap<>();
+        unsigned.put("range", range);
+        Map<String, String> headers = signer.sign("GET", uri, unsigned);
+        String what = "GET " + display + " " + range;
+        return http.execute("GET", uri, headers, response -> {
+            check(response, what);
+            int start = dst.position();
+            int got = copy(response.getEntity(), dst, len, what, response.getCode());
+            if (got != len) {
+                dst.position(start);
+                throw new BackendException(type + " backend: " + what + ": expected " + len + " bytes, got " + got,
+                        true, response.getCode(), null);
+            }
+            return len;
+        });
+    }
+
+    private int copy(HttpEntity entity, ByteBuffer dst, int len, String what, int status) throws IOException {
+        if (entity == null) {
+            return 0;
+        }
+        int got = 0;
+        byte[] tmp = dst.hasArray() ? null : new byte[Math.min(len, 65536)];
+        try (InputStream in = entity.getContent()) {
+            while (got < len) {
+                int n;
+                if (tmp == null) {
+                    n = in.read(dst.array(), dst.arrayOffset() + dst.position(), len - got);
+                    if (n > 0) {
+                        dst.position(dst.position() + n);
+                    }
+                } else {
+                    n = in.read(tmp, 0, Math.min(tmp.length, len - got));
+                    if (n > 0) {
+                        dst.put(tmp, 0, n);
+                    }
+                }
+                if (n < 0) {
+                    break;
+                }
+                got += n;
+            }
+            if (got == len && in.read() >= 0) {
+                throw new BackendException(type + " backend: " + what + ": the response body is longer than the "
+                        + len + " bytes asked for (server ignored Range?)", false, status, null);
+            }
+        }
+        return got;
+    }
+
+    /** Status 200-299 passes; 404 is a missing blob; everything else an error with the server's code and message. */
+    private void check(ClassicHttpResponse response, String what) throws IOException {
+        int status = response.getCode();
+        if (status >= 200 && status < 300) {
+            return;
+        }
+        String body = "";
+        HttpEntity entity = response.getEntity();
+        if (entity != null) {
+            try (InputStream in = entity.getContent()) {
+                body = new String(in.readNBytes(8192), StandardCharsets.UTF_8);
+            }
+        }
+        if (status == 404) {
+            throw new FileNotFoundException(type + " backend: blob " + blobId + " not found at " + display
+                    + " (HTTP 404" + detail(body) + ")");
+        }
+        String kind = status >= 300 && status < 400 ? " (redirects are not followed by object-store backends)"
+                : status == 403 ? " (check access_key_id/access_key_secret, region and bucket)" : "";
+        boolean retryable = status >= 500 || status == 429 || status == 408;
+        throw new BackendException(type + " backend: " + what + ": HTTP " + status + detail(body) + kind, retryable,
+                status, null);
+    }
+
+    private static String detail(String body) {
+        Matcher code = XML_CODE.matcher(body);
+        Matcher message = XML_MESSAGE.matcher(body);
+        StringBuilder sb = new StringBuilder();
+        if (code.find()) {
+            sb.append(' ').append(code.group(1));
+        }
+        if (message.find()) {
+            sb.append(": ").append(message.group(1));
+        }
+        return sb.toString();
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed.get()) {
+            throw new IOException(type + " backend: blob " + blobId + " is closed");
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed.compareAndSet(false, true)) {
+            http.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return type + "[" + display + "]";
+    }
+}

@@ -1,0 +1,264 @@
+package dev.nydus4j.backend.s3;
+
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.SystemDefaultDnsResolver;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClientBuilder;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
+import org.apache.hc.client5.http.ssl.HostnameVerificationPolicy;
+import org.apache.hc.client5.http.ssl.NoopHostnameVerifier;
+import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.HttpHost;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.util.Timeout;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * HTTP client of an object-store backend (BACKENDS.md 1): one pooled client per backend (plus one through
+ * {@code proxy.url}), timeouts, TLS {@code skip_verify} / {@code ca_cert_files}, no automatic redirects, retries or
+ * decompression, {@code User-Agent: nydusd/1.0.0} and the {@code NYDUS_HEADER_*} headers added after signing.
+ * Thread-safe.
+ */
+final class ObjectHttp implements Closeable {
+    static final String USER_AGENT = "nydusd/1.0.0";
+    private static final String ENV_HEADER_PREFIX = "NYDUS_HEADER_";
+    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
+    /** Handles one response; the status has not been checked. */
+    interface ResponseHandler<T> {
+        T handle(ClassicHttpResponse response) throws IOException;
+    }
+
+    /**
+     * The system resolver, except that {@code localhost} and every {@code *.localhost} name is the loopback address
+     * (RFC 6761 6.3), as curl and browsers do: virtual-hosted buckets ({@code bucket.localhost:9000}) of a local
+     * server work without editing {@code /etc/hosts}.
+     */
+    static final SystemDefaultDnsResolver LOOPBACK_LOCALHOST = new SystemDefaultDnsResolver() {
+        @Override
+        public InetAddress[] resolve(String host) throws UnknownHostException {
+            String h = host.toLowerCase(java.util.Locale.ROOT);
+            if (h.equals("localhost") || h.endsWith(".localhost")) {
+                return new InetAddress[]{InetAddress.getLoopbackAddress()};
+            }
+            return super.resolve(host);
+        }
+    };
+
+    private final CloseableHttpClient direct;
+    private final CloseableHttpClient viaProxy; // null without proxy
+    private final ProxyConfig proxy;
+    private final Map<String, String> extraHeaders;
+
+    ObjectHttp(String type, boolean skipVerify, List<String> caCertFiles, int timeoutSecs, int connectTimeoutSecs,
+               ProxyConfig proxy, Map<String, String> env) throws IOException {
+        TlsSocketStrategy tls = tls(type, skipVerify, caCertFiles);
+        this.proxy = proxy;
+        this.direct = client(tls, timeoutSecs, connectTimeoutSecs, null);
+        this.viaProxy = proxy.enabled() ? client(tls, timeoutSecs, connectTimeoutSecs, proxyHost(proxy.url())) : null;
+        this.extraHeaders = envHeaders(env);
+    }
+
+    /**
+     * Sends a request with the given (already signed) headers. Through the proxy first when one is set; with
+     * {@code proxy.fallback} a transport error or a 5xx from the proxy sends the same request directly.
+     */
+    <T> T execute(String method, URI uri, Map<String, String> signedHeaders, ResponseHandler<T> handler)
+            throws IOException {
+        if (viaProxy != null) {
+            URI proxied = proxy.useHttp() && "https".equals(uri.getScheme()) ? httpOf(uri) : uri;
+            Object[] fallback = new Object[1];
+            try {
+                T result = viaProxy.execute(request(method, proxied, signedHeaders), response -> {
+                    if (proxy.fallback() && response.getCode() >= 500) {
+                        EntityUtils.consume(response.getEntity());
+                        fallback[0] = Boolean.TRUE;
+                        return null;
+                    }
+                    return handler.handle(response);
+                });
+                if (fallback[0] == null) {
+                    return result;
+                }
+            } catch (IOException e) {
+                if (!proxy.fallback() || e instanceof dev.nydus4j.spi.BackendException
+                        || e instanceof java.io.FileNotFoundException) {
+                    throw e;
+                }
+            }
+        }
+        return direct.execute(request(method, uri, signedHeaders), handler::handle);
+    }
+
+    private HttpUriRequestBase request(String method, URI uri, Map<String, String> signedHeaders) {
+        HttpUriRequestBase r = new HttpUriRequestBase(method, uri);
+        signedHeaders.forEach(r::setHeader);
+        extraHeaders.forEach(r::setHeader);
+        return r;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            direct.close();
+        } finally {
+            if (viaProxy != null) {
+                viaProxy.close();
+            }
+        }
+    }
+
+    private static URI httpOf(URI uri) {
+        return URI.create("http" + uri.toString().substring("https".length()));
+    }
+
+    private static HttpHost proxyHost(String url) {
+        URI u = URI.create(url);
+        int port = u.getPort() != -1 ? u.getPort() : "https".equals(u.getScheme()) ? 443 : 80;
+        return new HttpHost(u.getScheme(), u.getHost(), port);
+    }
+
+    /** {@code NYDUS_HEADER_<Name>=<value>} as {@code <Name>: <value>}; invalid names and values skipped. */
+    static Map<String, String> envHeaders(Map<String, String> env) {
+        Map<String, String> out = new LinkedHashMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENV_HEADER_PREFIX)) {
+                String name = k.substring(ENV_HEADER_PREFIX.length());
+                if (TOKEN.matcher(name).matches() && v.indexOf('\r') < 0 && v.indexOf('\n') < 0) {
+                    out.put(name, v);
+                }
+            }
+        });
+        return Map.copyOf(out);
+    }
+
+    private static CloseableHttpClient client(TlsSocketStrategy tls, int timeoutSecs, int connectTimeoutSecs,
+                                              HttpHost proxyHost) {
+        ConnectionConfig cc = ConnectionConfig.custom()
+                .setConnectTimeout(Timeout.ofSeconds(connectTimeoutSecs))
+                .setSocketTimeout(Timeout.ofSeconds(timeoutSecs))
+                .build();
+        HttpClientBuilder b = HttpClients.custom()
+                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
+                        .setTlsSocketStrategy(tls)
+                        .setDnsResolver(LOOPBACK_LOCALHOST)
+                        .setDefaultConnectionConfig(cc)
+                        .setMaxConnPerRoute(32)
+                        .setMaxConnTotal(64)
+                        .build())
+                .setDefaultRequestConfig(RequestConfig.custom()
+                        .setResponseTimeout(Timeout.ofSeconds(timeoutSecs))
+                        .setConnectionRequestTimeout(Timeout.ofSeconds(Math.max(timeoutSecs, 30)))
+                        .build())
+                .disableRedirectHandling()
+                .disableAutomaticRetries()
+                .disableContentCompression()
+                .disableCookieManagement()
+                .setUserAgent(USER_AGENT);
+        if (proxyHost != null) {
+            b.setProxy(proxyHost);
+        }
+        return b.build();
+    }
+
+    private static TlsSocketStrategy tls(String type, boolean skipVerify, List<String> caCertFiles)
+            throws IOException {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            if (skipVerify) {
+                ctx.init(null, new TrustManager[]{new TrustAll()}, null);
+                return new DefaultClientTlsStrategy(ctx, HostnameVerificationPolicy.CLIENT,
+                        NoopHostnameVerifier.INSTANCE);
+            }
+            if (caCertFiles.isEmpty()) {
+                return DefaultClientTlsStrategy.createDefault();
+            }
+            ctx.init(null, new TrustManager[]{withExtraRoots(caCertFiles)}, null);
+            return new DefaultClientTlsStrategy(ctx);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("cannot set up TLS for " + type + " backend: " + e.getMessage(), e);
+        }
+    }
+
+    /** System roots plus every certificate of the PEM files; a file that is unreadable or holds none fails. */
+    private static X509TrustManager withExtraRoots(List<String> files) throws IOException, GeneralSecurityException {
+        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+        store.load(null, null);
+        TrustManagerFactory system = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        system.init((KeyStore) null);
+        int n = 0;
+        for (TrustManager tm : system.getTrustManagers()) {
+            if (tm instanceof X509TrustManager x) {
+                for (X509Certificate c : x.getAcceptedIssuers()) {
+                    store.setCertificateEntry("system-" + n++, c);
+                }
+            }
+        }
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        for (String file : files) {
+            Collection<? extends Certificate> certs;
+            try (InputStream in = Files.newInputStream(Path.of(file))) {
+                certs = cf.generateCertificates(in);
+            } catch (IOException | GeneralSecurityException e) {
+                throw new IOException("ca_cert_files: cannot read certificates from " + file + ": " + e.getMessage(), e);
+            }
+            if (certs.isEmpty()) {
+                throw new IOException("ca_cert_files: " + file + " holds no PEM certificate");
+            }
+            for (Certificate c : certs) {
+                store.setCertificateEntry("ca-" + n++, c);
+            }
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(store);
+        for (TrustManager tm : tmf.getTrustManagers()) {
+            if (tm instanceof X509TrustManager x) {
+                return x;
+            }
+        }
+        throw new GeneralSecurityException("no X509TrustManager available");
+    }
+
+    /** {@code skip_verify}: every chain is accepted. */
+    private static final class TrustAll implements X509TrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+}

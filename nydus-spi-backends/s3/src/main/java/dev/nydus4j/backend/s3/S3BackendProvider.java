@@ -1,0 +1,92 @@
+package dev.nydus4j.backend.s3;
+
+import dev.nydus4j.spi.BackendContext;
+import dev.nydus4j.spi.BlobBackend;
+import dev.nydus4j.spi.BlobBackendProvider;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The {@code s3} backend (BACKENDS.md 4): objects {@code <scheme>://<endpoint>/<bucket>/<prefix><blob id>} (path
+ * style) read with Range GETs signed with AWS SigV4 (service {@code s3}, payload hash of the empty body).
+ * {@code Host} is sent and signed as {@code host[:port]} (BACKENDS.md 12 C3); the object key is URI-encoded per
+ * segment. With both keys empty requests go unsigned (anonymous public buckets). Thread-safe.
+ */
+public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
+    private static final DateTimeFormatter AMZ_DATE =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+    private final Map<String, String> env;
+
+    public S3BackendProvider() {
+        this(System.getenv());
+    }
+
+    /** With another environment ({@code NYDUS_HEADER_*}); for embedders and tests. */
+    public S3BackendProvider(Map<String, String> env) {
+        this.env = Map.copyOf(Objects.requireNonNull(env, "env is null"));
+    }
+
+    @Override
+    public String type() {
+        return "s3";
+    }
+
+    @Override
+    public Class<S3Config> configType() {
+        return S3Config.class;
+    }
+
+    @Override
+    public void validate(S3Config config) {
+        Objects.requireNonNull(config, "config is null");
+        config.check();
+        for (String file : config.caCertFiles()) {
+            if (!Files.isReadable(Path.of(file))) {
+                throw new IllegalArgumentException("ca_cert_files: cannot read '" + file + "'");
+            }
+        }
+    }
+
+    @Override
+    public BlobBackend open(S3Config config, String blobId, BackendContext context) throws IOException {
+        validate(config);
+        if (blobId == null || blobId.isEmpty() || blobId.contains("/")) {
+            throw new IllegalArgumentException("invalid blob id '" + blobId + "' for s3 backend");
+        }
+        String key = config.objectPrefix() + blobId;
+        URI uri = URI.create(config.scheme() + "://" + config.endpoint() + "/" + SigV4.encodePath(config.bucketName())
+                + "/" + SigV4.encodePath(key));
+        ObjectHttp http = new ObjectHttp("s3", config.skipVerify(), config.caCertFiles(), config.timeoutSecs(),
+                config.connectTimeoutSecs(), config.proxy(), env);
+        return new ObjectBlobBackend("s3", blobId, uri, "s3://" + config.bucketName() + "/" + key, http,
+                signer(config, context.clock()));
+    }
+
+    static ObjectBlobBackend.Signer signer(S3Config config, Clock clock) {
+        boolean anonymous = config.accessKeyId().isEmpty() && config.accessKeySecret().isEmpty();
+        return (method, uri, headers) -> {
+            TreeMap<String, String> h = new TreeMap<>(headers);
+            if (anonymous) {
+                return h;
+            }
+            h.put("host", uri.getRawAuthority());
+            h.put("x-amz-content-sha256", SigV4.EMPTY_SHA256);
+            h.put("x-amz-date", AMZ_DATE.format(clock.instant()));
+            String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
+            SigV4.Signature s = SigV4.sign(method, uri.getRawPath(), query, h, SigV4.EMPTY_SHA256,
+                    config.accessKeyId(), config.accessKeySecret(), config.region(), "s3", h.get("x-amz-date"));
+            h.put("authorization", s.authorization());
+            return h;
+        };
+    }
+}
