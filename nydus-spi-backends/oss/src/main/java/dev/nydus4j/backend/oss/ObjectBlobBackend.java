@@ -67,7 +67,7 @@ final class ObjectBlobBackend implements BlobBackend {
         checkOpen();
         Map<String, String> headers = signer.sign("HEAD", uri, new java.util.TreeMap<>());
         s = http.execute("HEAD", uri, headers, response -> {
-            check(response, "HEAD");
+            check(response, "HEAD " + display);
             Header h = response.getFirstHeader("Content-Length");
             if (h == null) {
                 throw new BackendException(type + " backend: HEAD " + display + " answered HTTP " + response.getCode()
