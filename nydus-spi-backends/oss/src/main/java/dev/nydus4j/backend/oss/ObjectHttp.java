@@ -80,9 +80,16 @@ final class ObjectHttp implements Closeable {
     ObjectHttp(String type, boolean skipVerify, List<String> caCertFiles, int timeoutSecs, int connectTimeoutSecs,
                ProxyConfig proxy, Map<String, String> env) throws IOException {
         TlsSocketStrategy tls = tls(type, skipVerify, caCertFiles);
-        this.proxy = proxy;
+        this.proxy = java.util.Objects.requireNonNull(proxy, "proxy is null");
         this.direct = client(tls, timeoutSecs, connectTimeoutSecs, null);
-        this.viaProxy = proxy.enabled() ? client(tls, timeoutSecs, connectTimeoutSecs, proxyHost(proxy.url())) : null;
+        CloseableHttpClient proxied = null;
+        try {
+            proxied = proxy.enabled() ? client(tls, timeoutSecs, connectTimeoutSecs, proxyHost(proxy.url())) : null;
+        } catch (RuntimeException e) {
+            direct.close();
+            throw e;
+        }
+        this.viaProxy = proxied;
         this.extraHeaders = envHeaders(env);
     }
 

@@ -1,0 +1,87 @@
+package dev.nydus4j.backend.s3;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.nydus4j.spi.BackendContext;
+import dev.nydus4j.spi.BackendException;
+import dev.nydus4j.spi.BlobBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@code proxy.url}: requests go to the forward proxy first (absolute-form, signed); a failing proxy (502) falls
+ * back to the origin only with {@code proxy.fallback}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class S3ProxyRouteTest {
+    private static final String ID = "c3".repeat(32);
+    private final List<String> proxied = new CopyOnWriteArrayList<>();
+    private S3ProxyServer origin;
+    private HttpServer failingProxy;
+    private byte[] content;
+
+    @BeforeAll
+    void start() throws Exception {
+        origin = new S3ProxyServer("nydus");
+        content = new byte[20_000];
+        new Random(9).nextBytes(content);
+        origin.put("nydus", ID, content);
+        failingProxy = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        failingProxy.createContext("/", ex -> {
+            try (ex) {
+                proxied.add(ex.getRequestMethod() + " " + ex.getRequestURI() + " signed="
+                        + ex.getRequestHeaders().getFirst("Authorization").startsWith("AWS4-HMAC-SHA256 "));
+                ex.sendResponseHeaders(502, -1);
+            }
+        });
+        failingProxy.start();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        failingProxy.stop(0);
+        origin.close();
+    }
+
+    private S3Config config(boolean fallback) {
+        ProxyConfig proxy = new ProxyConfig("http://127.0.0.1:" + failingProxy.getAddress().getPort(), "", fallback,
+                5, 300, false, "");
+        return new S3Config(S3ProxyServer.REGION, "nydus", origin.endpoint(), "", "http", S3ProxyServer.ACCESS_KEY,
+                S3ProxyServer.SECRET, false, List.of(), 5, 5, 0, proxy);
+    }
+
+    @Test
+    void failingProxyFallsBackToTheOrigin() throws Exception {
+        proxied.clear();
+        try (BlobBackend b = new S3BackendProvider(Map.of()).open(config(true), ID, BackendContext.simple("/"))) {
+            ByteBuffer dst = ByteBuffer.allocate(300);
+            assertThat(b.read(dst, 100)).isEqualTo(300);
+            assertThat(dst.array()).isEqualTo(Arrays.copyOfRange(content, 100, 400));
+        }
+        String url = "http://" + origin.endpoint() + "/nydus/" + ID;
+        assertThat(proxied).containsExactly("HEAD " + url + " signed=true", "GET " + url + " signed=true");
+    }
+
+    @Test
+    void withoutFallbackTheProxyErrorIsReported() throws Exception {
+        try (BlobBackend b = new S3BackendProvider(Map.of()).open(config(false), ID, BackendContext.simple("/"))) {
+            assertThatThrownBy(b::size).isInstanceOfSatisfying(BackendException.class, e -> {
+                assertThat(e.httpStatus()).isEqualTo(502);
+                assertThat(e.isRetryable()).isTrue();
+            });
+        }
+    }
+}
