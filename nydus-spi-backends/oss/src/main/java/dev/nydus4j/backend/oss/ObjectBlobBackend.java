@@ -66,7 +66,7 @@ final class ObjectBlobBackend implements BlobBackend {
         }
         checkOpen();
         Map<String, String> headers = signer.sign("HEAD", uri, new java.util.TreeMap<>());
-        s = http.execute("HEAD", uri, headers, response -> {
+        s = execute("HEAD", "HEAD " + display, headers, response -> {
             check(response, "HEAD " + display);
             Header h = response.getFirstHeader("Content-Length");
             if (h == null) {
@@ -103,7 +103,7 @@ final class ObjectBlobBackend implements BlobBackend {
         unsigned.put("range", range);
         Map<String, String> headers = signer.sign("GET", uri, unsigned);
         String what = "GET " + display + " " + range;
-        return http.execute("GET", uri, headers, response -> {
+        return execute("GET", what, headers, response -> {
             check(response, what);
             int start = dst.position();
             int got = copy(response.getEntity(), dst, len, what, response.getCode());
@@ -114,6 +114,19 @@ final class ObjectBlobBackend implements BlobBackend {
             }
             return len;
         });
+    }
+
+    /** Sends one request; transport failures (refused, reset, timed out) become retryable BackendExceptions. */
+    private <T> T execute(String method, String what, Map<String, String> headers,
+                          ObjectHttp.ResponseHandler<T> handler) throws IOException {
+        try {
+            return http.execute(method, uri, headers, handler);
+        } catch (BackendException | FileNotFoundException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new BackendException(type + " backend: " + what + ": " + e.getClass().getSimpleName() + ": "
+                    + e.getMessage(), true, 0, e);
+        }
     }
 
     private int copy(HttpEntity entity, ByteBuffer dst, int len, String what, int status) throws IOException {
