@@ -76,9 +76,16 @@ final class ObjectHttp implements Closeable {
     private final CloseableHttpClient viaProxy; // null without proxy
     private final ProxyConfig proxy;
     private final Map<String, String> extraHeaders;
+    private final Runnable onLastClose;
+    private int users = 1; // guarded by this; 0 = closed
 
+    /**
+     * A client with one user; {@link #retain()} adds users, each {@link #close()} removes one and the last closes
+     * the connection pools and runs {@code onLastClose}.
+     */
     ObjectHttp(String type, boolean skipVerify, List<String> caCertFiles, int timeoutSecs, int connectTimeoutSecs,
-               ProxyConfig proxy, Map<String, String> env) throws IOException {
+               ProxyConfig proxy, Map<String, String> env, Runnable onLastClose) throws IOException {
+        this.onLastClose = java.util.Objects.requireNonNull(onLastClose, "onLastClose is null");
         TlsSocketStrategy tls = tls(type, skipVerify, caCertFiles);
         this.proxy = java.util.Objects.requireNonNull(proxy, "proxy is null");
         this.direct = client(tls, timeoutSecs, connectTimeoutSecs, null);
@@ -131,8 +138,24 @@ final class ObjectHttp implements Closeable {
         return r;
     }
 
+    /** Adds a user; false when the client is already closed. */
+    synchronized boolean retain() {
+        if (users == 0) {
+            return false;
+        }
+        users++;
+        return true;
+    }
+
+    /** Removes one user; the last one closes the pools. */
     @Override
     public void close() throws IOException {
+        synchronized (this) {
+            if (users == 0 || --users > 0) {
+                return;
+            }
+        }
+        onLastClose.run();
         try {
             direct.close();
         } finally {

@@ -9,6 +9,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -20,6 +22,7 @@ import java.util.TreeMap;
  */
 public final class OssBackendProvider implements BlobBackendProvider<OssConfig> {
     private final Map<String, String> env;
+    private final Map<List<Object>, ObjectHttp> clients = new HashMap<>(); // guarded by this
 
     public OssBackendProvider() {
         this(System.getenv());
@@ -28,6 +31,27 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
     /** With another environment ({@code NYDUS_HEADER_*}); for embedders and tests. */
     public OssBackendProvider(Map<String, String> env) {
         this.env = Map.copyOf(Objects.requireNonNull(env, "env is null"));
+    }
+
+    /**
+     * The client shared by the blobs opened with an equal config and instance id (one connection pool, as
+     * upstream's one client per backend instance); each blob holds one reference.
+     */
+    private synchronized ObjectHttp client(OssConfig config, String instanceId) throws IOException {
+        List<Object> key = List.of(config, instanceId);
+        ObjectHttp shared = clients.get(key);
+        if (shared != null && shared.retain()) {
+            return shared;
+        }
+        ObjectHttp[] created = new ObjectHttp[1];
+        created[0] = new ObjectHttp("oss", config.skipVerify(), config.caCertFiles(), config.timeoutSecs(),
+                config.connectTimeoutSecs(), config.proxy(), env, () -> forget(key, created[0]));
+        clients.put(key, created[0]);
+        return created[0];
+    }
+
+    private synchronized void forget(List<Object> key, ObjectHttp client) {
+        clients.remove(key, client);
     }
 
     @Override
@@ -65,8 +89,7 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
             throw new IllegalArgumentException("oss backend: object_prefix '" + config.objectPrefix()
                     + "' does not form a valid URL path: " + e.getMessage(), e);
         }
-        ObjectHttp http = new ObjectHttp("oss", config.skipVerify(), config.caCertFiles(), config.timeoutSecs(),
-                config.connectTimeoutSecs(), config.proxy(), env);
+        ObjectHttp http = client(config, context.instanceId());
         return new ObjectBlobBackend("oss", blobId, uri, "oss://" + config.bucketName() + "/" + key, http,
                 signer(config, "/" + config.bucketName() + "/" + key, context.clock()));
     }

@@ -161,4 +161,22 @@ class S3BackendTest {
         assertThatThrownBy(() -> b.read(ByteBuffer.allocate(1), 0)).isInstanceOf(java.io.IOException.class)
                 .hasMessageContaining("closed");
     }
+
+    @Test
+    void blobsOfOneConfigShareAClientThatOutlivesEachOfThem() throws Exception {
+        S3BackendProvider provider = new S3BackendProvider(Map.of());
+        S3Config config = config("nydus", "", S3ProxyServer.SECRET);
+        BlobBackend first = provider.open(config, ID, BackendContext.simple("/"));
+        BlobBackend second = provider.open(config, ID, BackendContext.simple("/"));
+        assertThat(first.size()).isEqualTo(content.length);
+        first.close();
+        ByteBuffer dst = ByteBuffer.allocate(64);
+        assertThat(second.read(dst, 64)).isEqualTo(64);
+        assertThat(dst.array()).isEqualTo(Arrays.copyOfRange(content, 64, 128));
+        second.close();
+        second.close();
+        try (BlobBackend third = provider.open(config, ID, BackendContext.simple("/"))) {
+            assertThat(third.read(ByteBuffer.allocate(8), 0)).isEqualTo(8);
+        }
+    }
 }
