@@ -1,5 +1,8 @@
 package dev.nydus4j.backend.oss;
 
+import dev.nydus4j.backend.objectstorage.ObjectHttp;
+import dev.nydus4j.backend.objectstorage.ObjectBlobBackend;
+
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.spi.BlobBackend;
 import dev.nydus4j.spi.BlobBackendProvider;

@@ -1,5 +1,7 @@
 package dev.nydus4j.backend.s3;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
+
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 

@@ -1,5 +1,7 @@
 package dev.nydus4j.backend.s3;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
+
 import com.sun.net.httpserver.HttpServer;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.spi.BackendException;

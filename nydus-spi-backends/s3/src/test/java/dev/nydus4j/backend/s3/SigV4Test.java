@@ -1,5 +1,7 @@
 package dev.nydus4j.backend.s3;
 
+import dev.nydus4j.backend.objectstorage.ObjectBlobBackend;
+
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;

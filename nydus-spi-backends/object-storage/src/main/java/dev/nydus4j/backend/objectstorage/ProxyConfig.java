@@ -1,4 +1,4 @@
-package dev.nydus4j.backend.s3;
+package dev.nydus4j.backend.objectstorage;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;

@@ -1,4 +1,4 @@
-package dev.nydus4j.backend.oss;
+package dev.nydus4j.backend.objectstorage;
 
 import dev.nydus4j.spi.BackendException;
 import dev.nydus4j.spi.BlobBackend;
@@ -21,9 +21,9 @@ import java.util.regex.Pattern;
  * One object of an object store read with signed Range GETs; the size comes from a HEAD, asked once. Fills the
  * buffer or throws (BACKENDS.md 1.3); 3xx counts as an error (BACKENDS.md 12 C1). Thread-safe.
  */
-final class ObjectBlobBackend implements BlobBackend {
+public final class ObjectBlobBackend implements BlobBackend {
     /** Adds the signature headers of one request to {@code headers} (which may already hold {@code Range}). */
-    interface Signer {
+    public interface Signer {
         Map<String, String> sign(String method, URI uri, Map<String, String> headers);
     }
 
@@ -44,7 +44,7 @@ final class ObjectBlobBackend implements BlobBackend {
      * @param display where the object lives, for messages, e.g. {@code s3://bucket/key}
      * @param http    client closed with this backend
      */
-    ObjectBlobBackend(String type, String blobId, URI uri, String display, ObjectHttp http, Signer signer) {
+    public ObjectBlobBackend(String type, String blobId, URI uri, String display, ObjectHttp http, Signer signer) {
         this.type = type;
         this.blobId = blobId;
         this.uri = uri;

@@ -1,4 +1,4 @@
-package dev.nydus4j.backend.oss;
+package dev.nydus4j.backend.objectstorage;
 
 import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
 import org.apache.hc.client5.http.config.ConnectionConfig;
@@ -46,8 +46,8 @@ import java.util.regex.Pattern;
  * decompression, {@code User-Agent: nydusd/1.0.0} and the {@code NYDUS_HEADER_*} headers added after signing.
  * Thread-safe.
  */
-final class ObjectHttp implements Closeable {
-    static final String USER_AGENT = "nydusd/1.0.0";
+public final class ObjectHttp implements Closeable {
+    public static final String USER_AGENT = "nydusd/1.0.0";
     private static final String ENV_HEADER_PREFIX = "NYDUS_HEADER_";
     private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
@@ -83,7 +83,7 @@ final class ObjectHttp implements Closeable {
      * A client with one user; {@link #retain()} adds users, each {@link #close()} removes one and the last closes
      * the connection pools and runs {@code onLastClose}.
      */
-    ObjectHttp(String type, boolean skipVerify, List<String> caCertFiles, int timeoutSecs, int connectTimeoutSecs,
+    public ObjectHttp(String type, boolean skipVerify, List<String> caCertFiles, int timeoutSecs, int connectTimeoutSecs,
                ProxyConfig proxy, Map<String, String> env, Runnable onLastClose) throws IOException {
         this.onLastClose = java.util.Objects.requireNonNull(onLastClose, "onLastClose is null");
         TlsSocketStrategy tls = tls(type, skipVerify, caCertFiles);
@@ -139,7 +139,7 @@ final class ObjectHttp implements Closeable {
     }
 
     /** Adds a user; false when the client is already closed. */
-    synchronized boolean retain() {
+    public synchronized boolean retain() {
         if (users == 0) {
             return false;
         }
@@ -176,7 +176,7 @@ final class ObjectHttp implements Closeable {
     }
 
     /** {@code NYDUS_HEADER_<Name>=<value>} as {@code <Name>: <value>}; invalid names and values skipped. */
-    static Map<String, String> envHeaders(Map<String, String> env) {
+    public static Map<String, String> envHeaders(Map<String, String> env) {
         Map<String, String> out = new LinkedHashMap<>();
         env.forEach((k, v) -> {
             if (k.startsWith(ENV_HEADER_PREFIX)) {
