@@ -137,9 +137,13 @@ class NydusImageCommandTest {
                 tmp.resolve("o2.tar").toString(), boot.toString());
         assertThat(noHost.exitCode()).isEqualTo(1);
         assertThat(noHost.err()).contains("'host' and 'repo'");
-        CliRun unknown = CliRun.run("unpack", "--backend-type", "oss", "--backend-config", "{}", "--output",
+        CliRun unknown = CliRun.run("unpack", "--backend-type", "ftp", "--backend-config", "{}", "--output",
                 tmp.resolve("o3.tar").toString(), boot.toString());
-        assertThat(unknown.err()).contains("No blob backend provider for type 'oss'; available: [localfs, registry]");
+        assertThat(unknown.err())
+                .contains("No blob backend provider for type 'ftp'; available: [localfs, oss, registry, s3]");
+        CliRun badOss = CliRun.run("unpack", "--backend-type", "oss", "--backend-config", "{}", "--output",
+                tmp.resolve("o5.tar").toString(), boot.toString());
+        assertThat(badOss.err()).contains("'endpoint' is required");
         CliRun both = CliRun.run("unpack", "--backend-type", "localfs", "-D", blobs.toString(), "--output",
                 tmp.resolve("o4.tar").toString(), boot.toString());
         assertThat(both.err()).contains("conflicts");
