@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# nydusify convert throughput and peak RSS on a >= 700 MB two-layer image in a local docker-registry, against
+# `skopeo copy` of the same image to a local OCI layout followed by `gzip -dc | tar -x` of its layers and
+# `mksquashfs -comp zstd -Xcompression-level 3 -b 1M`, in the same run (median of RUNS).
+# Needs docker-registry, skopeo, squashfs-tools, python3; reuses the seeded tree of create-throughput.sh.
+# Usage: benchmarks/scripts/convert-throughput.sh [RUNS (default 3)]
+set -euo pipefail
+root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
+runs="${1:-3}"
+work="${BENCH_WORK:-/tmp/nydus4j-bench-convert}"
+tree="${BENCH_TREE:-/tmp/nydus4j-bench-create/src}"
+for t in docker-registry skopeo mksquashfs python3; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }; done
+if [[ ! -d "$tree" ]]; then bash "$root/benchmarks/scripts/create-throughput.sh" 720 1 >/dev/null; fi
+[[ -f "$root/nydus-cli/target/nydus4j-cli.jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
+reg_pid=""
+cleanup() { [[ -n "$reg_pid" ]] && kill "$reg_pid" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+rm -rf "$work" && mkdir -p "$work"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s/registry}, delete: {enabled: true}}\nhttp: {addr: "127.0.0.1:%s"}\nlog: {level: error, accesslog: {disabled: true}}\n' "$work" "$port" >"$work/registry.yml"
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+reg_pid=$!
+until curl -sf "http://127.0.0.1:$port/v2/" >/dev/null; do sleep 0.1; done
+reg="127.0.0.1:$port"
+
+echo "packing $tree as a two-layer OCI image and pushing it to $reg"
+python3 - "$tree" "$work/oci" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile, zlib
+src, out = sys.argv[1], sys.argv[2]
+os.makedirs(out + "/blobs/sha256")
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(f"{out}/blobs/sha256/{d}", "wb").write(data)
+    return "sha256:" + d, len(data)
+names = sorted(os.listdir(src))
+half = len(names) // 2
+layers, diff_ids = [], []
+for part in (names[:half], names[half:]):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for n in part:
+            t.add(os.path.join(src, n), arcname=n)
+    diff_ids.append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
+    d, size = put(gzip.compress(raw.getvalue(), compresslevel=6, mtime=0))
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": size})
+cfg, cfg_size = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+    "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": [{}, {}]}).encode())
+man, man_size = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": cfg_size},
+    "layers": layers}).encode())
+json.dump({"imageLayoutVersion": "1.0.0"}, open(out + "/oci-layout", "w"))
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "digest": man, "size": man_size, "annotations": {"org.opencontainers.image.ref.name": "bench"}}]},
+    open(out + "/index.json", "w"))
+PY
+skopeo copy --quiet --dest-tls-verify=false oci:"$work/oci":bench "docker://$reg/bench:latest"
+image_bytes=$(du -sb "$tree" | cut -f1)
+
+conv=(); pipe=(); rss=()
+for i in $(seq 1 "$runs"); do
+  # ours: pull + convert + push, registry to registry
+  out="$( { /usr/bin/time -f '%e %M' "$root/bin/nydusify" --log-level warn convert --source "$reg/bench:latest" \
+      --target "$reg/bench-nydus:r$i" --source-insecure --target-insecure --work-dir "$work/w$i" >/dev/null; } 2>&1 | tail -1)"
+  conv+=("${out% *}"); rss+=("${out#* }")
+  # baseline: skopeo copy to a layout, then gzip -dc | tar -x of each layer, then mksquashfs
+  rm -rf "$work/pulled" "$work/rootfs" "$work/sq"; mkdir -p "$work/rootfs"
+  t0=$(date +%s%N)
+  skopeo copy --quiet --src-tls-verify=false "docker://$reg/bench:latest" oci:"$work/pulled":bench
+  for l in $(python3 -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print(" ".join(x["digest"][7:] for x in m["layers"]))' "$work/pulled"); do
+    gzip -dc "$work/pulled/blobs/sha256/$l" | tar -x -C "$work/rootfs"
+  done
+  mksquashfs "$work/rootfs" "$work/sq" -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet >/dev/null
+  t1=$(date +%s%N)
+  pipe+=("$(python3 -c "print(($t1 - $t0) / 1e9)")")
+done
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.2f}')" "$@"; }
+c=$(median "${conv[@]}"); p=$(median "${pipe[@]}"); r=$(median "${rss[@]}")
+cat <<MD
+Command: \`benchmarks/scripts/convert-throughput.sh $runs\` on $(date -u +%Y-%m-%d) ($(nproc) cores). Image: the seeded
+tree of create-throughput.sh ($image_bytes bytes, half random, half text) as two gzip layers in a local
+docker-registry. Median of $runs.
+
+| run | wall s (median) | all samples |
+|---|---|---|
+| \`nydusify convert\` registry → registry (pull, convert, push blobs + bootstrap) | $c | ${conv[*]} |
+| \`skopeo copy\` to an OCI layout + \`gzip -dc \\| tar -x\` per layer + \`mksquashfs -comp zstd -Xcompression-level 3 -b 1M\` | $p | ${pipe[*]} |
+
+nydusify vs the baseline: **$(python3 -c "print(f'{$p / $c:.2f}')")×**; nydusify peak RSS (\`/usr/bin/time %M\`): $((${r%.*} / 1024)) MiB.
+MD
