@@ -14,7 +14,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Set;
 
 /**
  * Turns one source layer into one nydus blob with inlined metadata and ToC (upstream: {@code nydus-image create
@@ -27,7 +26,7 @@ final class LayerConverter {
      * {@code blobDigest} and {@code blobFile} are null when the layer needed no blob (all its chunks exist already).
      */
     record Result(int index, String sourceDigest, long sourceBytes, String blobDigest, Path blobFile, long blobSize,
-                  RafsTree tree, Set<String> listedDirectories, long millis) {
+                  RafsTree tree, long millis) {
     }
 
     private final BuildOptions options;
@@ -54,17 +53,16 @@ final class LayerConverter {
         Path bootOut = build.blobInlineMeta() ? null : outDir.resolve("layer-" + index + ".boot");
         BuildResult built;
         long read;
-        Set<String> listed;
+        // directories a layer only implies keep the lower layers' attributes: the builder marks them and the
+        // merge honours the mark (umoci leaves unchanged parents out of its layers)
         try (InputStream raw = store.openBlob(digest);
              VerifyingInputStream verified = new VerifyingInputStream(new BufferedInputStream(raw, 1 << 16), what,
-                     digest, size);
-             ExplicitDirectories.Tap tap = new ExplicitDirectories.Tap(verified, what)) {
+                     digest, size)) {
             try {
-                built = new ImageBuilder(build).hashThreads(hashThreads).build(tap, bootOut, tmp, null);
+                built = new ImageBuilder(build).hashThreads(hashThreads).build(verified, bootOut, tmp, null);
             } catch (IOException | RuntimeException e) {
                 throw new IOException(what + ": cannot convert: " + e.getMessage(), e);
             }
-            listed = tap.finish(what);
             verified.drainAndVerify();
             read = verified.bytesRead();
         }
@@ -75,7 +73,7 @@ final class LayerConverter {
                 throw new IOException(what + ": a layer without inlined metadata unexpectedly produced blob "
                         + built.newBlobId());
             }
-            return new Result(index, digest, read, null, null, 0, tree, listed, millis);
+            return new Result(index, digest, read, null, null, 0, tree, millis);
         }
         if (built.blob() == null || !Files.isRegularFile(tmp)) {
             throw new IOException(what + ": the builder produced no blob");
@@ -92,11 +90,10 @@ final class LayerConverter {
             // no new data (only deletions, or every chunk already stored): the merged bootstrap references no blob
             // of this layer, so none is pushed
             Files.delete(tmp);
-            return new Result(index, digest, read, null, null, 0, tree, listed, millis);
+            return new Result(index, digest, read, null, null, 0, tree, millis);
         }
         Path finalPath = outDir.resolve(hex);
         Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
-        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree, listed,
-                millis);
+        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree, millis);
     }
 }

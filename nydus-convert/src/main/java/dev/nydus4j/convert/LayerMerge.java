@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Merges converted layers (lowest first) into the image bootstrap, with blob ids = nydus blob digests. A layer
@@ -23,10 +22,10 @@ final class LayerMerge {
         LayerConverter.Result build(int index, Path parentBootstrap) throws IOException;
     }
 
-    private record Item(RafsTree tree, String id, Long size, Set<String> listed) {
+    private record Item(RafsTree tree, String id, Long size) {
         static Item of(LayerConverter.Result r) {
             return new Item(r.tree(), r.blobDigest() == null ? null : r.blobDigest().substring(7),
-                    r.blobDigest() == null ? null : r.blobSize(), r.listedDirectories());
+                    r.blobDigest() == null ? null : r.blobSize());
         }
     }
 
@@ -48,9 +47,8 @@ final class LayerMerge {
                 Files.write(parentFile, RafsV6Writer.toBytes(parent));
                 r = rebuild.build(i, parentFile);
                 results.set(i, r);
-                // the rebuilt tree is parent + layer: fix directories the layer only implied, then let it stand
-                // for everything below it (whiteouts of the layer are already applied in it)
-                ExplicitDirectories.inherit(List.of(parent, r.tree()), List.of(Set.of(), r.listedDirectories()));
+                // the rebuilt tree is parent + layer (whiteouts and implied directories already resolved by the
+                // builder): let it stand for everything below it
                 items.clear();
             }
             items.add(Item.of(r));
@@ -62,14 +60,11 @@ final class LayerMerge {
         List<RafsTree> trees = new ArrayList<>();
         List<String> ids = new ArrayList<>();
         List<Long> sizes = new ArrayList<>();
-        List<Set<String>> listed = new ArrayList<>();
         for (Item it : items) {
             trees.add(it.tree());
             ids.add(it.id());
             sizes.add(it.size());
-            listed.add(it.listed());
         }
-        ExplicitDirectories.inherit(trees, listed);
         try {
             return Merger.merge(trees, new Merger.Options(ids, sizes, null, null, prefetch));
         } catch (IllegalArgumentException | IllegalStateException e) {
