@@ -1,6 +1,7 @@
 package dev.nydus4j.backend.oss;
 
 import dev.nydus4j.backend.objectstorage.ObjectHttp;
+import dev.nydus4j.backend.objectstorage.ObjectHttpPool;
 import dev.nydus4j.backend.objectstorage.ObjectBlobBackend;
 
 import dev.nydus4j.spi.BackendContext;
@@ -9,11 +10,7 @@ import dev.nydus4j.spi.BlobBackendProvider;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -24,8 +21,7 @@ import java.util.TreeMap;
  * every request is signed, even with empty keys, as upstream. Thread-safe.
  */
 public final class OssBackendProvider implements BlobBackendProvider<OssConfig> {
-    private final Map<String, String> env;
-    private final Map<List<Object>, ObjectHttp> clients = new HashMap<>(); // guarded by this
+    private final ObjectHttpPool clients;
 
     public OssBackendProvider() {
         this(System.getenv());
@@ -33,28 +29,7 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
 
     /** With another environment ({@code NYDUS_HEADER_*}); for embedders and tests. */
     public OssBackendProvider(Map<String, String> env) {
-        this.env = Map.copyOf(Objects.requireNonNull(env, "env is null"));
-    }
-
-    /**
-     * The client shared by the blobs opened with an equal config and instance id (one connection pool, as
-     * upstream's one client per backend instance); each blob holds one reference.
-     */
-    private synchronized ObjectHttp client(OssConfig config, String instanceId) throws IOException {
-        List<Object> key = List.of(config, instanceId);
-        ObjectHttp shared = clients.get(key);
-        if (shared != null && shared.retain()) {
-            return shared;
-        }
-        ObjectHttp[] created = new ObjectHttp[1];
-        created[0] = new ObjectHttp("oss", config.skipVerify(), config.caCertFiles(), config.timeoutSecs(),
-                config.connectTimeoutSecs(), config.proxy(), env, () -> forget(key, created[0]));
-        clients.put(key, created[0]);
-        return created[0];
-    }
-
-    private synchronized void forget(List<Object> key, ObjectHttp client) {
-        clients.remove(key, client);
+        this.clients = new ObjectHttpPool("oss", env);
     }
 
     @Override
@@ -71,11 +46,7 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
     public void validate(OssConfig config) {
         Objects.requireNonNull(config, "config is null");
         config.check();
-        for (String file : config.caCertFiles()) {
-            if (!Files.isReadable(Path.of(file))) {
-                throw new IllegalArgumentException("ca_cert_files: cannot read '" + file + "'");
-            }
-        }
+        ObjectHttpPool.checkReadable(config.caCertFiles());
     }
 
     @Override
@@ -92,7 +63,8 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
             throw new IllegalArgumentException("oss backend: object_prefix '" + config.objectPrefix()
                     + "' does not form a valid URL path: " + e.getMessage(), e);
         }
-        ObjectHttp http = client(config, context.instanceId());
+        ObjectHttp http = clients.client(config, context.instanceId(), config.skipVerify(), config.caCertFiles(),
+                config.timeoutSecs(), config.connectTimeoutSecs(), config.proxy());
         return new ObjectBlobBackend("oss", blobId, uri, "oss://" + config.bucketName() + "/" + key, http,
                 signer(config, "/" + config.bucketName() + "/" + key, context.clock()));
     }

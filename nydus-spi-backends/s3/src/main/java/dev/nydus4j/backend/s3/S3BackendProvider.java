@@ -1,6 +1,7 @@
 package dev.nydus4j.backend.s3;
 
 import dev.nydus4j.backend.objectstorage.ObjectHttp;
+import dev.nydus4j.backend.objectstorage.ObjectHttpPool;
 import dev.nydus4j.backend.objectstorage.ObjectBlobBackend;
 
 import dev.nydus4j.spi.BackendContext;
@@ -9,13 +10,9 @@ import dev.nydus4j.spi.BlobBackendProvider;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -30,8 +27,7 @@ public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
     private static final DateTimeFormatter AMZ_DATE =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
-    private final Map<String, String> env;
-    private final Map<List<Object>, ObjectHttp> clients = new HashMap<>(); // guarded by this
+    private final ObjectHttpPool clients;
 
     public S3BackendProvider() {
         this(System.getenv());
@@ -39,28 +35,7 @@ public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
 
     /** With another environment ({@code NYDUS_HEADER_*}); for embedders and tests. */
     public S3BackendProvider(Map<String, String> env) {
-        this.env = Map.copyOf(Objects.requireNonNull(env, "env is null"));
-    }
-
-    /**
-     * The client shared by the blobs opened with an equal config and instance id (one connection pool, as
-     * upstream's one client per backend instance); each blob holds one reference.
-     */
-    private synchronized ObjectHttp client(S3Config config, String instanceId) throws IOException {
-        List<Object> key = List.of(config, instanceId);
-        ObjectHttp shared = clients.get(key);
-        if (shared != null && shared.retain()) {
-            return shared;
-        }
-        ObjectHttp[] created = new ObjectHttp[1];
-        created[0] = new ObjectHttp("s3", config.skipVerify(), config.caCertFiles(), config.timeoutSecs(),
-                config.connectTimeoutSecs(), config.proxy(), env, () -> forget(key, created[0]));
-        clients.put(key, created[0]);
-        return created[0];
-    }
-
-    private synchronized void forget(List<Object> key, ObjectHttp client) {
-        clients.remove(key, client);
+        this.clients = new ObjectHttpPool("s3", env);
     }
 
     @Override
@@ -77,11 +52,7 @@ public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
     public void validate(S3Config config) {
         Objects.requireNonNull(config, "config is null");
         config.check();
-        for (String file : config.caCertFiles()) {
-            if (!Files.isReadable(Path.of(file))) {
-                throw new IllegalArgumentException("ca_cert_files: cannot read '" + file + "'");
-            }
-        }
+        ObjectHttpPool.checkReadable(config.caCertFiles());
     }
 
     @Override
@@ -93,7 +64,8 @@ public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
         String key = config.objectPrefix() + blobId;
         URI uri = URI.create(config.scheme() + "://" + config.endpoint() + "/" + SigV4.encodePath(config.bucketName())
                 + "/" + SigV4.encodePath(key));
-        ObjectHttp http = client(config, context.instanceId());
+        ObjectHttp http = clients.client(config, context.instanceId(), config.skipVerify(), config.caCertFiles(),
+                config.timeoutSecs(), config.connectTimeoutSecs(), config.proxy());
         return new ObjectBlobBackend("s3", blobId, uri, "s3://" + config.bucketName() + "/" + key, http,
                 signer(config, context.clock()));
     }
