@@ -1,5 +1,7 @@
 package dev.nydus4j.backend.registry;
 
+import dev.nydus4j.backend.objectstorage.TlsContexts;
+
 import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
 import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.config.RequestConfig;
@@ -67,7 +69,7 @@ final class RegistryTransport implements AutoCloseable {
         this.config = config;
         this.envHeaders = envHeaders(env);
         this.scheme = config.plainHttp() ? "http" : "https";
-        TlsSocketStrategy tls = TlsContexts.strategy(config.skipVerify(), config.caCertFiles());
+        TlsSocketStrategy tls = TlsContexts.strategy("registry", config.skipVerify(), config.caCertFiles());
         background = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "nydus-registry-" + config.host() + "-" + THREAD_IDS.incrementAndGet());
             t.setDaemon(true);

@@ -1,4 +1,4 @@
-package dev.nydus4j.backend.registry;
+package dev.nydus4j.backend.objectstorage;
 
 import org.apache.hc.client5.http.ssl.DefaultClientTlsStrategy;
 import org.apache.hc.client5.http.ssl.HostnameVerificationPolicy;
@@ -22,17 +22,23 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
-/** Builds the TLS strategy of {@code skip_verify} and {@code ca_cert_files} (CONFIG.md 5.1). */
-final class TlsContexts {
+/**
+ * Builds the TLS strategy of {@code skip_verify} and {@code ca_cert_files} (CONFIG.md 5.1), for every HTTP backend
+ * (registry, oss, s3).
+ */
+public final class TlsContexts {
     private TlsContexts() {
     }
 
-    static TlsSocketStrategy strategy(boolean skipVerify, List<String> caCertFiles) throws IOException {
+    /** @param backendType names the backend in errors */
+    public static TlsSocketStrategy strategy(String backendType, boolean skipVerify, List<String> caCertFiles)
+            throws IOException {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             if (skipVerify) {
                 ctx.init(null, new TrustManager[]{new TrustAll()}, null);
-                return new DefaultClientTlsStrategy(ctx, HostnameVerificationPolicy.CLIENT, NoopHostnameVerifier.INSTANCE);
+                return new DefaultClientTlsStrategy(ctx, HostnameVerificationPolicy.CLIENT,
+                        NoopHostnameVerifier.INSTANCE);
             }
             if (caCertFiles.isEmpty()) {
                 return DefaultClientTlsStrategy.createDefault();
@@ -40,7 +46,7 @@ final class TlsContexts {
             ctx.init(null, new TrustManager[]{withExtraRoots(caCertFiles)}, null);
             return new DefaultClientTlsStrategy(ctx);
         } catch (GeneralSecurityException e) {
-            throw new IOException("cannot set up TLS for registry backend: " + e.getMessage(), e);
+            throw new IOException("cannot set up TLS for " + backendType + " backend: " + e.getMessage(), e);
         }
     }
 
