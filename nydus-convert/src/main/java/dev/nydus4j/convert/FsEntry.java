@@ -21,8 +21,4 @@ import java.util.Map;
  */
 record FsEntry(String path, FileType type, int mode, int uid, int gid, long mtimeSec, long size, String target,
                int rdev, Map<String, String> xattrs, String sha256, int nlink, boolean implied) {
-
-    static int rdev(int major, int minor) {
-        return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12);
-    }
 }

@@ -1,5 +1,7 @@
 package dev.nydus4j.convert;
 
+import dev.nydus4j.rafs.builder.TarEntries;
+
 import dev.nydus4j.api.DirEntry;
 import dev.nydus4j.api.FileType;
 import dev.nydus4j.api.InodeAttributes;
@@ -117,7 +119,7 @@ final class ImageTree {
         int minor = (int) ((rdev & 0xff) | ((rdev >>> 12) & ~0xff));
         FileTime mt = (FileTime) a.get("lastModifiedTime");
         out.put(path, new FsEntry(path, type, mode & 07777, (Integer) a.get("uid"), (Integer) a.get("gid"),
-                mt.toInstant().getEpochSecond(), size, target, dev ? FsEntry.rdev(major, minor) : 0, null, sha,
+                mt.toInstant().getEpochSecond(), size, target, dev ? TarEntries.rdev(major, minor, path) : 0, null, sha,
                 type == FileType.REGULAR ? (Integer) a.get("nlink") : 0, false));
         if (type == FileType.DIRECTORY) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {

@@ -1,5 +1,7 @@
 package dev.nydus4j.convert;
 
+import dev.nydus4j.rafs.builder.TarEntries;
+
 import dev.nydus4j.api.FileType;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -83,7 +85,7 @@ final class SourceRootfs {
                 put(path, n);
                 continue;
             }
-            FileType type = typeOf(e, what, path);
+            FileType type = TarEntries.type(e, what + " " + path);
             String sha = null;
             long size = 0;
             if (type == FileType.REGULAR) {
@@ -102,7 +104,7 @@ final class SourceRootfs {
             n.entry = new FsEntry(path, type, e.getMode() & 07777, (int) e.getLongUserId(), (int) e.getLongGroupId(),
                     e.getModTime().toInstant().getEpochSecond(), size,
                     type == FileType.SYMLINK ? e.getLinkName() : null,
-                    dev ? FsEntry.rdev(e.getDevMajor(), e.getDevMinor()) : 0, xattrs(e), sha, 0, false);
+                    dev ? TarEntries.rdev(e.getDevMajor(), e.getDevMinor(), what + " " + path) : 0, xattrs(e), sha, 0, false);
             put(path, n);
         }
         // the end-of-archive blocks and padding are not part of any entry: read them for digest verification
@@ -214,28 +216,6 @@ final class SourceRootfs {
     private static String parentOf(String path) {
         int i = path.lastIndexOf('/');
         return i <= 0 ? "/" : path.substring(0, i);
-    }
-
-    private static FileType typeOf(TarArchiveEntry e, String what, String path) throws IOException {
-        if (e.isDirectory()) {
-            return FileType.DIRECTORY;
-        }
-        if (e.isSymbolicLink()) {
-            return FileType.SYMLINK;
-        }
-        if (e.isCharacterDevice()) {
-            return FileType.CHAR_DEVICE;
-        }
-        if (e.isBlockDevice()) {
-            return FileType.BLOCK_DEVICE;
-        }
-        if (e.isFIFO()) {
-            return FileType.FIFO;
-        }
-        if (e.isFile()) {
-            return FileType.REGULAR;
-        }
-        throw new IOException(what + ": unsupported tar entry type '" + (char) e.getLinkFlag() + "' at " + path);
     }
 
     private static Map<String, String> xattrs(TarArchiveEntry e) {

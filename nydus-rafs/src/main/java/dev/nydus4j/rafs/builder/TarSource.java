@@ -175,7 +175,7 @@ final class TarSource {
             tree.link(path, t.inode(), what);
             return;
         }
-        FileType type = typeOf(e, what);
+        FileType type = TarEntries.type(e, what);
         Inode inode = new Inode(type.modeBits() | (e.getMode() & 07777));
         inode.uid = id(e.getLongUserId(), "uid", what);
         inode.gid = id(e.getLongGroupId(), "gid", what);
@@ -207,7 +207,7 @@ final class TarSource {
             }
             case CHAR_DEVICE:
             case BLOCK_DEVICE: {
-                inode.rdev = rdev(e.getDevMajor(), e.getDevMinor(), what);
+                inode.rdev = TarEntries.rdev(e.getDevMajor(), e.getDevMinor(), what);
                 break;
             }
             default:
@@ -261,28 +261,6 @@ final class TarSource {
         return true;
     }
 
-    private static FileType typeOf(TarArchiveEntry e, String what) throws IOException {
-        if (e.isDirectory()) {
-            return FileType.DIRECTORY;
-        }
-        if (e.isSymbolicLink()) {
-            return FileType.SYMLINK;
-        }
-        if (e.isCharacterDevice()) {
-            return FileType.CHAR_DEVICE;
-        }
-        if (e.isBlockDevice()) {
-            return FileType.BLOCK_DEVICE;
-        }
-        if (e.isFIFO()) {
-            return FileType.FIFO;
-        }
-        if (e.isFile()) {
-            return FileType.REGULAR;
-        }
-        throw new IOException(what + ": unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
-    }
-
     private static int id(long v, String field, String what) throws IOException {
         if (v < 0 || v > 0xFFFF_FFFFL) {
             throw new IOException(what + ": " + field + " " + v + " out of range 0..4294967295");
@@ -290,14 +268,6 @@ final class TarSource {
         return (int) v;
     }
 
-    /** Linux "new" device encoding (RAFS spec 3.8); major 12 bits, minor 20 bits. */
-    static int rdev(int major, int minor, String what) throws IOException {
-        if (major < 0 || major > 0xfff || minor < 0 || minor > 0xfffff) {
-            throw new IOException(what + ": device " + major + ":" + minor
-                    + " does not fit the 32-bit encoding (major <= 4095, minor <= 1048575)");
-        }
-        return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
-    }
 
     private static void readXattrs(TarArchiveEntry e, Map<String, byte[]> rawPax, Inode inode, String what)
             throws IOException {
