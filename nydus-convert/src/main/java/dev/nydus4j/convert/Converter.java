@@ -206,7 +206,8 @@ public final class Converter {
             }
             ObjectNode out = Manifest.JSON.createObjectNode();
             out.put("schemaVersion", 2);
-            String type = options.oci() || dst instanceof OciLayoutStore ? MediaTypes.OCI_INDEX : index.mediaType();
+            String type = options.oci() || dst instanceof OciLayoutStore || dst instanceof OciArchiveTarget
+                    ? MediaTypes.OCI_INDEX : index.mediaType();
             out.put("mediaType", type);
             ArrayNode m = out.putArray("manifests");
             nydus.forEach(e -> m.add(stripped(e)));
@@ -324,7 +325,7 @@ public final class Converter {
                     bootstrap.length, merged.blobs.stream().map(BlobInfo::blobId).toList());
 
             // an OCI layout holds OCI manifests (skopeo and containerd do not resolve Docker types in index.json)
-            boolean oci = options.oci() || dst instanceof OciLayoutStore
+            boolean oci = options.oci() || dst instanceof OciLayoutStore || dst instanceof OciArchiveTarget
                     || MediaTypes.OCI_MANIFEST.equals(source.mediaType());
             List<ObjectNode> blobLayers = new ArrayList<>();
             Set<String> layerBlobs = new LinkedHashSet<>();

@@ -19,7 +19,7 @@ import java.util.Objects;
  * @param registry  parsed registry reference, null otherwise
  */
 public record ImageLocation(Kind kind, String text, Path path, String tag, ImageReference registry) {
-    public enum Kind { REGISTRY, OCI_LAYOUT, DOCKER_ARCHIVE }
+    public enum Kind { REGISTRY, OCI_LAYOUT, DOCKER_ARCHIVE, OCI_ARCHIVE }
 
     public ImageLocation {
         Objects.requireNonNull(kind, "kind is null");
@@ -34,6 +34,10 @@ public record ImageLocation(Kind kind, String text, Path path, String tag, Image
             String[] pt = splitTag(text.substring(4));
             return new ImageLocation(Kind.OCI_LAYOUT, text, Path.of(pt[0]), pt[1], null);
         }
+        if (text.startsWith("oci-archive:")) {
+            String[] pt = splitFileTag(text.substring("oci-archive:".length()));
+            return new ImageLocation(Kind.OCI_ARCHIVE, text, Path.of(pt[0]), pt[1], null);
+        }
         if (text.startsWith("docker-archive:")) {
             String[] pt = splitTag(text.substring("docker-archive:".length()));
             return new ImageLocation(Kind.DOCKER_ARCHIVE, text, Path.of(pt[0]), pt[1], null);
@@ -43,6 +47,39 @@ public record ImageLocation(Kind kind, String text, Path path, String tag, Image
             return new ImageLocation(Kind.OCI_LAYOUT, text, Path.of(pt[0]), pt[1], null);
         }
         return new ImageLocation(Kind.REGISTRY, text, null, null, ImageReference.parse(text));
+    }
+
+    /**
+     * {@code --source-archive} / {@code --target-archive}: an OCI layout tar; {@code ref} (the {@code --source} or
+     * {@code --target} reference, may be null) names the image inside: a source is matched against the
+     * {@code org.opencontainers.image.ref.name} annotations by tag or whole reference, a target is stored under the
+     * reference's tag ({@code latest} without one).
+     */
+    public static ImageLocation archive(Path file, String ref, boolean target) {
+        String name = ref == null || ref.isBlank() ? null : ref;
+        if (target && name != null) {
+            try {
+                ImageReference r = ImageReference.parse(name);
+                name = r.tag().isEmpty() ? "latest" : r.tag();
+            } catch (IllegalArgumentException e) {
+                // not a registry reference: use it as the name as given
+            }
+        }
+        return new ImageLocation(Kind.OCI_ARCHIVE, "oci-archive:" + file + (name == null ? "" : ":" + name), file,
+                name, null);
+    }
+
+    /**
+     * {@code FILE[:name]} where the name may itself hold colons ({@code app:v1}, as skopeo writes it): the file is
+     * the shortest prefix ending before a ':' that exists, else the last ':' splits.
+     */
+    private static String[] splitFileTag(String s) {
+        for (int i = s.indexOf(':'); i > 0; i = s.indexOf(':', i + 1)) {
+            if (Files.isRegularFile(Path.of(s.substring(0, i)))) {
+                return new String[]{s.substring(0, i), s.substring(i + 1)};
+            }
+        }
+        return Files.exists(Path.of(s)) ? new String[]{s, null} : splitTag(s);
     }
 
     /** {@code DIR[:tag]}: the tag is what follows the last ':' after the last '/'. */
@@ -82,6 +119,9 @@ public record ImageLocation(Kind kind, String text, Path path, String tag, Image
                 return RegistryStore.open(registry, insecure, plainHttp, pushRetries, retryDelay);
             case OCI_LAYOUT:
                 return OciLayoutStore.open(path, tag == null ? "latest" : tag, create);
+            case OCI_ARCHIVE:
+                return create ? OciArchiveTarget.create(path, tag == null ? "latest" : tag)
+                        : OciArchiveStore.open(path, tag);
             default:
                 if (!Files.isRegularFile(path)) {
                     throw new java.nio.file.NoSuchFileException(path.toString(), null, "docker-archive file not found");

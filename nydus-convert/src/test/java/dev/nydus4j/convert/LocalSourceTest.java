@@ -69,6 +69,45 @@ class LocalSourceTest {
     }
 
     @Test
+    void ociArchiveSourceToOciArchiveTargetConvertsAndChecks() throws Exception {
+        Path in = tmp.resolve("in.tar");
+        OciTools.run(OciTools.SKOPEO.toString(), "copy", "--quiet", image.ociRef(), "oci-archive:" + in + ":app:v1");
+        Path out = tmp.resolve("out.tar");
+        Nydusify.Result r = Nydusify.run("convert", "--source", "example.com/app:v1", "--source-archive",
+                in.toString(), "--target", "example.com/app:v1-nydus", "--target-archive", out.toString(),
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(out).isNotEmptyFile();
+        try (var files = Files.list(tmp)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no scratch dir or temp tar left next to it")
+                    .noneMatch(n -> n.startsWith(".nydusify"));
+        }
+        // skopeo reads the archive we wrote, by the tag of --target
+        JsonNode m = JSON.readTree(OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw",
+                "oci-archive:" + out + ":v1-nydus"));
+        JsonNode layers = m.path("layers");
+        assertThat(layers.get(0).path("mediaType").asText()).isEqualTo(MediaTypes.NYDUS_BLOB);
+        assertThat(layers.get(layers.size() - 1).path("annotations").path(MediaTypes.ANNOTATION_BOOTSTRAP).asText())
+                .isEqualTo("true");
+        Nydusify.Result c = Nydusify.run("check", "--source", "oci-archive:" + in + ":app:v1", "--target",
+                "oci-archive:" + out + ":v1-nydus", "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)");
+
+        Nydusify.Result noDir = Nydusify.run("convert", "--source", "app:v1", "--source-archive", in.toString(),
+                "--target-archive", tmp.resolve("no/such/dir/x.tar").toString(), "--work-dir",
+                tmp.resolve("work").toString());
+        assertThat(noDir.exitCode()).isEqualTo(1);
+        assertThat(noDir.err()).contains("no/such/dir").contains("does not exist");
+        Nydusify.Result notTar = Nydusify.run("convert", "--source", "app:v1", "--source-archive",
+                tmp.resolve("src/latest/index.json").toString().replace("latest/index.json", "nothing.tar"),
+                "--target-archive", tmp.resolve("y.tar").toString(), "--work-dir", tmp.resolve("work").toString());
+        assertThat(notTar.exitCode()).isEqualTo(1);
+        assertThat(notTar.err()).contains("nothing.tar");
+        assertThat(tmp.resolve("y.tar")).as("a failed conversion writes no archive").doesNotExist();
+    }
+
+    @Test
     void zstdAndUncompressedLayersConvertAndCheck() throws Exception {
         Path layout = image.layout();
         ObjectNode index = (ObjectNode) JSON.readTree(layout.resolve("index.json").toFile());

@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
 
 /** {@code nydusify convert} (API spec 5.1). */
 @Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Convert an OCI/Docker image (registry, oci:DIR[:tag] or docker-archive:FILE) into a Nydus image.")
+        description = "Convert an OCI/Docker image (registry, oci:DIR[:tag], oci-archive:FILE[:tag] or"
+                + " docker-archive:FILE) into a Nydus image.")
 final class ConvertCommand implements Callable<Integer> {
     @ParentCommand
     NydusifyCommand parent;
@@ -42,11 +43,15 @@ final class ConvertCommand implements Callable<Integer> {
             description = "Target = source with this suffix appended to its tag.")
     String targetSuffix;
 
-    @Option(names = "--source-archive", defaultValue = "${env:SOURCE_ARCHIVE}", hidden = true)
-    String sourceArchive;
+    @Option(names = "--source-archive", defaultValue = "${env:SOURCE_ARCHIVE}", paramLabel = "FILE",
+            description = "Read the source from this OCI layout tar; --source names the image in it (tag or"
+                    + " reference; any name when it holds one image).")
+    Path sourceArchive;
 
-    @Option(names = "--target-archive", defaultValue = "${env:TARGET_ARCHIVE}", hidden = true)
-    String targetArchive;
+    @Option(names = "--target-archive", defaultValue = "${env:TARGET_ARCHIVE}", paramLabel = "FILE",
+            description = "Write the result as an OCI layout tar (its directory must exist) instead of pushing it;"
+                    + " the image is named by the tag of --target (latest without).")
+    Path targetArchive;
 
     @Option(names = "--source-insecure", defaultValue = "${env:SOURCE_INSECURE:-false}",
             description = "Skip TLS verification of the source registry (and allow http).")
@@ -149,8 +154,16 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         validate();
-        ImageLocation src = ImageLocation.parse(source);
-        ImageLocation dst = target != null ? ImageLocation.parse(target) : src.withTagSuffix(targetSuffix);
+        ImageLocation src = sourceArchive != null ? ImageLocation.archive(sourceArchive, source, false)
+                : ImageLocation.parse(source);
+        ImageLocation dst;
+        if (targetArchive != null) {
+            String name = target != null ? target
+                    : targetSuffix != null ? ImageLocation.parse(source).withTagSuffix(targetSuffix).text() : null;
+            dst = ImageLocation.archive(targetArchive, name, true);
+        } else {
+            dst = target != null ? ImageLocation.parse(target) : src.withTagSuffix(targetSuffix);
+        }
         List<String> prefetch = new ArrayList<>();
         if (prefetchPatterns) {
             BufferedReader r = new BufferedReader(new InputStreamReader(parent.stdin, StandardCharsets.UTF_8));
@@ -193,12 +206,8 @@ final class ConvertCommand implements Callable<Integer> {
         if (fsVersion != 6) {
             throw new IllegalArgumentException("invalid --fs-version " + fsVersion + ": expected 5 or 6");
         }
-        if ((target == null) == (targetSuffix == null)) {
-            throw new IllegalArgumentException("give exactly one of --target and --target-suffix");
-        }
-        if (sourceArchive != null || targetArchive != null) {
-            throw new IllegalArgumentException("--source-archive/--target-archive (OCI layout tarballs) are not supported"
-                    + " yet; unpack the tarball and use oci:DIR[:tag] or docker-archive:FILE");
+        if (target != null && targetSuffix != null || target == null && targetSuffix == null && targetArchive == null) {
+            throw new IllegalArgumentException("give exactly one of --target and --target-suffix (or --target-archive)");
         }
         if (allPlatforms && platform != null) {
             throw new IllegalArgumentException("--all-platforms conflicts with --platform");
