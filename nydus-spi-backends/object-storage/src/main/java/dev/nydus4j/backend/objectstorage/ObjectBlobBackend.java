@@ -116,11 +116,40 @@ public final class ObjectBlobBackend implements BlobBackend {
         });
     }
 
+    /**
+     * Uploads {@code file} as this object with one signed PUT (up to the store's single-request limit, 5 GiB on
+     * S3); nydusify uses it to push blobs. {@code headers} are signed with the request (the s3 signer takes the
+     * payload hash from {@code x-amz-content-sha256} when given). Errors name the object and the server's code.
+     */
+    public void put(java.nio.file.Path file, Map<String, String> headers) throws IOException {
+        checkOpen();
+        Map<String, String> signed = signer.sign("PUT", uri, new java.util.TreeMap<>(headers));
+        String what = "PUT " + display;
+        var body = new org.apache.hc.core5.http.io.entity.FileEntity(file.toFile(), null);
+        execute("PUT", what, signed, body, response -> {
+            if (response.getCode() == 404) {
+                String text = response.getEntity() == null ? "" : new String(response.getEntity().getContent()
+                        .readNBytes(8192), StandardCharsets.UTF_8);
+                throw new BackendException(type + " backend: " + what + ": HTTP 404" + detail(text)
+                        + " (does the bucket exist?)", false, 404, null);
+            }
+            check(response, what);
+            org.apache.hc.core5.http.io.entity.EntityUtils.consume(response.getEntity());
+            return null;
+        });
+        size = -1;
+    }
+
     /** Sends one request; transport failures (refused, reset, timed out) become retryable BackendExceptions. */
     private <T> T execute(String method, String what, Map<String, String> headers,
                           ObjectHttp.ResponseHandler<T> handler) throws IOException {
+        return execute(method, what, headers, null, handler);
+    }
+
+    private <T> T execute(String method, String what, Map<String, String> headers, HttpEntity body,
+                          ObjectHttp.ResponseHandler<T> handler) throws IOException {
         try {
-            return http.execute(method, uri, headers, handler);
+            return http.execute(method, uri, headers, body, handler);
         } catch (BackendException | FileNotFoundException e) {
             throw e;
         } catch (IOException e) {

@@ -10,6 +10,7 @@ import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
 import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.HttpHost;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.util.Timeout;
@@ -90,11 +91,17 @@ public final class ObjectHttp implements Closeable {
      */
     <T> T execute(String method, URI uri, Map<String, String> signedHeaders, ResponseHandler<T> handler)
             throws IOException {
+        return execute(method, uri, signedHeaders, null, handler);
+    }
+
+    /** The same with a request body (uploads); a repeatable {@code body} may be sent twice (proxy fallback). */
+    <T> T execute(String method, URI uri, Map<String, String> signedHeaders, HttpEntity body,
+                  ResponseHandler<T> handler) throws IOException {
         if (viaProxy != null) {
             URI proxied = proxy.useHttp() && "https".equals(uri.getScheme()) ? httpOf(uri) : uri;
             Object[] fallback = new Object[1];
             try {
-                T result = viaProxy.execute(request(method, proxied, signedHeaders), response -> {
+                T result = viaProxy.execute(request(method, proxied, signedHeaders, body), response -> {
                     if (proxy.fallback() && response.getCode() >= 500) {
                         EntityUtils.consume(response.getEntity());
                         fallback[0] = Boolean.TRUE;
@@ -112,11 +119,12 @@ public final class ObjectHttp implements Closeable {
                 }
             }
         }
-        return direct.execute(request(method, uri, signedHeaders), handler::handle);
+        return direct.execute(request(method, uri, signedHeaders, body), handler::handle);
     }
 
-    private HttpUriRequestBase request(String method, URI uri, Map<String, String> signedHeaders) {
+    private HttpUriRequestBase request(String method, URI uri, Map<String, String> signedHeaders, HttpEntity body) {
         HttpUriRequestBase r = new HttpUriRequestBase(method, uri);
+        r.setEntity(body);
         signedHeaders.forEach(r::setHeader);
         extraHeaders.forEach(r::setHeader);
         return r;
