@@ -21,6 +21,7 @@ import dev.nydus4j.snapshotter.proto.cri.RemovePodSandboxRequest;
 import dev.nydus4j.snapshotter.proto.cri.RunPodSandboxRequest;
 import dev.nydus4j.snapshotter.proto.cri.RuntimeServiceGrpc;
 import dev.nydus4j.snapshotter.proto.cri.StartContainerRequest;
+import dev.nydus4j.snapshotter.proto.cri.StatusRequest;
 import dev.nydus4j.snapshotter.proto.cri.StopPodSandboxRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -117,6 +118,18 @@ final class CriClient implements AutoCloseable {
     ContainerStatus status(String containerId) {
         return runtime.withDeadlineAfter(1, TimeUnit.MINUTES).containerStatus(ContainerStatusRequest.newBuilder()
                 .setContainerId(containerId).build()).getStatus();
+    }
+
+    /** ContainerStatus(verbose) {@code info["info"]}: containerd's JSON about the container (snapshotter, key...). */
+    String verboseInfo(String containerId) {
+        return runtime.withDeadlineAfter(1, TimeUnit.MINUTES).containerStatus(ContainerStatusRequest.newBuilder()
+                .setContainerId(containerId).setVerbose(true).build()).getInfoOrDefault("info", "");
+    }
+
+    /** Status(verbose) {@code info["config"]}: the CRI plugin's effective configuration as JSON. */
+    String effectiveConfig() {
+        return runtime.withDeadlineAfter(1, TimeUnit.MINUTES).status(StatusRequest.newBuilder().setVerbose(true)
+                .build()).getInfoOrDefault("config", "");
     }
 
     /** Waits for the container to exit and returns its status. */
