@@ -25,6 +25,24 @@ public interface BlobBackendProvider<C> {
     }
 
     /**
+     * Whether the backend's blobs retry failed reads by themselves (e.g. {@code registry}, which applies its
+     * {@code retry_limit} with back-off per HTTP request). The core never wraps such a backend in its retry wrapper,
+     * so retries never multiply. Default false.
+     */
+    default boolean retriesInternally() {
+        return false;
+    }
+
+    /**
+     * Extra attempts the core's retry wrapper makes for a read that failed with a retryable
+     * {@link BackendException} (the config's {@code retry_limit}); ignored when {@link #retriesInternally()}.
+     * Default 0: no retries.
+     */
+    default int retryLimit(C config) {
+        return 0;
+    }
+
+    /**
      * Opens one blob.
      *
      * @throws java.io.FileNotFoundException when the blob does not exist in this backend

@@ -59,6 +59,35 @@ public final class RafsImage implements RafsFileSystem {
         this.verifyDigests = verifyDigests;
         int bufSize = Math.max(index.maxChunkSize, 1);
         this.slots = ThreadLocal.withInitial(() -> new ChunkSlot(bufSize));
+        describeChunks();
+    }
+
+    /** Hands the chunk reader every blob's chunk table, so it can merge reads of neighbouring chunks. */
+    private void describeChunks() throws CorruptImageException {
+        List<List<ChunkInfo>> infos = new ArrayList<>();
+        List<List<byte[]>> digests = new ArrayList<>();
+        for (int b = 0; b < blobs.size(); b++) {
+            infos.add(new ArrayList<>());
+            digests.add(new ArrayList<>());
+        }
+        for (IndexedInode f : index.inodes.values()) {
+            for (ChunkRef c : f.chunks) {
+                if (c.blobIndex() >= 0 && c.blobIndex() < blobs.size()) {
+                    infos.get(c.blobIndex()).add(c.info());
+                    digests.get(c.blobIndex()).add(c.digest());
+                }
+            }
+        }
+        for (int b = 0; b < blobs.size(); b++) {
+            if (!infos.get(b).isEmpty()) {
+                try {
+                    chunkReader.addChunks(blobs.get(b), infos.get(b), digests.get(b));
+                } catch (IOException e) {
+                    throw new CorruptImageException(resource, -1, "cannot describe the chunks of blob "
+                            + blobs.get(b).blobId() + ": " + e.getMessage());
+                }
+            }
+        }
     }
 
     /**

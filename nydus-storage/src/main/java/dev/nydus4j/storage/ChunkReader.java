@@ -29,6 +29,15 @@ public interface ChunkReader extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Tells the reader every chunk of {@code blob} an image refers to, with its digest ({@code digests.get(i)} for
+     * {@code chunks.get(i)}, null when unknown), so that it can merge reads of neighbouring chunks. Optional: the
+     * default ignores it.
+     */
+    default void addChunks(BlobInfo blob, java.util.List<ChunkInfo> chunks, java.util.List<byte[]> digests)
+            throws IOException {
+    }
+
     @Override
     void close() throws IOException;
 }

@@ -25,7 +25,8 @@ import java.util.stream.Collectors;
 /**
  * Storage backend providers by type name, discovered with {@link ServiceLoader} or registered explicitly.
  * Errors follow Lucene's NamedSPILoader: an unknown type lists the available ones; a duplicate names both jars.
- * Thread-safe.
+ * Blobs of a provider that does not retry by itself are opened wrapped in {@link RetryingBlobBackend} with the
+ * provider's {@link BlobBackendProvider#retryLimit retry limit}. Thread-safe.
  */
 public final class BackendRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(BackendRegistry.class);
@@ -130,7 +131,9 @@ public final class BackendRegistry {
                                              BackendContext context) throws IOException {
         C c = p.configType().cast(config);
         p.validate(c);
-        return p.open(c, blobId, context);
+        BlobBackend b = p.open(c, blobId, context);
+        // the one core retry wrapper, only for backends that do not retry by themselves: retries never multiply
+        return p.retriesInternally() ? b : RetryingBlobBackend.wrap(b, p.retryLimit(c));
     }
 
     private <C> C bind(BlobBackendProvider<C> p, JsonNode node, String path) {
