@@ -164,11 +164,16 @@ public final class ApiServer implements AutoCloseable {
                 if (m.equals("PUT")) {
                     JsonNode b = body(ex);
                     String level = b.path("log_level").asText("");
-                    if (!Set.of("trace", "debug", "info", "warn", "error").contains(level)) {
-                        throw new ApiError(500, "Logger(invalid log level '" + level + "')");
+                    if (!LogLevels.valid(level)) {
+                        throw new ApiError(500, "Logger(invalid log level '" + level + "'; one of trace, debug,"
+                                + " info, warn, error)");
                     }
-                    throw new ApiError(501, "Unsupported(changing the log level of a running nydus4j daemon is not"
-                            + " supported; restart it with --log-level " + level + ")");
+                    try {
+                        LogLevels.set(level);
+                    } catch (UnsupportedOperationException e) {
+                        throw new ApiError(501, "Unsupported(" + e.getMessage() + ")");
+                    }
+                    return NO_CONTENT;
                 }
                 break;
             case "/api/v1/daemon/events":
@@ -204,17 +209,21 @@ public final class ApiServer implements AutoCloseable {
                 return mount(ex);
             case "/api/v1/metrics":
                 if (m.equals("GET")) {
-                    RafsInstance i = select(ex.query.get("id"));
-                    var rc = i.config().rafs();
-                    return ok(i.metrics().toJson(rc.iostatsFiles(), rc.accessPattern(), rc.latestReadFiles()));
+                    return ok(select(ex.query.get("id")).metrics().toJson());
                 }
                 break;
             case "/api/v1/metrics/files":
+                if (m.equals("GET")) {
+                    // upstream: per-inode counters (empty unless iostats_files); latest=true drains the inodes read
+                    // since the previous call (empty unless latest_read_files)
+                    FsMetrics fm = select(ex.query.get("id")).metrics();
+                    return ok(Boolean.parseBoolean(ex.query.getOrDefault("latest", "false"))
+                            ? fm.drainLatestRead() : fm.filesJson());
+                }
+                break;
             case "/api/v1/metrics/pattern":
                 if (m.equals("GET")) {
-                    select(ex.query.get("id"));
-                    throw new ApiError(501, "Unsupported(per-file statistics and access patterns are not recorded"
-                            + " by nydus4j)");
+                    return ok(select(ex.query.get("id")).metrics().patternJson()); // empty unless access_pattern
                 }
                 break;
             case "/api/v1/metrics/backend":
@@ -308,11 +317,29 @@ public final class ApiServer implements AutoCloseable {
                 if (!HOT_KEYS.contains(e.getKey())) {
                     throw new ApiError(500, "Config(unknown key '" + e.getKey() + "'; hot-reloadable: " + HOT_KEYS + ")");
                 }
-                hotConfig.put(id + ":" + e.getKey(), e.getValue().asText());
+                String value = e.getValue().asText();
+                if (e.getKey().equals("registry_auth")) {
+                    // applied to the registry backend of the image with that id from its blobs' next read, as
+                    // upstream's backend picks the key up; other backends only store it, as upstream
+                    try {
+                        applyRegistryAuth(id, value);
+                    } catch (IllegalArgumentException bad) {
+                        throw new ApiError(500, "Config(registry_auth for " + id + ": " + bad.getMessage() + ")");
+                    }
+                }
+                hotConfig.put(id + ":" + e.getKey(), value);
             }
             return NO_CONTENT;
         }
         throw new ApiError(400, "BadRequest");
+    }
+
+    private void applyRegistryAuth(String id, String auth) {
+        for (RafsInstance i : daemon.instances()) {
+            if (i.mountpoint().equals(id) || i.config().id().equals(id)) {
+                daemon.registryAuth(i.mountpoint(), auth);
+            }
+        }
     }
 
     private Map<String, Object> daemonInfo(boolean withBackends) {

@@ -35,6 +35,7 @@ public final class NydusDaemon implements AutoCloseable {
     private final BackendRegistry registry;
     private final MountTable table = new MountTable();
     private final EventRing events = new EventRing();
+    private final java.util.Map<String, HotBackend> hotBackends = new java.util.concurrent.ConcurrentHashMap<>();
     private final RafsFuse fuse;
     private final String id;
     private final String supervisor;
@@ -130,13 +131,13 @@ public final class NydusDaemon implements AutoCloseable {
                     + " [backend] (v2), or use --localfs-dir / -D");
         }
         JsonNode node = JSON.valueToTree(backend.config());
-        Object bound = registry.bindConfig(backend.type(), node, "backend." + backend.type());
         BackendContext ctx = BackendContext.simple(mp);
+        // the registry_auth of PUT /api/v1/config applies to the blobs opened through this while mounted
+        HotBackend hot = new HotBackend(registry, backend.type(), node, "backend." + backend.type(), ctx);
         Path workDir = config.cache().isBlobCache() ? Path.of(config.cache().workDir()) : null;
         // every chunk fetched from a backend is verified against its digest before it is cached or served, whatever
         // cache.validate says: a wrong byte must never reach a reader (costs ~1 ms per MiB fetched)
-        BlobDevice device = new BlobDevice(blobId -> registry.open(backend.type(), bound, blobId, ctx), workDir,
-                true);
+        BlobDevice device = new BlobDevice(hot::open, workDir, true);
         RafsTree tree;
         int version;
         try {
@@ -151,13 +152,16 @@ public final class NydusDaemon implements AutoCloseable {
         PrefetchConfig pc = config.rafs().prefetch();
         Prefetcher prefetcher = pc.enable() ? Prefetcher.start(image, prefetchList, pc, mp) : null;
         RafsInstance inst = new RafsInstance(mp, table.nextNumber(), bootstrap, config, image, device, Instant.now(),
-                new FsMetrics(mp), prefetcher);
+                new FsMetrics(mp, config.rafs().iostatsFiles(), config.rafs().accessPattern(),
+                        config.rafs().latestReadFiles()), prefetcher);
         try {
             table.add(inst);
         } catch (RuntimeException e) {
             inst.close();
+            hot.close();
             throw e;
         }
+        hotBackends.put(mp, hot);
         if (state == State.INIT) {
             state = State.READY;
         }
@@ -173,8 +177,30 @@ public final class NydusDaemon implements AutoCloseable {
         if (inst == null) {
             throw new IllegalArgumentException("nothing is mounted at " + mp);
         }
-        inst.close();
+        try {
+            inst.close();
+        } finally {
+            closeHot(mp);
+        }
         LOG.info("unmounted virtual mountpoint {}", mp);
+    }
+
+    private void closeHot(String mp) throws IOException {
+        HotBackend h = hotBackends.remove(mp);
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    /**
+     * Applies a hot {@code registry_auth} (API.md 2.4) to the image at {@code virtualMountpoint}: its registry blobs
+     * use the new credentials from their next read (empty = anonymous).
+     *
+     * @return false when nothing is mounted there or its backend is not a registry
+     */
+    public boolean registryAuth(String virtualMountpoint, String auth) {
+        HotBackend h = hotBackends.get(MountTable.normalize(virtualMountpoint));
+        return h != null && h.registryAuth(auth);
     }
 
     /** The instance at a virtual mountpoint, or null. */
@@ -250,6 +276,7 @@ public final class NydusDaemon implements AutoCloseable {
             table.remove(inst.mountpoint());
             try {
                 inst.close();
+                closeHot(inst.mountpoint());
             } catch (IOException e) {
                 if (first == null) {
                     first = e;

@@ -94,6 +94,14 @@ public final class RafsFuse extends FuseStubFS {
         }
     }
 
+    /** Per-inode records ({@code iostats_files}, {@code access_pattern}, {@code latest_read_files}) when enabled. */
+    private static void recordFile(RafsInstance inst, long imageIno, FsMetrics.Op op, boolean ok, long bytes) {
+        FsMetrics m = inst.metrics();
+        if (m.perFile()) {
+            m.file(MountTable.fuseIno(inst, imageIno), op, ok, bytes);
+        }
+    }
+
     @Override
     public int getattr(String path, FileStat stat) {
         long t0 = System.nanoTime();
@@ -112,6 +120,7 @@ public final class RafsFuse extends FuseStubFS {
                     rc = -ErrorCodes.ENOENT();
                 } else {
                     fill(in.instance(), a.get(), stat);
+                    recordFile(in.instance(), a.get().ino(), FsMetrics.Op.GETATTR, true, 0);
                     rc = 0;
                 }
             }
@@ -209,6 +218,7 @@ public final class RafsFuse extends FuseStubFS {
                         buf.put(0, target, 0, n);
                         buf.putByte(n, (byte) 0);
                     }
+                    recordFile(in.instance(), a.get().ino(), FsMetrics.Op.READLINK, true, 0);
                     rc = 0;
                 }
             }
@@ -245,6 +255,7 @@ public final class RafsFuse extends FuseStubFS {
                     // the image never changes: let the kernel keep its page cache across opens
                     Pointer mem = Struct.getMemory(fi);
                     mem.putInt(FFI_BITFIELD_OFFSET, mem.getInt(FFI_BITFIELD_OFFSET) | KEEP_CACHE_BIT);
+                    recordFile(in.instance(), a.get().ino(), FsMetrics.Op.OPEN, true, 0);
                     rc = 0;
                 }
             }
@@ -260,6 +271,7 @@ public final class RafsFuse extends FuseStubFS {
         OpenFile f = openFiles.remove(fi.fh.get());
         if (f != null) {
             f.instance().metrics().record(FsMetrics.Op.RELEASE, true, 0);
+            recordFile(f.instance(), f.ino(), FsMetrics.Op.RELEASE, true, 0);
         }
         return 0;
     }
@@ -297,6 +309,7 @@ public final class RafsFuse extends FuseStubFS {
             inflight.remove(unique);
         }
         f.instance().metrics().record(FsMetrics.Op.READ, rc >= 0, System.nanoTime() - t0);
+        recordFile(f.instance(), f.ino(), FsMetrics.Op.READ, rc >= 0, Math.max(rc, 0));
         return rc;
     }
 

@@ -8,19 +8,30 @@ import dev.nydus4j.rafs.builder.ImageBuilder;
 import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.storage.backend.BackendRegistry;
 import dev.nydus4j.testkit.TreeGenerator;
+import dev.nydus4j.testkit.oci.LocalRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The nydusd HTTP API over a Unix socket, with two images mounted in one daemon (root + FUSE only). */
 class ApiServerIT {
@@ -61,10 +72,148 @@ class ApiServerIT {
     }
 
     private String mountBody(BuildResult r) throws Exception {
+        return mountBody(r, "");
+    }
+
+    /** A localfs mount; {@code extraTopLevel} adds v1 keys such as {@code "iostats_files":true,}. */
+    private String mountBody(BuildResult r, String extraTopLevel) throws Exception {
         String cfg = "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + tmp.resolve("blobs")
                 + "\"}},\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\"" + tmp.resolve("cache")
-                + "\"}}},\"mode\":\"direct\"}";
+                + "\"}}}," + extraTopLevel + "\"mode\":\"direct\"}";
         return JSON.writeValueAsString(Map.of("source", r.bootstrap().toString(), "fs_type", "rafs", "config", cfg));
+    }
+
+    @Test
+    void perFileCountersAccessPatternAndLatestReadFiles() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src-files"));
+        Files.writeString(src.resolve("one.txt"), "first file\n");
+        Files.write(src.resolve("two.bin"), new byte[300_000]);
+        Files.writeString(src.resolve("unread.txt"), "never read\n");
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("files.boot"), null, Files.createDirectories(tmp.resolve("blobs")));
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/on", mountBody(r,
+                "\"iostats_files\":true,\"access_pattern\":true,\"latest_read_files\":true,")).status())
+                .isEqualTo(204);
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/off", mountBody(r)).status()).isEqualTo(204);
+        Path mp = daemon.mount().mountpoint();
+        assertThat(Files.readString(mp.resolve("on/one.txt"))).isEqualTo("first file\n");
+        assertThat(Files.readAllBytes(mp.resolve("on/two.bin"))).hasSize(300_000);
+        assertThat(Files.readString(mp.resolve("off/one.txt"))).isEqualTo("first file\n");
+        long one = (Long) Files.getAttribute(mp.resolve("on/one.txt"), "unix:ino");
+        long two = (Long) Files.getAttribute(mp.resolve("on/two.bin"), "unix:ino");
+        long unread = (Long) Files.getAttribute(mp.resolve("on/unread.txt"), "unix:ino");
+
+        JsonNode files = JSON.readTree(client.send("GET", "/api/v1/metrics/files?id=/on", null).body());
+        JsonNode f1 = files.path(Long.toString(one));
+        assertThat(f1.path("data_read").asLong()).isEqualTo(11);
+        assertThat(f1.path("fop_hits")).hasSize(15);
+        assertThat(f1.path("fop_hits").path(FsMetrics.Op.OPEN.ordinal()).asLong()).isEqualTo(1);
+        assertThat(f1.path("fop_hits").path(FsMetrics.Op.READ.ordinal()).asLong()).isGreaterThanOrEqualTo(1);
+        assertThat(f1.path("block_count_read")).hasSize(8);
+        assertThat(f1.path("total_fops").asLong()).isGreaterThanOrEqualTo(3); // open, read, release at least
+        assertThat(files.path(Long.toString(two)).path("data_read").asLong()).isEqualTo(300_000);
+        // stat'ed (getattr counted) but never opened or read
+        assertThat(files.path(Long.toString(unread)).path("data_read").asLong()).isZero();
+        assertThat(files.path(Long.toString(unread)).path("fop_hits").path(FsMetrics.Op.OPEN.ordinal()).asLong())
+                .isZero();
+
+        JsonNode pattern = JSON.readTree(client.send("GET", "/api/v1/metrics/pattern?id=/on", null).body());
+        List<Long> patternInos = new ArrayList<>();
+        for (JsonNode p : pattern) {
+            patternInos.add(p.path("ino").asLong());
+            assertThat(p.path("nr_read").asLong()).isPositive();
+            assertThat(p.path("first_access_time_secs").asLong()).isGreaterThan(1_600_000_000L);
+            assertThat(p.has("first_access_time_nanos")).isTrue();
+        }
+        assertThat(patternInos).containsExactly(one, two); // in first-access order
+
+        JsonNode latest = JSON.readTree(client.send("GET", "/api/v1/metrics/files?id=/on&latest=true", null).body());
+        assertThat(latest.isArray()).isTrue();
+        assertThat(List.of(latest.get(0).asLong(), latest.get(1).asLong())).containsExactlyInAnyOrder(one, two);
+        assertThat(latest).hasSize(2);
+        // the set was drained by the previous call
+        assertThat(client.send("GET", "/api/v1/metrics/files?id=/on&latest=true", null).body()).isEqualTo("[]");
+
+        // not enabled: upstream answers an empty object / array
+        assertThat(client.send("GET", "/api/v1/metrics/files?id=/off", null).body()).isEqualTo("{}");
+        assertThat(client.send("GET", "/api/v1/metrics/pattern?id=/off", null).body()).isEqualTo("[]");
+        assertThat(client.send("GET", "/api/v1/metrics/files?id=/off&latest=true", null).body()).isEqualTo("[]");
+        assertThat(client.send("GET", "/api/v1/metrics/files?id=/nope", null).status()).isEqualTo(404);
+        assertThat(client.send("GET", "/api/v1/metrics/pattern", null).status()).isEqualTo(404); // two instances
+        JsonNode global = JSON.readTree(client.send("GET", "/api/v1/metrics?id=/on", null).body());
+        assertThat(global.path("files_account_enabled").asBoolean()).isTrue();
+        assertThat(global.path("access_pattern_enabled").asBoolean()).isTrue();
+        assertThat(global.path("nr_opens").asLong()).isZero(); // every file was closed again
+    }
+
+    @Test
+    void logLevelChangesAtRunTime() throws Exception {
+        org.slf4j.Logger probe = org.slf4j.LoggerFactory.getLogger("dev.nydus4j.fuse.ApiServerIT.probe");
+        try {
+            assertThat(client.send("PUT", "/api/v1/daemon", "{\"log_level\":\"debug\"}").status()).isEqualTo(204);
+            assertThat(probe.isDebugEnabled()).isTrue();
+            assertThat(org.slf4j.LoggerFactory.getLogger("created.after.the.change").isDebugEnabled()).isTrue();
+            assertThat(client.send("PUT", "/api/v2/daemon", "{\"log_level\":\"warn\"}").status()).isEqualTo(204);
+            assertThat(probe.isInfoEnabled()).isFalse();
+            assertThat(probe.isWarnEnabled()).isTrue();
+            ApiClient.Response bad = client.send("PUT", "/api/v1/daemon", "{\"log_level\":\"loud\"}");
+            assertThat(bad.status()).isEqualTo(500);
+            assertThat(bad.body()).contains("invalid log level 'loud'");
+            assertThat(probe.isWarnEnabled()).isTrue();
+        } finally {
+            LogLevels.set("info");
+        }
+        assertThat(probe.isInfoEnabled()).isTrue();
+        assertThat(probe.isDebugEnabled()).isFalse();
+    }
+
+    @Test
+    void registryAuthIsAppliedWhileMounted() throws Exception {
+        LocalRegistry.assumeInstalled();
+        Path htpasswd = tmp.resolve("htpasswd");
+        Files.writeString(htpasswd, LocalRegistry.htpasswdLine("alice", LocalRegistry.FIXTURE_PASSWORD));
+        try (LocalRegistry reg = LocalRegistry.start(Files.createDirectories(tmp.resolve("registry")),
+                "auth:\n  htpasswd: {realm: nydus4j-test, path: " + htpasswd + "}\n")) {
+            String right = Base64.getEncoder().encodeToString(("alice:" + LocalRegistry.FIXTURE_PASSWORD)
+                    .getBytes(StandardCharsets.UTF_8));
+            String wrong = Base64.getEncoder().encodeToString("alice:wrong".getBytes(StandardCharsets.UTF_8));
+            BuildResult r = image("reg", "served from a registry\n");
+            pushBlob(reg, "hot/app", r.blob() != null ? r.blob() : tmp.resolve("blobs").resolve(r.newBlobId()),
+                    r.newBlobId(), right);
+            // no cache: every read goes to the registry
+            String cfg = "{\"device\":{\"backend\":{\"type\":\"registry\",\"config\":{\"host\":\"" + reg.host()
+                    + "\",\"repo\":\"hot/app\",\"scheme\":\"http\",\"timeout\":5,\"connect_timeout\":5,"
+                    + "\"retry_limit\":0,\"auth\":\"" + wrong + "\"}}},\"mode\":\"direct\"}";
+            ApiClient.Response mounted = client.send("POST", "/api/v1/mount?mountpoint=/r",
+                    JSON.writeValueAsString(Map.of("source", r.bootstrap().toString(), "fs_type", "rafs", "config", cfg)));
+            assertThat(mounted.status()).as(mounted.body()).isEqualTo(204);
+            Path file = daemon.mount().mountpoint().resolve("r/reg.txt");
+            assertThatThrownBy(() -> Files.readString(file)).isInstanceOf(IOException.class);
+
+            assertThat(client.send("PUT", "/api/v1/config?id=/r", "{\"registry_auth\":\"" + right + "\"}").status())
+                    .isEqualTo(204);
+            assertThat(Files.readString(file)).isEqualTo("served from a registry\n");
+            assertThat(JSON.readTree(client.send("GET", "/api/v1/config?id=/r", null).body()).path("registry_auth")
+                    .asText()).isEqualTo(right);
+        }
+    }
+
+    /** Pushes a blob with the registry's monolithic upload (POST, then PUT with the digest). */
+    private static void pushBlob(LocalRegistry reg, String repo, Path blob, String sha256Hex, String basicAuth)
+            throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://" + reg.host();
+        HttpResponse<Void> start = http.send(HttpRequest.newBuilder(URI.create(base + "/v2/" + repo + "/blobs/uploads/"))
+                .header("Authorization", "Basic " + basicAuth).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.discarding());
+        assertThat(start.statusCode()).isEqualTo(202);
+        String location = start.headers().firstValue("Location").orElseThrow();
+        URI put = URI.create(base).resolve(location + (location.contains("?") ? "&" : "?") + "digest=sha256:"
+                + sha256Hex);
+        HttpResponse<String> done = http.send(HttpRequest.newBuilder(put).header("Authorization", "Basic " + basicAuth)
+                .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofFile(blob))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(done.statusCode()).as(done.body()).isEqualTo(201);
     }
 
     @Test
@@ -123,6 +272,7 @@ class ApiServerIT {
                 "{\"source\":\"/nonexistent\",\"fs_type\":\"rafs\",\"config\":\"{\\\"version\\\":2}\"}").status())
                 .isEqualTo(500);
         assertThat(client.send("PUT", "/api/v1/daemon/fuse/takeover", null).status()).isEqualTo(501);
+        // stored for an id with no image mounted, as upstream
         assertThat(client.send("PUT", "/api/v1/config?id=/", "{\"registry_auth\":\"dTpw\"}").status()).isEqualTo(204);
         assertThat(client.send("GET", "/api/v1/config?id=/", null).body()).contains("registry_auth");
         assertThat(client.send("PUT", "/api/v1/config", "{\"bogus\":\"x\"}").status()).isEqualTo(500);

@@ -113,14 +113,18 @@ public final class NydusctlCommand {
         }
     }
 
-    @Command(name = "metrics", description = "Daemon metrics: backend, cache, fsstats, inflight.")
+    @Command(name = "metrics", description = "Daemon metrics: backend, cache, fsstats, files, pattern, inflight.")
     static final class Metrics implements Callable<Integer> {
         @CommandLine.ParentCommand
         NydusctlCommand top;
-        @Parameters(index = "0", paramLabel = "KIND", description = "backend, cache (blobcache), fsstats, files, inflight")
+        @Parameters(index = "0", paramLabel = "KIND",
+                description = "backend, cache (blobcache), fsstats, files, pattern, inflight")
         String kind;
         @Option(names = {"-I", "--interval"}, description = "Repeat every N seconds, printing deltas (backend).")
         int interval;
+        @Option(names = "--latest", description = "files: the inodes read since the previous --latest query"
+                + " (needs latest_read_files).")
+        boolean latest;
 
         @Override
         public Integer call() throws Exception {
@@ -128,10 +132,11 @@ public final class NydusctlCommand {
                 case "backend" -> "/api/v1/metrics/backend";
                 case "cache", "blobcache" -> "/api/v1/metrics/blobcache";
                 case "fsstats" -> "/api/v1/metrics";
-                case "files" -> "/api/v1/metrics/files";
+                case "files" -> latest ? "/api/v1/metrics/files?latest=true" : "/api/v1/metrics/files";
+                case "pattern" -> "/api/v1/metrics/pattern";
                 case "inflight" -> "/api/v1/metrics/inflight";
                 default -> throw new IllegalArgumentException("unknown metrics '" + kind
-                        + "'; one of backend, cache, fsstats, files, inflight");
+                        + "'; one of backend, cache, fsstats, files, pattern, inflight");
             };
             JsonNode previous = null;
             do {
@@ -144,6 +149,10 @@ public final class NydusctlCommand {
                         top.out().printf("reads/s %.1f  bytes/s %.0f%n", dc / (double) interval, db / (double) interval);
                     }
                     previous = now;
+                } else if (kind.equals("files") && !latest) {
+                    top.print(body, Metrics::files);
+                } else if (kind.equals("pattern")) {
+                    top.print(body, Metrics::pattern);
                 } else {
                     top.print(body, (n, out) -> table(n, out, ""));
                 }
@@ -153,6 +162,40 @@ public final class NydusctlCommand {
                 }
             } while (interval > 0);
             return 0;
+        }
+
+        /** Per-inode counters; fop_hits indexes as upstream: 2 = open, 4 = read. */
+        private static void files(JsonNode n, PrintWriter out) {
+            if (n.isEmpty()) {
+                out.println("no per-file counters (enable rafs.iostats_files in the daemon's config)");
+                return;
+            }
+            out.printf("%-12s %12s %14s %8s %8s %8s%n", "Inode", "Total fops", "Data read", "Opens", "Reads",
+                    "Errors");
+            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                var e = it.next();
+                JsonNode f = e.getValue();
+                long errors = 0;
+                for (JsonNode x : f.path("fop_errors")) {
+                    errors += x.asLong();
+                }
+                out.printf("%-12s %12d %14d %8d %8d %8d%n", e.getKey(), f.path("total_fops").asLong(),
+                        f.path("data_read").asLong(), f.path("fop_hits").path(2).asLong(),
+                        f.path("fop_hits").path(4).asLong(), errors);
+            }
+        }
+
+        private static void pattern(JsonNode n, PrintWriter out) {
+            if (n.isEmpty()) {
+                out.println("no access pattern (enable rafs.access_pattern in the daemon's config)");
+                return;
+            }
+            out.printf("%-12s %8s  %s%n", "Inode", "Reads", "First access (UTC)");
+            for (JsonNode p : n) {
+                out.printf("%-12d %8d  %s%n", p.path("ino").asLong(), p.path("nr_read").asLong(),
+                        java.time.Instant.ofEpochSecond(p.path("first_access_time_secs").asLong(),
+                                p.path("first_access_time_nanos").asLong()));
+            }
         }
 
         private static void table(JsonNode n, PrintWriter out, String prefix) {
