@@ -7,12 +7,17 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A real {@code docker-registry} (Debian package) on 127.0.0.1 with a free port and its storage in a directory,
  * stopped by pid in {@link #close()} (TESTING.md 2.1, 2.4). Tests call {@link #available()} and skip when it is
- * false.
+ * false. Its access log (Apache combined format: request line, status, bytes sent, user agent) is on, so tests
+ * can prove from the registry's own record which blob bytes were fetched ({@link #accessLog()}).
  */
 public final class LocalRegistry implements AutoCloseable {
     public static final Path BINARY = Path.of("/usr/bin/docker-registry");
@@ -60,7 +65,7 @@ public final class LocalRegistry implements AutoCloseable {
         int port = freePort();
         Files.createDirectories(dir.resolve("data"));
         String yaml = "version: 0.1\n"
-                + "log: {level: warn, accesslog: {disabled: true}}\n"
+                + "log: {level: warn, accesslog: {disabled: false}}\n"
                 + "storage:\n"
                 + "  filesystem: {rootdirectory: " + dir.resolve("data") + "}\n"
                 + "  delete: {enabled: true}\n"
@@ -148,6 +153,43 @@ public final class LocalRegistry implements AutoCloseable {
         String hex = digest.substring(digest.indexOf(':') + 1);
         return dataDir().resolve("docker/registry/v2/blobs/sha256").resolve(hex.substring(0, 2)).resolve(hex)
                 .resolve("data");
+    }
+
+    /** One line of the registry's access log. {@code bytes} is the body size sent (0 for "-"). */
+    public record Access(String method, String uri, int status, long bytes, String userAgent) {
+        public boolean isBlobGet(String digestHex) {
+            return method.equals("GET") && uri.endsWith("/blobs/sha256:" + digestHex);
+        }
+    }
+
+    private static final Pattern ACCESS = Pattern.compile(
+            "^\\S+ \\S+ \\S+ \\[[^\\]]+\\] \"(\\S+) (\\S+) [^\"]*\" (\\d{3}) (\\d+|-) \"[^\"]*\" \"([^\"]*)\"");
+
+    /**
+     * The access-log lines written so far, in order. docker-registry writes a line when the response is complete;
+     * callers that just finished a request poll with {@link #awaitAccessLog(int)}.
+     */
+    public List<Access> accessLog() {
+        List<Access> out = new ArrayList<>();
+        for (String line : log().split("\n")) {
+            Matcher m = ACCESS.matcher(line);
+            if (m.find()) {
+                out.add(new Access(m.group(1), m.group(2), Integer.parseInt(m.group(3)),
+                        m.group(4).equals("-") ? 0 : Long.parseLong(m.group(4)), m.group(5)));
+            }
+        }
+        return out;
+    }
+
+    /** The access log once it has at least {@code lines} lines (waits up to 5 s, then returns what there is). */
+    public List<Access> awaitAccessLog(int lines) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        List<Access> log = accessLog();
+        while (log.size() < lines && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            log = accessLog();
+        }
+        return log;
     }
 
     public String log() {

@@ -87,7 +87,8 @@ final class ProxyRoute implements AutoCloseable {
             r = hop.send(target, true, DRAGONFLY_HEADERS);
         } catch (IOException e) {
             if (!config.fallback()) {
-                throw e;
+                throw new IOException("via proxy " + config.url() + " (fallback disabled): " + e.getClass().getSimpleName()
+                        + ": " + e.getMessage(), e);
             }
             LOG.warn("proxy {} failed ({}); falling back to {}", config.url(), e.getMessage(), origin.getHost());
             return hop.send(origin, false, Map.of());

@@ -75,6 +75,26 @@ public final class RegistryBackendProvider implements BlobBackendProvider<Regist
         return new RegistryBlobBackend(connection, blobId, context);
     }
 
+    /**
+     * Opens a blob served at {@code path} (absolute path plus optional query, starting with {@code /}) on
+     * {@code config.host()}, with everything else of the registry backend: Range reads, auth flow, TLS, timeouts,
+     * retries, redirects, proxy routing with health checks. For origins that are plain HTTP blob servers (the
+     * {@code dragonfly} backend's {@code blob_url}); {@code config.repo()} is ignored.
+     */
+    public BlobBackend openPath(RegistryConfig config, String path, String blobId, BackendContext context)
+            throws IOException {
+        validate(config);
+        if (config.host().isEmpty()) {
+            throw new IllegalArgumentException("no host to open blob " + blobId + " at path " + path);
+        }
+        if (path == null || !path.startsWith("/")) {
+            throw new IllegalArgumentException("blob path must start with '/', got '" + path + "' for blob " + blobId);
+        }
+        RegistryConnection connection = connection(effective(config.withImage(config.host(), "")),
+                context.instanceId());
+        return new RegistryBlobBackend(connection, blobId, path, context);
+    }
+
     private RegistryConfig effective(RegistryConfig config) {
         if (!config.auth().isEmpty() || !config.registryToken().isEmpty()) {
             return config;

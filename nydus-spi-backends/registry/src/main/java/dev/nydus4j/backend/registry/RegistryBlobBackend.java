@@ -37,10 +37,15 @@ final class RegistryBlobBackend implements BlobBackend {
     private volatile long size = -1;
 
     RegistryBlobBackend(RegistryConnection connection, String blobId, BackendContext context) {
+        this(connection, blobId, "/v2/" + connection.repo + "/blobs/sha256:" + blobId, context);
+    }
+
+    /** A blob at {@code blobPath} on the connection's host (a plain HTTP blob server rather than a registry). */
+    RegistryBlobBackend(RegistryConnection connection, String blobId, String blobPath, BackendContext context) {
         this.connection = connection;
         this.transport = connection.transport;
         this.blobId = blobId;
-        this.blobPath = "/v2/" + connection.repo + "/blobs/sha256:" + blobId;
+        this.blobPath = blobPath;
         this.context = context;
     }
 
@@ -252,6 +257,9 @@ final class RegistryBlobBackend implements BlobBackend {
     }
 
     private String where(String range) {
+        if (connection.repo.isEmpty()) {
+            return "blob " + blobId + " at " + transport.scheme() + "://" + transport.host() + blobPath + " " + range;
+        }
         return "registry " + transport.scheme() + "://" + transport.host() + " repo " + connection.repo + " blob "
                 + blobId + " " + range;
     }
@@ -265,6 +273,7 @@ final class RegistryBlobBackend implements BlobBackend {
 
     @Override
     public String toString() {
-        return "registry:" + transport.host() + "/" + connection.repo + "@sha256:" + blobId;
+        return connection.repo.isEmpty() ? "http:" + transport.host() + blobPath
+                : "registry:" + transport.host() + "/" + connection.repo + "@sha256:" + blobId;
     }
 }

@@ -117,6 +117,12 @@ public record RegistryConfig(String host, String repo, String scheme, String aut
                 skipVerify, caCertFiles, newTimeoutSecs, newConnectTimeoutSecs, newRetryLimit, proxy, mirrors);
     }
 
+    /** This config with another {@code proxy} and {@code mirrors}. */
+    public RegistryConfig withProxy(ProxyConfig newProxy, List<MirrorConfig> newMirrors) {
+        return new RegistryConfig(host, repo, scheme, auth, registryToken, blobUrlScheme, blobRedirectedHost,
+                skipVerify, caCertFiles, timeoutSecs, connectTimeoutSecs, retryLimit, newProxy, newMirrors);
+    }
+
     /** Whether requests start with plain http (only for the exact scheme {@code http}). */
     public boolean plainHttp() {
         return "http".equals(scheme);
