@@ -13,10 +13,12 @@ import java.util.Objects;
  * @param nydusd         external nydusd binary to mount the image with, or null
  * @param mount          mount with the in-process daemon (FUSE) instead of reading through the RAFS API
  * @param blobDir        localfs directory holding the blobs ({@code --backend-type localfs}), or null
+ * @param backend        oss/s3 backend holding the blobs ({@code --backend-type oss|s3}), or null
  */
 public record CheckOptions(ImageLocation source, ImageLocation target, boolean sourceInsecure,
                            boolean targetInsecure, boolean plainHttp, Platform platform, boolean multiPlatform,
-                           Path workDir, Path nydusd, boolean mount, Path blobDir) {
+                           Path workDir, Path nydusd, boolean mount, Path blobDir,
+                           ExternalBlobBackend backend) {
     public CheckOptions {
         Objects.requireNonNull(target, "target is null");
         Objects.requireNonNull(platform, "platform is null");

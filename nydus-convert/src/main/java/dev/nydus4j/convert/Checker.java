@@ -65,7 +65,7 @@ public final class Checker {
                 }
                 Files.write(bootstrap, boot);
             }
-            Path blobs = blobDirectory(dst, layers);
+            Path blobs = blobDirectory(dst, layers, bootstrap);
             checkBootstrap(bootstrap, blobs);
             if (options.source() != null) {
                 compareWithSource(config, bootstrap, blobs);
@@ -165,9 +165,12 @@ public final class Checker {
     }
 
     /** Directory with every blob the bootstrap needs, named by hex id: a layout's blob dir, localfs, or a download. */
-    private Path blobDirectory(ImageStore dst, JsonNode layers) throws IOException {
+    private Path blobDirectory(ImageStore dst, JsonNode layers, Path bootstrap) throws IOException {
         if (options.blobDir() != null) {
             return options.blobDir();
+        }
+        if (options.backend() != null) {
+            return downloadFromBackend(bootstrap);
         }
         if (dst instanceof OciLayoutStore layout) {
             return layout.blobDirectory();
@@ -189,6 +192,38 @@ public final class Checker {
                 problems.add("nydus blob " + digest + ": " + e.getMessage());
             }
         }
+        return dir;
+    }
+
+    /** Every blob of the bootstrap's blob table, read from the oss/s3 backend and verified against its id. */
+    private Path downloadFromBackend(Path bootstrap) throws IOException {
+        Path dir = Files.createDirectories(options.workDir().resolve("blobs"));
+        for (dev.nydus4j.storage.blob.BlobInfo b : dev.nydus4j.rafs.Bootstraps.read(bootstrap).blobs) {
+            String hex = b.blobId();
+            Path file = dir.resolve(hex);
+            try (dev.nydus4j.spi.BlobBackend blob = options.backend().open(hex);
+                 var out = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+                         java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                long size = blob.size();
+                var md = Manifest.sha256Digest();
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
+                for (long pos = 0; pos < size; ) {
+                    buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
+                    blob.read(buf, pos);
+                    buf.flip();
+                    md.update(buf.duplicate());
+                    pos += out.write(buf);
+                }
+                String actual = java.util.HexFormat.of().formatHex(md.digest());
+                if (!actual.equals(hex)) {
+                    problems.add("blob " + hex + " in " + options.backend().describe() + " has sha256 " + actual);
+                }
+            } catch (IOException e) {
+                Files.deleteIfExists(file);
+                problems.add("blob " + hex + " from " + options.backend().describe() + ": " + e.getMessage());
+            }
+        }
+        out.println("[nydusify check] read the blobs from " + options.backend().describe());
         return dir;
     }
 
@@ -267,14 +302,17 @@ public final class Checker {
             Path cache = Files.createDirectories(options.workDir().resolve("cache"));
             ImageLocation t = options.target();
             // from a registry the daemon fetches blobs lazily itself, as a runtime would
-            String config = t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
+            String config = options.backend() != null
+                    ? NydusdConfigJson.of(options.backend().type(), options.backend().config(), cache)
+                    : t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
                     ? NydusdConfigJson.registry(t.registry().host(), t.registry().repository(),
                     options.targetInsecure(), options.plainHttp(), cache)
                     : NydusdConfigJson.localfs(blobs, cache);
             Path mp = Files.createDirectories(options.workDir().resolve("mnt"));
             try (InProcessMount d = InProcessMount.start(bootstrap, config, mp)) {
                 out.println("[nydusify check] reading the image through the in-process nydusd mounted at "
-                        + d.mountpoint() + (t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
+                        + d.mountpoint() + (options.backend() != null ? " with the " + options.backend().type()
+                        + " backend" : t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
                         ? " with the registry backend" : "") + " (xattrs not compared)");
                 return ImageTree.of(d.mountpoint());
             }

@@ -34,6 +34,14 @@ final class NydusdConfigJson {
         return of(backend, cacheDir);
     }
 
+    /** Any backend by type and config ({@code --backend-type oss|s3} of convert and check). */
+    static String of(String type, com.fasterxml.jackson.databind.JsonNode config, Path cacheDir) {
+        ObjectNode backend = Manifest.JSON.createObjectNode();
+        backend.put("type", type);
+        backend.set("config", config);
+        return of(backend, cacheDir);
+    }
+
     private static String of(ObjectNode backend, Path cacheDir) {
         ObjectNode c = Manifest.JSON.createObjectNode();
         ObjectNode device = c.putObject("device");

@@ -281,7 +281,9 @@ class ConvertRegistryTest {
         Nydusify.Result oss = Nydusify.run("convert", "--source", host + "/app:oci", "--target", host + "/app:oss",
                 "--backend-type", "oss", "--backend-config", "{}", "--source-insecure", "--target-insecure");
         assertThat(oss.exitCode()).isEqualTo(1);
-        assertThat(oss.err()).contains("nydus-backend-oss");
+        assertThat(oss.err()).as("an oss config without bucket/endpoint is rejected before anything is pushed")
+                .contains("oss backend config is invalid");
+        assertNoManifest(host + "/app:oss");
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nydus4j.convert.CheckOptions;
 import dev.nydus4j.convert.Checker;
+import dev.nydus4j.convert.ExternalBlobBackend;
 import dev.nydus4j.convert.ImageLocation;
 import dev.nydus4j.convert.Platform;
 import picocli.CommandLine.Command;
@@ -58,11 +59,11 @@ final class CheckCommand implements Callable<Integer> {
     boolean mount;
 
     @Option(names = {"--backend-type", "--target-backend-type"}, paramLabel = "TYPE",
-            description = "Blobs kept in a backend: localfs.")
+            description = "Blobs kept in a backend: localfs, oss or s3 (converted with --backend-type).")
     String backendType;
 
     @Option(names = {"--backend-config", "--target-backend-config"}, paramLabel = "JSON",
-            description = "Backend config JSON ({\"dir\":...} for localfs).")
+            description = "Backend config JSON, the one given to convert.")
     String backendConfig;
 
     @Option(names = {"--backend-config-file", "--target-backend-config-file"}, paramLabel = "FILE",
@@ -72,22 +73,19 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Path blobDir = null;
+        ExternalBlobBackend backend = null;
         if (backendType != null) {
-            if (!backendType.equals("localfs")) {
-                throw new IllegalArgumentException("check --backend-type " + backendType
-                        + " is not supported in this build; only localfs");
-            }
             String json = backendConfigFile != null ? Files.readString(backendConfigFile) : backendConfig;
-            JsonNode c = new ObjectMapper().readTree(json == null ? "{}" : json);
-            if (c.path("dir").asText("").isEmpty()) {
-                throw new IllegalArgumentException("localfs backend config needs \"dir\"");
+            backend = ExternalBlobBackend.of(backendType, json);
+            if (backend instanceof ExternalBlobBackend.LocalfsBlobBackend localfs) {
+                blobDir = localfs.dir();
+                backend = null;
             }
-            blobDir = Path.of(c.path("dir").asText());
         }
         CheckOptions options = new CheckOptions(source == null ? null : ImageLocation.parse(source),
                 ImageLocation.parse(target), sourceInsecure, targetInsecure, plainHttp,
                 platform == null ? Platform.host() : Platform.parse(platform), multiPlatform, workDir, nydusd, mount,
-                blobDir);
+                blobDir, backend);
         List<String> problems = new Checker(options, parent.out).check();
         return problems.isEmpty() ? 0 : 1;
     }

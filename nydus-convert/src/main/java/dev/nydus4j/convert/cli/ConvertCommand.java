@@ -121,16 +121,22 @@ final class ConvertCommand implements Callable<Integer> {
     String prefetchDir;
 
     @Option(names = "--backend-type", defaultValue = "${env:BACKEND_TYPE}", paramLabel = "TYPE",
-            description = "Push blobs to localfs (or oss/s3, not in this build) instead of the registry.")
+            description = "Push blobs to localfs, oss or s3 instead of the registry (the manifest then holds only the"
+                    + " bootstrap layer).")
     String backendType;
 
     @Option(names = "--backend-config", defaultValue = "${env:BACKEND_CONFIG}", paramLabel = "JSON",
-            description = "Backend config JSON, e.g. {\"dir\":\"/blobs\"} for localfs.")
+            description = "Backend config JSON as nydusd takes it, e.g. {\"dir\":\"/blobs\"} for localfs or"
+                    + " {\"endpoint\":..,\"bucket_name\":..,\"access_key_id\":..} for oss/s3.")
     String backendConfig;
 
     @Option(names = "--backend-config-file", defaultValue = "${env:BACKEND_CONFIG_FILE}", paramLabel = "FILE",
             description = "Backend config JSON file.")
     Path backendConfigFile;
+
+    @Option(names = "--backend-force-push", defaultValue = "${env:BACKEND_FORCE_PUSH:-false}",
+            description = "Upload blobs even when the backend already has them.")
+    boolean backendForcePush;
 
     @Option(names = "--output-json", defaultValue = "${env:OUTPUT_JSON}", paramLabel = "FILE",
             description = "Write conversion metrics as JSON.")
@@ -234,7 +240,7 @@ final class ConvertCommand implements Callable<Integer> {
             return null;
         }
         String json = backendConfigFile != null ? Files.readString(backendConfigFile) : backendConfig;
-        return ExternalBlobBackend.of(backendType, json);
+        return ExternalBlobBackend.of(backendType, json, backendForcePush);
     }
 
     static int chunkSize(String s) {
