@@ -19,11 +19,20 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A raw-socket HTTP/1.1 server serving one blob with Range support at any path, answering each request with the
- * next scripted fault (then normally): 500s, connection resets, stalls, truncated bodies, ignored ranges.
+ * next scripted fault (then normally): 500s, connection resets, stalls (before or inside the body), truncated,
+ * over-long or shifted bodies, ignored ranges.
  * Records the headers of every request. Closing it stops the accept loop and every connection.
  */
 final class FaultServer implements AutoCloseable {
-    enum Fault { OK, STATUS_500, RESET, STALL, TRUNCATE, IGNORE_RANGE }
+    enum Fault {
+        OK, STATUS_500, RESET, STALL, TRUNCATE, IGNORE_RANGE,
+        /** Headers and half the body, then silence for 10 s. */
+        STALL_BODY,
+        /** 206 whose Content-Range and bytes start one byte later than asked. */
+        SHIFTED_RANGE,
+        /** 206 with the right Content-Range but 10 extra bytes in the body (and Content-Length). */
+        LONG_BODY
+    }
 
     /** One received request: method, target and lower-case headers. */
     record Seen(String method, String target, Map<String, String> headers) {
@@ -126,16 +135,33 @@ final class FaultServer implements AutoCloseable {
             default -> {
             }
         }
+        if (f == Fault.SHIFTED_RANGE && ranged && last + 1 < blob.length) {
+            first++;
+            last++;
+        }
         if (ranged && first >= blob.length) {
             write(out, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */" + blob.length
                     + "\r\nContent-Length: 0\r\n\r\n");
             return true;
         }
         String status = ranged ? "206 Partial Content" : "200 OK";
-        String head = "HTTP/1.1 " + status + "\r\nContent-Length: " + len + "\r\n"
+        int extra = f == Fault.LONG_BODY ? 10 : 0;
+        String head = "HTTP/1.1 " + status + "\r\nContent-Length: " + (len + extra) + "\r\n"
                 + (ranged ? "Content-Range: bytes " + first + "-" + last + "/" + blob.length + "\r\n" : "") + "\r\n";
         write(out, head);
         if (method.equals("HEAD")) {
+            return true;
+        }
+        if (f == Fault.STALL_BODY) {
+            out.write(blob, (int) first, len / 2);
+            out.flush();
+            Thread.sleep(10_000);
+            return false;
+        }
+        if (f == Fault.LONG_BODY) {
+            out.write(blob, (int) first, len);
+            out.write(new byte[extra]);
+            out.flush();
             return true;
         }
         if (f == Fault.TRUNCATE) {
