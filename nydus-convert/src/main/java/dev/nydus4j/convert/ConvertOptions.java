@@ -14,6 +14,7 @@ import java.util.Objects;
  * @param allPlatforms     convert every platform of an index
  * @param mergePlatform    publish an index holding the source manifests and the nydus ones (spec 6.5)
  * @param oci              force OCI media types
+ * @param withReferrer     give each nydus manifest its source manifest as OCI {@code subject} (spec 6.6)
  * @param compressor       chunk compressor
  * @param chunkSize        chunk size (power of two)
  * @param chunkDict        {@code bootstrap:local:PATH} / {@code bootstrap:registry:REF}, or null
@@ -28,6 +29,7 @@ import java.util.Objects;
  * @param pushRetryDelay   pause between retries
  */
 public record ConvertOptions(List<Platform> platforms, boolean allPlatforms, boolean mergePlatform, boolean oci,
+                             boolean withReferrer,
                              CompressionAlgorithm compressor, int chunkSize, String chunkDict,
                              List<String> prefetchPatterns, ExternalBlobBackend backend, Path workDir,
                              int parallelism, boolean sourceInsecure, boolean targetInsecure, boolean plainHttp,
@@ -51,38 +53,44 @@ public record ConvertOptions(List<Platform> platforms, boolean allPlatforms, boo
 
     /** Upstream defaults: host platform, zstd, 1 MiB chunks, ./tmp, 3 retries 5 s apart, 2 layers at once. */
     public static ConvertOptions defaults() {
-        return new ConvertOptions(List.of(Platform.host()), false, false, false, CompressionAlgorithm.ZSTD,
+        return new ConvertOptions(List.of(Platform.host()), false, false, false, false, CompressionAlgorithm.ZSTD,
                 0x10_0000, null, List.of(), null, Path.of("tmp"),
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), false, false, false, 3,
                 Duration.ofSeconds(5));
     }
 
     public ConvertOptions withPlatforms(List<Platform> p, boolean all) {
-        return new ConvertOptions(p, all, mergePlatform, oci, compressor, chunkSize, chunkDict, prefetchPatterns,
+        return new ConvertOptions(p, all, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict, prefetchPatterns,
                 backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount,
                 pushRetryDelay);
     }
 
     public ConvertOptions withLayout(boolean merge, boolean forceOci) {
-        return new ConvertOptions(platforms, allPlatforms, merge, forceOci, compressor, chunkSize, chunkDict,
+        return new ConvertOptions(platforms, allPlatforms, merge, forceOci, withReferrer, compressor, chunkSize, chunkDict,
                 prefetchPatterns, backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp,
                 pushRetryCount, pushRetryDelay);
     }
 
+    public ConvertOptions withReferrer(boolean subject) {
+        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, subject, compressor, chunkSize,
+                chunkDict, prefetchPatterns, backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp,
+                pushRetryCount, pushRetryDelay);
+    }
+
     public ConvertOptions withBuild(CompressionAlgorithm c, int size, String dict, List<String> prefetch) {
-        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, c, size, dict, prefetch, backend,
+        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, c, size, dict, prefetch, backend,
                 workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount, pushRetryDelay);
     }
 
     public ConvertOptions withBackend(ExternalBlobBackend b) {
-        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, compressor, chunkSize, chunkDict,
+        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict,
                 prefetchPatterns, b, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount,
                 pushRetryDelay);
     }
 
     public ConvertOptions withRun(Path dir, int threads, boolean srcInsecure, boolean dstInsecure, boolean http,
                                   int retries, Duration delay) {
-        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, compressor, chunkSize, chunkDict,
+        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict,
                 prefetchPatterns, backend, dir, threads, srcInsecure, dstInsecure, http, retries, delay);
     }
 }

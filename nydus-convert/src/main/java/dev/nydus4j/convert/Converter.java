@@ -325,7 +325,9 @@ public final class Converter {
                     bootstrap.length, merged.blobs.stream().map(BlobInfo::blobId).toList());
 
             // an OCI layout holds OCI manifests (skopeo and containerd do not resolve Docker types in index.json)
-            boolean oci = options.oci() || dst instanceof OciLayoutStore || dst instanceof OciArchiveTarget
+            // a subject exists only in OCI manifests: --with-referrer implies OCI media types
+            boolean oci = options.oci() || options.withReferrer() || dst instanceof OciLayoutStore
+                    || dst instanceof OciArchiveTarget
                     || MediaTypes.OCI_MANIFEST.equals(source.mediaType());
             List<ObjectNode> blobLayers = new ArrayList<>();
             Set<String> layerBlobs = new LinkedHashSet<>();
@@ -370,7 +372,7 @@ public final class Converter {
             List<ObjectNode> manifestLayers = new ArrayList<>(blobLayers);
             manifestLayers.add(NydusManifest.bootstrapDescriptor(bootLayer, oci));
             Manifest m = NydusManifest.manifest(oci, configType, configDigest, newConfig.length, manifestLayers,
-                    source, sourceLocation.text());
+                    source, sourceLocation.text(), options.withReferrer());
             converted.put(m.digest(), m);
             return m;
         }

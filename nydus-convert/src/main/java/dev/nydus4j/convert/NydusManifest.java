@@ -61,9 +61,11 @@ final class NydusManifest {
      *
      * @param configType media type of the config descriptor
      * @param layers     blob layers then the bootstrap layer
+     * @param subject    set {@code subject} to the source manifest's descriptor (spec 6.6; without platform, which
+     *                   some registries reject) so the Referrers API lists the nydus image under the source
      */
     static Manifest manifest(boolean oci, String configType, String configDigest, long configSize,
-                             List<ObjectNode> layers, Manifest source, String sourceReference) {
+                             List<ObjectNode> layers, Manifest source, String sourceReference, boolean subject) {
         ObjectNode out = Manifest.JSON.createObjectNode();
         out.put("schemaVersion", 2);
         String type = oci ? MediaTypes.OCI_MANIFEST : MediaTypes.DOCKER_MANIFEST;
@@ -74,6 +76,12 @@ final class NydusManifest {
         cfg.put("size", configSize);
         ArrayNode outLayers = out.putArray("layers");
         layers.forEach(outLayers::add);
+        if (subject) {
+            ObjectNode sub = out.putObject("subject");
+            sub.put("mediaType", source.mediaType());
+            sub.put("digest", source.digest());
+            sub.put("size", source.bytes().length);
+        }
         ObjectNode ann = out.putObject("annotations");
         ann.put(MediaTypes.ANNOTATION_SOURCE_DIGEST, source.digest());
         ann.put(MediaTypes.ANNOTATION_SOURCE_REFERENCE, sourceReference);

@@ -287,6 +287,27 @@ class ConvertRegistryTest {
     }
 
     @Test
+    void withReferrerSetsTheSourceManifestAsSubject() throws Exception {
+        convertOk(host + "/app:docker", host + "/app:docker-referrer", "--with-referrer");
+        String sourceRaw = OciTools.inspectRaw("docker://" + host + "/app:docker");
+        JsonNode m = JSON.readTree(OciTools.inspectRaw("docker://" + host + "/app:docker-referrer"));
+        assertThat(m.path("mediaType").asText()).as("a subject needs an OCI manifest").isEqualTo(MediaTypes.OCI_MANIFEST);
+        JsonNode subject = m.path("subject");
+        assertThat(subject.path("mediaType").asText()).isEqualTo(MediaTypes.DOCKER_MANIFEST);
+        assertThat(subject.path("digest").asText()).isEqualTo(sha256(sourceRaw));
+        assertThat(subject.path("size").asLong()).isEqualTo(sourceRaw.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        assertThat(subject.has("platform")).isFalse();
+        Nydusify.Result c = check("--source", host + "/app:docker", "--target", host + "/app:docker-referrer");
+        assertThat(c.out()).contains("0 difference(s)");
+
+        Nydusify.Result ociRef = Nydusify.run("convert", "--source", host + "/app:oci", "--target",
+                host + "/app:oci-ref", "--oci-ref", "--source-insecure", "--target-insecure");
+        assertThat(ociRef.exitCode()).isEqualTo(1);
+        assertThat(ociRef.err()).contains("--oci-ref").contains("zran");
+        assertNoManifest(host + "/app:oci-ref");
+    }
+
+    @Test
     void missingImageFailsClearlyAndPushesNothing() throws Exception {
         Nydusify.Result r = Nydusify.run("convert", "--source", host + "/app:no-such-tag", "--target",
                 host + "/app:never", "--source-insecure", "--target-insecure",

@@ -82,6 +82,16 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--oci", defaultValue = "${env:OCI:-false}", description = "Use OCI media types.")
     boolean oci;
 
+    @Option(names = "--with-referrer", defaultValue = "${env:WITH_REFERRER:-false}",
+            description = "Set the subject of the nydus manifest to the source manifest (OCI Referrers API; implies"
+                    + " OCI media types).")
+    boolean withReferrer;
+
+    @Option(names = "--oci-ref", defaultValue = "${env:OCI_REF:-false}",
+            description = "Zran mode (nydus metadata referencing the original tar.gz layers): not supported by"
+                    + " nydus4j's builder; rejected.")
+    boolean ociRef;
+
     @Option(names = "--docker-v2-format", hidden = true, description = "Deprecated, no effect.")
     boolean dockerV2Format;
 
@@ -185,6 +195,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options = defaults
                 .withPlatforms(platform == null ? defaults.platforms() : Platform.parseList(platform), allPlatforms)
                 .withLayout(mergePlatform, oci)
+                .withReferrer(withReferrer)
                 .withBuild(CompressionAlgorithm.fromName(compressor), chunkSize(chunkSize), chunkDict, prefetch)
                 .withBackend(backend())
                 .withRun(workDir, parallelism == null ? defaults.parallelism() : parallelism, sourceInsecure,
@@ -214,6 +225,11 @@ final class ConvertCommand implements Callable<Integer> {
         }
         if (target != null && targetSuffix != null || target == null && targetSuffix == null && targetArchive == null) {
             throw new IllegalArgumentException("give exactly one of --target and --target-suffix (or --target-archive)");
+        }
+        if (ociRef) {
+            throw new IllegalArgumentException("--oci-ref (zran: nydus blobs that reference the original tar.gz layers,"
+                    + " upstream nydus-image create --type targz-ref) is not supported: nydus4j builds no zran index;"
+                    + " convert without --oci-ref (the data is then copied into nydus blobs)");
         }
         if (allPlatforms && platform != null) {
             throw new IllegalArgumentException("--all-platforms conflicts with --platform");
