@@ -35,6 +35,8 @@ public final class NydusDaemon implements AutoCloseable {
     private final BackendRegistry registry;
     private final MountTable table = new MountTable();
     private final EventRing events = new EventRing();
+    /** Blob cache types (cache.type) on the class path: blobcache/filecache, dummycache/dummy and plugins. */
+    private static final dev.nydus4j.storage.cache.CacheRegistry CACHES = dev.nydus4j.storage.cache.CacheRegistry.discover();
     private final java.util.Map<String, HotBackend> hotBackends = new java.util.concurrent.ConcurrentHashMap<>();
     private final RafsFuse fuse;
     private final String id;
@@ -137,7 +139,8 @@ public final class NydusDaemon implements AutoCloseable {
         Path workDir = config.cache().isBlobCache() ? Path.of(config.cache().workDir()) : null;
         // every chunk fetched from a backend is verified against its digest before it is cached or served, whatever
         // cache.validate says: a wrong byte must never reach a reader (costs ~1 ms per MiB fetched)
-        BlobDevice device = new BlobDevice(hot::open, workDir, true);
+        BlobDevice device = BlobDevice.builder().backend(hot::open).instanceId(mp).validate(true)
+                .cache(CACHES, config.cache()).amplifyIo(config.rafs().batchSize()).build();
         RafsTree tree;
         int version;
         try {
