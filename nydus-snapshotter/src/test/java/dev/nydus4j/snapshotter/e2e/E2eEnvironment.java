@@ -26,7 +26,9 @@ import java.util.stream.Stream;
 final class E2eEnvironment implements AutoCloseable {
     final Path tmp;
     final Processes procs;
+    /** The registry this environment started, or null with an external one. */
     final LocalRegistry registry;
+    final String registryAddress;
     final TestImages images = new TestImages();
     final Path root;
     final Path snapshotterSocket;
@@ -39,27 +41,35 @@ final class E2eEnvironment implements AutoCloseable {
     SnapshotterServer snapshotter;
 
     private E2eEnvironment(Path tmp, SnapshotterConfig.DaemonMode mode, String defaultSnapshotter,
-                           List<String> extraNydusImages) throws Exception {
+                           List<String> extraNydusImages, String externalRegistry, Path nydusd) throws Exception {
         this.tmp = tmp;
         this.mode = mode;
         this.procs = new Processes(tmp.resolve("logs"));
         LocalRegistry reg = null;
         Containerd ctrd = null;
         try {
-            reg = LocalRegistry.start(procs, tmp.resolve("registry"));
-            Path rootfs = TestImages.rootfs(tmp.resolve("rootfs"));
-            TestImages.pushOci(tmp, rootfs, reg.address);
-            images.pushNydus(tmp, rootfs, reg.address, "busybox-nydus");
-            for (String name : extraNydusImages) {
-                Files.writeString(rootfs.resolve("etc/image-name"), name + "\n");
-                new TestImages().pushNydus(tmp.resolve(name), rootfs, reg.address, name);
+            String registryAddress = externalRegistry;
+            if (externalRegistry == null) {
+                reg = LocalRegistry.start(procs, tmp.resolve("registry"));
+                registryAddress = reg.address;
+                Path rootfs = TestImages.rootfs(tmp.resolve("rootfs"));
+                TestImages.pushOci(tmp, rootfs, reg.address);
+                images.pushNydus(tmp, rootfs, reg.address, "busybox-nydus");
+                for (String name : extraNydusImages) {
+                    Files.writeString(rootfs.resolve("etc/image-name"), name + "\n");
+                    new TestImages().pushNydus(tmp.resolve(name), rootfs, reg.address, name);
+                }
             }
-            nydusdScript = tmp.resolve("bin/nydusd");
-            Files.createDirectories(nydusdScript.getParent());
-            Files.writeString(nydusdScript, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
-                    + "' -Xmx512m -cp '" + System.getProperty("java.class.path") + "' "
-                    + ForkedNydusd.class.getName() + " \"$@\"\n");
-            nydusdScript.toFile().setExecutable(true);
+            if (nydusd != null) {
+                nydusdScript = nydusd;
+            } else {
+                nydusdScript = tmp.resolve("bin/nydusd");
+                Files.createDirectories(nydusdScript.getParent());
+                Files.writeString(nydusdScript, "#!/bin/sh\nexec '"
+                        + Path.of(System.getProperty("java.home"), "bin", "java") + "' -Xmx512m -cp '"
+                        + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName() + " \"$@\"\n");
+                nydusdScript.toFile().setExecutable(true);
+            }
             seedConfig = tmp.resolve("nydusd-config.fusedev.json");
             Files.writeString(seedConfig, """
                     {"device": {"backend": {"type": "registry", "config": {"scheme": "http", "timeout": 10,
@@ -69,7 +79,8 @@ final class E2eEnvironment implements AutoCloseable {
             root = tmp.resolve("sn");
             snapshotterSocket = tmp.resolve("sn.sock");
             snapshotter = SnapshotterServer.start(settings());
-            ctrd = Containerd.start(procs, tmp.resolve("ctrd"), reg.address, snapshotterSocket, defaultSnapshotter);
+            ctrd = Containerd.start(procs, tmp.resolve("ctrd"), registryAddress, snapshotterSocket,
+                    defaultSnapshotter);
             cri = new CriClient(ctrd.socket);
         } catch (Exception e) {
             this.registry = reg;
@@ -79,6 +90,11 @@ final class E2eEnvironment implements AutoCloseable {
         }
         this.registry = reg;
         this.containerd = ctrd;
+        this.registryAddress = registryAddress(reg, externalRegistry);
+    }
+
+    private static String registryAddress(LocalRegistry reg, String external) {
+        return reg != null ? reg.address : external;
     }
 
     /**
@@ -95,7 +111,17 @@ final class E2eEnvironment implements AutoCloseable {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/busybox")), "busybox-static is not installed");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse");
         return new E2eEnvironment(Files.createTempDirectory(Path.of("/tmp"), "n4j-ctrd-"), mode, defaultSnapshotter,
-                extraNydusImages);
+                extraNydusImages, null, null);
+    }
+
+    /**
+     * For the pull-to-running benchmark: images already in {@code registry} (including {@code e2e/pause:latest}),
+     * our snapshotter forking {@code nydusd} (the project's launcher), containerd with {@code defaultSnapshotter}.
+     */
+    static E2eEnvironment external(Path tmp, String registry, String defaultSnapshotter, Path nydusd)
+            throws Exception {
+        return new E2eEnvironment(tmp, SnapshotterConfig.DaemonMode.DEDICATED, defaultSnapshotter, List.of(),
+                registry, nydusd);
     }
 
     SnapshotterConfig settings() {
@@ -104,7 +130,7 @@ final class E2eEnvironment implements AutoCloseable {
     }
 
     String image(String name) {
-        return registry.address + "/e2e/" + name + ":latest";
+        return registryAddress + "/e2e/" + name + ":latest";
     }
 
     CriClient.Pod runPod(String name, String runtimeHandler, Map<String, String> annotations) throws IOException {
