@@ -2,8 +2,9 @@
 # The "Nydus setup for containerd" guide's image path with our tools, end to end against a real docker-registry:
 # busybox image (umoci + busybox-static) pushed with skopeo -> nydusify convert -> nydusify check -> nydusd with
 # the guide's nydusd-config.fusedev.json (host/repo filled in per image, as the snapshotter does) mounts it lazily
-# from the registry -> files equal the source rootfs, only touched chunks fetched (nydusctl metrics), a remount
-# reads from the blob cache with zero backend requests.
+# from the registry -> files equal the source rootfs, only touched chunks fetched (the registry's own access log:
+# ranged GETs only, far less than the blobs, the same bytes nydusctl's metrics report), a remount reads from the
+# blob cache with zero blob requests in the registry's access log.
 # Exit 0 = pass, 77 = skip (not root / tools missing), other = fail.
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
@@ -40,6 +41,8 @@ http:
   addr: 127.0.0.1:$port
 log:
   level: error
+  accesslog:
+    disabled: false
 YML
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 reg_pid=$!
@@ -110,8 +113,30 @@ start_nydusd() { # $1 = mountpoint
   for _ in $(seq 1 150); do mountpoint -q "$1" && return 0; sleep 0.1; done
   cat "$work/nydusd.log"; fail "nydusd did not mount at $1"
 }
+# blob requests in the registry's access log (Apache combined format, written to registry.log) after line $1:
+# prints "<GETs> <bytes sent by GETs> <GETs not answered 206> <requests of any method>" for the nydus blob layers
+blob_log() {
+  python3 - "$work/registry.log" "$1" "$work/manifest.json" <<'PY'
+import json, re, sys
+blobs = {l["digest"] for l in json.load(open(sys.argv[3]))["layers"][:-1]}
+line = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "(\S+) (\S+) [^"]*" (\d{3}) (\d+|-) ')
+gets = nbytes = not206 = anymethod = 0
+for text in open(sys.argv[1], errors="replace").read().splitlines()[int(sys.argv[2]):]:
+    m = line.match(text)
+    if not m or not any(m.group(2).endswith("/blobs/" + d) for d in blobs):
+        continue
+    anymethod += 1
+    if m.group(1) == "GET":
+        gets += 1
+        nbytes += 0 if m.group(4) == "-" else int(m.group(4))
+        not206 += m.group(3) != "206"
+print(gets, nbytes, not206, anymethod)
+PY
+}
+log_lines() { sleep 0.3; wc -l <"$work/registry.log"; } # the registry logs a request once it completed
 metric() { "$bin/nydusctl" --sock "$work/api.sock" --raw metrics backend | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
+log_mark="$(log_lines)"
 start_nydusd "$work/mnt"
 [[ "$(metric read_count)" == 0 ]] || fail "backend reads before any file was read"
 grep -q 'nydus4j busybox' "$work/mnt/etc/os-release" || fail "os-release differs"
@@ -120,6 +145,12 @@ cmp "$work/mnt/bin/busybox" bundle/rootfs/bin/busybox || fail "busybox binary di
 read_amount="$(metric read_amount_total)"
 echo "lazy: fetched $read_amount of $blob_bytes blob bytes after reading busybox and os-release"
 (( read_amount < blob_bytes / 2 )) || fail "fetched $read_amount bytes of $blob_bytes: not lazy"
+read -r gets got not206 _ <<<"$(sleep 0.3; blob_log "$log_mark")"
+echo "registry access log: $gets blob GETs, $got bytes sent (nydusctl: $(metric read_count) reads, $read_amount bytes)"
+(( gets > 0 )) || fail "the registry's access log shows no blob GET for the files read"
+(( not206 == 0 )) || fail "$not206 blob GETs were not answered 206: whole blobs fetched instead of ranges"
+(( got < blob_bytes / 2 )) || fail "registry sent $got of $blob_bytes blob bytes: not lazy"
+(( got == read_amount )) || fail "registry sent $got bytes but nydusd counted $read_amount"
 # registry down: an untouched file fails with an I/O error (after the config's retries), the daemon stays up,
 # and the same read succeeds once the registry is back
 kill "$reg_pid"; wait "$reg_pid" 2>/dev/null || true; reg_pid=""
@@ -137,10 +168,20 @@ cmp "$work/mnt/data/big.bin" bundle/rootfs/data/big.bin || fail "big.bin differs
 kill -TERM "$nydusd_pid"; wait "$nydusd_pid" || true; nydusd_pid=""
 mountpoint -q "$work/mnt" && fail "SIGTERM left the mount behind"
 
-# --- remount: everything comes from the blob cache ---
-kill "$reg_pid"; wait "$reg_pid" 2>/dev/null || true; reg_pid=""
+# --- remount: everything comes from the blob cache; the (running) registry sees no blob request at all ---
+log_mark="$(log_lines)"
 start_nydusd "$work/mnt2"
 cmp "$work/mnt2/data/big.bin" bundle/rootfs/data/big.bin || fail "big.bin differs after remount"
 cmp "$work/mnt2/bin/busybox" bundle/rootfs/bin/busybox || fail "busybox differs after remount"
+cmp "$work/mnt2/data/numbers.txt" bundle/rootfs/data/numbers.txt || fail "numbers.txt differs after remount"
+read -r gets _ _ any <<<"$(sleep 0.3; blob_log "$log_mark")"
+echo "remount from the cache: $any blob requests in the registry's access log"
+(( any == 0 )) || fail "remount made $any blob requests to the registry ($gets GETs)"
+[[ "$(metric read_count)" == 0 ]] || fail "remount read from the backend"
+kill -TERM "$nydusd_pid"; wait "$nydusd_pid" || true; nydusd_pid=""
+# and with the registry stopped the cached image still serves every byte
+kill "$reg_pid"; wait "$reg_pid" 2>/dev/null || true; reg_pid=""
+start_nydusd "$work/mnt2"
+cmp "$work/mnt2/data/big.bin" bundle/rootfs/data/big.bin || fail "big.bin differs with the registry stopped"
 [[ "$(metric read_count)" == 0 ]] || fail "remount went to the (stopped) registry"
 echo "seed guide flow: convert, check, lazy mount from the registry, cached remount: OK"
