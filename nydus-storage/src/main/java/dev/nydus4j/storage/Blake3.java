@@ -70,7 +70,36 @@ final class Blake3 implements DigestAlgorithm.Hasher {
 
     /** One-shot 32-byte digest. */
     static byte[] digest(byte[] data, int off, int len) {
+        if (len > 0 && len % Blake3Lanes.LANE_BYTES == 0) {
+            java.util.Objects.checkFromIndexSize(off, len, data.length);
+            return new Blake3().digestWholeLanes(data, off, len);
+        }
         return new Blake3().update(data, off, len).finish();
+    }
+
+    /**
+     * One-shot digest of a whole number of {@link Blake3Lanes#LANE_BYTES} groups (so at least 32 full chunks), every
+     * chunk hashed by the lanes: unlike {@link #update}, which must keep the last chunk back because it cannot know
+     * it is the last, the final chunk's CV here simply stays out of the stack merges, so that the top parent gets
+     * the ROOT flag. Builder chunks (1 MiB by default) take this path.
+     */
+    private byte[] digestWholeLanes(byte[] b, int off, int len) {
+        lanes = new Blake3Lanes();
+        laneCvs = new int[Blake3Lanes.LANES * 8];
+        int groups = len / Blake3Lanes.LANE_BYTES;
+        for (int g = 0; g < groups; g++) {
+            lanes.hashChunks(b, off + g * Blake3Lanes.LANE_BYTES, chunkCounter, laneCvs);
+            int n = g == groups - 1 ? Blake3Lanes.LANES - 1 : Blake3Lanes.LANES;
+            for (int k = 0; k < n; k++) {
+                addChunkCv(laneCvs, k * 8, ++chunkCounter);
+            }
+        }
+        finished = true;
+        System.arraycopy(laneCvs, (Blake3Lanes.LANES - 1) * 8, cvStack, stackLen * 8, 8);
+        for (int i = stackLen - 1; i >= 0; i--) {
+            compressWords(cvStack, i * 8, PARENT | (i == 0 ? ROOT : 0), cvStack, i * 8);
+        }
+        return toBytes(cvStack, 0);
     }
 
     @Override

@@ -77,7 +77,7 @@ class Blake3Test {
         System.out.println("Blake3Test multi-chunk seed " + seed);
         Random rnd = new Random(seed);
         int lane = Blake3Lanes.LANE_BYTES;
-        for (int len : new int[] {lane, lane + 1, 2 * lane + 1024, 3 * lane + 4097, 333_333}) {
+        for (int len : new int[] {lane, lane + 1, 2 * lane, 32 * lane, 2 * lane + 1024, 3 * lane + 4097, 333_333}) {
             byte[] in = new byte[len];
             rnd.nextBytes(in);
             byte[] expected = ReferenceBlake3.hash(in);
