@@ -503,6 +503,18 @@ public final class BlobDevice implements ChunkReader {
         }
     }
 
+    /** Per-thread buffer for the stored bytes of compressed-cache hits (no allocation per hit). */
+    private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[0]);
+
+    private static byte[] scratch(int size) {
+        byte[] b = SCRATCH.get();
+        if (b.length < size) {
+            b = new byte[Math.max(size, Math.min(b.length * 2, 32 << 20))];
+            SCRATCH.set(b);
+        }
+        return b;
+    }
+
     private record Claim(ChunkKey key, ChunkInfo info, byte[] digest, CompletableFuture<byte[]> future) {
     }
 
@@ -593,8 +605,8 @@ public final class BlobDevice implements ChunkReader {
             if (!cache.storesCompressed()) {
                 return cache.get(cacheChunk(c), 0, ByteBuffer.wrap(dst, 0, c.uncompressedSize()));
             }
-            byte[] stored = new byte[c.compressedSize()];
-            if (!cache.get(cacheChunk(c), 0, ByteBuffer.wrap(stored))) {
+            byte[] stored = scratch(c.compressedSize());
+            if (!cache.get(cacheChunk(c), 0, ByteBuffer.wrap(stored, 0, c.compressedSize()))) {
                 return false;
             }
             // verified before it was stored; decoding checks the CRC-32C again when recorded
