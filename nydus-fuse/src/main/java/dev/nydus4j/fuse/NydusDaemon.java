@@ -38,7 +38,7 @@ public final class NydusDaemon implements AutoCloseable {
     /** Blob cache types (cache.type) on the class path: blobcache/filecache, dummycache/dummy and plugins. */
     private static final dev.nydus4j.storage.cache.CacheRegistry CACHES = dev.nydus4j.storage.cache.CacheRegistry.discover();
     private final java.util.Map<String, HotBackend> hotBackends = new java.util.concurrent.ConcurrentHashMap<>();
-    private final RafsFuse fuse;
+    private volatile RafsFuse fuse;
     private final String id;
     private final String supervisor;
     private volatile FuseMount mount;
@@ -46,7 +46,6 @@ public final class NydusDaemon implements AutoCloseable {
 
     private NydusDaemon(BackendRegistry registry, String id, String supervisor) {
         this.registry = Objects.requireNonNull(registry, "registry is null");
-        this.fuse = new RafsFuse(table, true, events);
         this.id = id;
         this.supervisor = supervisor;
     }
@@ -64,8 +63,9 @@ public final class NydusDaemon implements AutoCloseable {
     }
 
     /**
-     * Starts a daemon: mounts {@code image} (if given) first, then the FUSE file system at {@code mountpoint}, so
-     * the image is there from the first request.
+     * Starts a daemon serving {@code image} (if given) at {@code mountpoint}. The image is opened on its own thread
+     * while this one sets up libfuse and mounts (the two halves of the start-up, in parallel); FUSE requests wait
+     * until the image is in place, so the first lookup already sees it (nothing is answered ENOENT and cached).
      *
      * @param image image to serve at start, or null to wait for API mounts
      * @param id    daemon id ({@code --id}), or null
@@ -73,21 +73,62 @@ public final class NydusDaemon implements AutoCloseable {
     public static NydusDaemon start(StartupImage image, Path mountpoint, BackendRegistry registry, String id,
                                     String supervisor) throws IOException {
         NydusDaemon d = new NydusDaemon(registry, id, supervisor);
+        java.util.concurrent.FutureTask<RafsInstance> loading = null;
         try {
             if (image != null) {
-                d.mountImage(image.virtualMountpoint(), image.bootstrap(), image.config(), image.prefetchFiles());
+                loading = new java.util.concurrent.FutureTask<>(() -> d.mountImage(image.virtualMountpoint(),
+                        image.bootstrap(), image.config(), image.prefetchFiles()));
+                Thread t = new Thread(loading, "nydusd-open-image");
+                t.setDaemon(true);
+                t.start();
             }
+            d.fuse = new RafsFuse(d.table, true, d.events, image != null);
             // an image mounted at start never changes: long kernel caches; a shared daemon's root does change
             boolean immutable = image != null && MountTable.normalize(image.virtualMountpoint()).equals("/");
             List<String> opts = immutable
                     ? List.of("entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400")
                     : List.of("entry_timeout=1", "attr_timeout=1", "negative_timeout=0");
             d.mount = FuseMount.mount(d.fuse, mountpoint, opts);
+            if (loading != null) {
+                awaitImage(loading);
+                d.fuse.ready();
+            }
             d.state = State.RUNNING;
             return d;
         } catch (IOException | RuntimeException e) {
+            if (loading != null) {
+                loading.cancel(false);
+                try {
+                    awaitImage(loading); // it owns what it opened: let it finish before closing everything
+                } catch (IOException | RuntimeException ignored) {
+                    // the first failure is the one reported
+                }
+            }
+            if (d.fuse != null) {
+                d.fuse.ready(); // release FUSE requests waiting for the image (the mount is going away)
+            }
             d.close();
             throw e;
+        }
+    }
+
+    private static void awaitImage(java.util.concurrent.FutureTask<RafsInstance> loading) throws IOException {
+        try {
+            loading.get();
+        } catch (java.util.concurrent.CancellationException e) {
+            // cancelled before it started: nothing was opened
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while opening the image", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(c);
         }
     }
 
@@ -248,7 +289,11 @@ public final class NydusDaemon implements AutoCloseable {
 
     /** Reads being served now, as {@code /api/v1/metrics/inflight} entries. */
     List<java.util.Map<String, Object>> inflight() {
-        return fuse.inflight().stream().map(r -> java.util.Map.<String, Object>of("inode", r.inode(), "opcode",
+        RafsFuse f = fuse;
+        if (f == null) {
+            return List.of();
+        }
+        return f.inflight().stream().map(r -> java.util.Map.<String, Object>of("inode", r.inode(), "opcode",
                 RafsFuse.InflightRead.FUSE_READ_OPCODE, "unique", r.unique(), "timestamp_secs", r.timestampSecs()))
                 .toList();
     }

@@ -1,5 +1,6 @@
 package dev.nydus4j.fuse;
 
+import com.kenai.jffi.MemoryIO;
 import dev.nydus4j.api.DirEntry;
 import dev.nydus4j.api.FileType;
 import dev.nydus4j.api.InodeAttributes;
@@ -41,10 +42,10 @@ public final class RafsFuse extends FuseStubFS {
     private static final int FFI_BITFIELD_OFFSET = 20;
     private static final int KEEP_CACHE_BIT = 2;
     private static final int PSEUDO_DIR_MODE = 040555;
+    private static final MemoryIO MEMORY = MemoryIO.getInstance();
 
     private final MountTable table;
     private final boolean serveXattrs;
-    private final ThreadLocal<ByteBuffer> readBuffers = ThreadLocal.withInitial(() -> ByteBuffer.allocate(1 << 20));
     private final AtomicLong readErrors = new AtomicLong();
     private final AtomicLong bytesRead = new AtomicLong();
     private final AtomicLong nextHandle = new AtomicLong(1);
@@ -62,10 +63,40 @@ public final class RafsFuse extends FuseStubFS {
         static final int FUSE_READ_OPCODE = 15;
     }
 
+    /** Open until the start-up image is in the table; FUSE requests wait on it. */
+    private final java.util.concurrent.CountDownLatch startup;
+    private volatile boolean started;
+
     RafsFuse(MountTable table, boolean serveXattrs, EventRing events) {
+        this(table, serveXattrs, events, false);
+    }
+
+    /**
+     * @param waitForImage hold every FUSE request until {@link #ready()} (the start-up image is opened while the
+     *                     mount comes up; an early lookup must not see an empty root and cache ENOENT)
+     */
+    RafsFuse(MountTable table, boolean serveXattrs, EventRing events, boolean waitForImage) {
         this.table = java.util.Objects.requireNonNull(table, "table is null");
         this.serveXattrs = serveXattrs;
         this.events = java.util.Objects.requireNonNull(events, "events is null");
+        this.startup = new java.util.concurrent.CountDownLatch(waitForImage ? 1 : 0);
+        this.started = !waitForImage;
+    }
+
+    /** Lets the requests held since the mount through. */
+    void ready() {
+        started = true;
+        startup.countDown();
+    }
+
+    private void awaitStart() {
+        if (!started) {
+            try {
+                startup.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Reads currently being served. */
@@ -104,6 +135,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int getattr(String path, FileStat stat) {
+        awaitStart();
         long t0 = System.nanoTime();
         MountTable.Resolution r = table.resolve(path);
         int rc;
@@ -161,6 +193,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filler, @off_t long offset, FuseFileInfo fi) {
+        awaitStart();
         long t0 = System.nanoTime();
         MountTable.Resolution r = table.resolve(path);
         int rc = 0;
@@ -199,6 +232,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int readlink(String path, Pointer buf, @size_t long size) {
+        awaitStart();
         long t0 = System.nanoTime();
         MountTable.Resolution r = table.resolve(path);
         int rc;
@@ -231,6 +265,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int open(String path, FuseFileInfo fi) {
+        awaitStart();
         long t0 = System.nanoTime();
         MountTable.Resolution r = table.resolve(path);
         int rc;
@@ -289,15 +324,11 @@ public final class RafsFuse extends FuseStubFS {
         int rc;
         try {
             int want = (int) Math.min(size, Integer.MAX_VALUE);
-            ByteBuffer b = readBuffers.get();
-            if (b.capacity() < want) {
-                b = ByteBuffer.allocate(want);
-                readBuffers.set(b);
-            }
-            b.clear().limit(want);
+            // the image reads straight into libfuse's reply buffer: no Java buffer, no copies (a cached chunk goes
+            // from the cache file into it by FileChannel.read)
+            ByteBuffer b = MEMORY.newDirectByteBuffer(buf.address(), want);
             int n = f.instance().image().read(f.ino(), offset, b);
             if (n > 0) {
-                buf.put(0, b.array(), 0, n);
                 bytesRead.addAndGet(n);
                 f.instance().metrics().read(n);
             }
@@ -315,6 +346,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int statfs(String path, Statvfs st) {
+        awaitStart();
         long blocks = 0;
         long inodes = 0;
         for (RafsInstance i : table.all()) {
@@ -336,6 +368,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int getxattr(String path, String name, Pointer value, @size_t long size) {
+        awaitStart();
         if (!serveXattrs) {
             return -ErrorCodes.ENOSYS();
         }
@@ -368,6 +401,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int listxattr(String path, Pointer list, @size_t long size) {
+        awaitStart();
         if (!serveXattrs) {
             return -ErrorCodes.ENOSYS();
         }
@@ -414,6 +448,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int access(String path, int mask) {
+        awaitStart();
         MountTable.Resolution r = table.resolve(path);
         try {
             if (r == null || r instanceof MountTable.InImage in && inImage(in).isEmpty()) {
@@ -427,6 +462,7 @@ public final class RafsFuse extends FuseStubFS {
 
     @Override
     public int opendir(String path, FuseFileInfo fi) {
+        awaitStart();
         long t0 = System.nanoTime();
         MountTable.Resolution r = table.resolve(path);
         int rc;
