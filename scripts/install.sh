@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Links every launcher of bin/ into PREFIX/bin (default /usr/local). The launchers find the jar through the link,
-# so build first: mvn -B -q -DskipTests package
+# so build first: mvn -B -q -DskipTests package. Also builds the AppCDS archive of the jar (scripts/build-cds.sh).
 # Usage: scripts/install.sh [PREFIX]
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -13,4 +13,7 @@ for tool in "$root"/bin/*; do
 done
 if [[ ! -f "$root/nydus-cli/target/nydus4j-cli.jar" ]]; then
   echo "note: the jar is not built yet; run mvn -B -q -DskipTests package in $root" >&2
+else
+  # the AppCDS archive the launchers use for a faster start (otherwise the first tool run builds it in the background)
+  "$root/scripts/build-cds.sh" || true
 fi

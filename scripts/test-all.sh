@@ -16,6 +16,7 @@ fi
 # failing tests do not stop the reactor: every module's tests run, and the counts below decide the exit status
 mvn_rc=0
 mvn -B clean install -Dmaven.test.failure.ignore=true || mvn_rc=$?
+scripts/build-cds.sh || true # AppCDS archive of the new jar for the launchers (faster tool start in the e2e tests)
 
 # count JUnit results from the Surefire reports of every module
 read -r j_tests j_fail j_err j_skip < <(python3 - <<'PY'

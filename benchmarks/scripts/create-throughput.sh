@@ -18,7 +18,10 @@ done
 
 mkdir -p "$work"
 # a private copy of the jar, so that a rebuild during the run cannot change what is measured
-cp "$root/nydus-cli/target/nydus4j-cli.jar" "$work/nydus4j-cli.jar"
+cp -p "$root/nydus-cli/target/nydus4j-cli.jar" "$work/nydus4j-cli.jar"
+# and its AppCDS archive (as the launcher would build in the background on first use; built here, before measuring)
+"$root/scripts/build-cds.sh" "$work/nydus4j-cli.jar"
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 # through the launcher (its JVM options are what users get), pinned to the private jar copy
 export NYDUS4J_BENCH_LAUNCHER="$root/bin/nydus-image" NYDUS4J_BENCH_JAR="$work/nydus4j-cli.jar"
 ni() { NYDUS4J_JAR="$NYDUS4J_BENCH_JAR" "$NYDUS4J_BENCH_LAUNCHER" "$@"; }
@@ -122,8 +125,10 @@ section="$(
   echo "Command: \`benchmarks/scripts/create-throughput.sh $size_mb $runs\` on $(date -u +%Y-%m-%d) ($(nproc) cores," \
     "$(java -version 2>&1 | head -1 | tr -d '"')). Seeded tree (seed $seed): $files files, $src_bytes bytes" \
     "(about half random bytes, half text); its tar.gz (gzip -6) is $gz_bytes bytes. Page cache warm, median of $runs" \
-    "interleaved rounds; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine was shared with other builds)."
-  echo "nydus-image: RAFS v6, zstd, blake3, 1 MiB chunks (defaults)."
+    "interleaved rounds; load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine" \
+    "was shared with other sessions)."
+  echo "nydus-image: RAFS v6, zstd, blake3, 1 MiB chunks (defaults), through \`bin/nydus-image\` with its JVM options" \
+    "and the jar's AppCDS archive ($( [[ -f "${NYDUS4J_BENCH_JAR%.jar}.jsa" ]] && echo present || echo absent))."
   echo
   echo "| tool | wall s (median) | MiB/s of tree data (wall) | CPU s (median) | all wall samples | output bytes |"
   echo "|---|---|---|---|---|---|"
