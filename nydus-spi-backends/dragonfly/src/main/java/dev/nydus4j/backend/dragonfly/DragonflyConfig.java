@@ -2,7 +2,7 @@ package dev.nydus4j.backend.dragonfly;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.nydus4j.backend.registry.ProxyConfig;
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
 import dev.nydus4j.backend.registry.RegistryConfig;
 
 import java.net.URI;

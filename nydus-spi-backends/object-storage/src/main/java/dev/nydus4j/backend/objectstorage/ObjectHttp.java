@@ -23,17 +23,20 @@ import java.net.UnknownHostException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.regex.Pattern;
 
 /**
  * HTTP client of an object-store backend (BACKENDS.md 1): one pooled client per backend (plus one through
  * {@code proxy.url}), timeouts, TLS {@code skip_verify} / {@code ca_cert_files}, no automatic redirects, retries or
- * decompression, {@code User-Agent: nydusd/1.0.0} and the {@code NYDUS_HEADER_*} headers added after signing.
- * Thread-safe.
+ * decompression, {@code User-Agent: nydusd/1.0.0} and the {@code NYDUS_HEADER_*} headers added after signing;
+ * {@code proxy.ping_url} probed by {@link ProxyHealth} on one daemon thread (stopped by the last close). Thread-safe.
  */
 public final class ObjectHttp implements Closeable {
     public static final String USER_AGENT = "nydusd/1.0.0";
     private static final String ENV_HEADER_PREFIX = "NYDUS_HEADER_";
+    private static final java.util.concurrent.atomic.AtomicInteger THREAD_IDS =
+            new java.util.concurrent.atomic.AtomicInteger();
     private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
     /** Handles one response; the status has not been checked. */
@@ -62,6 +65,9 @@ public final class ObjectHttp implements Closeable {
     private final ProxyConfig proxy;
     private final Map<String, String> extraHeaders;
     private final Runnable onLastClose;
+    private final ScheduledThreadPoolExecutor background; // null without ping_url
+    private final ProxyHealth health;                     // null without proxy
+    private volatile long lastActivityNanos = System.nanoTime();
     private int users = 1; // guarded by this; 0 = closed
 
     /**
@@ -83,6 +89,35 @@ public final class ObjectHttp implements Closeable {
         }
         this.viaProxy = proxied;
         this.extraHeaders = envHeaders(env);
+        if (proxied != null && !proxy.pingUrl().isEmpty()) {
+            background = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "nydus-" + type + "-proxy-health-" + THREAD_IDS.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+            background.setRemoveOnCancelPolicy(true);
+            background.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+            int pingTimeout = connectTimeoutSecs;
+            health = new ProxyHealth(proxy, background, u -> ping(u, pingTimeout), () -> lastActivityNanos);
+        } else {
+            background = null;
+            health = proxied == null ? null : new ProxyHealth(proxy, null, u -> true, () -> lastActivityNanos);
+        }
+    }
+
+    /** Health probe: direct GET of the ping URL with timeout {@code connect_timeout}; 200..399 = healthy. */
+    private boolean ping(URI uri, int timeoutSecs) {
+        HttpUriRequestBase r = new HttpUriRequestBase("GET", uri);
+        r.setConfig(RequestConfig.custom().setResponseTimeout(Timeout.ofSeconds(timeoutSecs)).build());
+        extraHeaders.forEach(r::setHeader);
+        try {
+            return direct.execute(r, response -> {
+                EntityUtils.consume(response.getEntity());
+                return response.getCode() >= 200 && response.getCode() < 400;
+            });
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /**
@@ -97,7 +132,15 @@ public final class ObjectHttp implements Closeable {
     /** The same with a request body (uploads); a repeatable {@code body} may be sent twice (proxy fallback). */
     <T> T execute(String method, URI uri, Map<String, String> signedHeaders, HttpEntity body,
                   ResponseHandler<T> handler) throws IOException {
-        if (viaProxy != null) {
+        lastActivityNanos = System.nanoTime();
+        boolean useProxy = viaProxy != null;
+        if (useProxy && !health.healthy()) {
+            if (!proxy.fallback()) {
+                throw new dev.nydus4j.spi.BackendException(health.unhealthyMessage(), true);
+            }
+            useProxy = false; // unhealthy: direct to the origin until a ping succeeds again
+        }
+        if (useProxy) {
             URI proxied = proxy.useHttp() && "https".equals(uri.getScheme()) ? httpOf(uri) : uri;
             Object[] fallback = new Object[1];
             try {
@@ -148,6 +191,12 @@ public final class ObjectHttp implements Closeable {
             }
         }
         onLastClose.run();
+        if (health != null) {
+            health.close();
+        }
+        if (background != null) {
+            background.shutdownNow();
+        }
         try {
             direct.close();
         } finally {

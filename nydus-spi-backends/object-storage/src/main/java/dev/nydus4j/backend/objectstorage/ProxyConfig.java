@@ -7,17 +7,16 @@ import java.net.URI;
 import java.net.URISyntaxException;
 
 /**
- * The {@code proxy} object of a network backend (CONFIG.md 6). Requests go through {@code url} when set; with
- * {@code fallback} a transport error or 5xx from the proxy is retried directly at the origin. {@code ping_url}
- * health checks and the Dragonfly SDK are not implemented (the keys are accepted and validated).
+ * The {@code proxy} object of every network backend (CONFIG.md 6): a Dragonfly dfdaemon or any HTTP forward proxy.
+ * One type for registry, oss, s3 and dragonfly; health probing is {@link ProxyHealth}.
  *
  * @param url                        forward proxy URL, empty = no proxy
- * @param pingUrl                    health endpoint (validated, not polled)
- * @param fallback                   re-send directly on proxy transport errors or 5xx
- * @param checkIntervalSecs          health ping period (accepted)
- * @param checkPauseElapsedSecs      idle pause of health pings (accepted)
+ * @param pingUrl                    health endpoint, empty = always healthy
+ * @param fallback                   re-send directly on proxy transport errors or 5xx, go direct while unhealthy
+ * @param checkIntervalSecs          health ping period
+ * @param checkPauseElapsedSecs      no pings while the backend was idle longer than this
  * @param useHttp                    rewrite {@code https} URLs to {@code http} when sent via the proxy
- * @param dragonflySchedulerEndpoint SDK mode; not supported, the HTTP proxy path is used
+ * @param dragonflySchedulerEndpoint SDK mode; not supported in Java, the HTTP proxy path is used instead
  */
 public record ProxyConfig(String url, String pingUrl, boolean fallback, long checkIntervalSecs,
                           long checkPauseElapsedSecs, boolean useHttp, String dragonflySchedulerEndpoint) {
@@ -55,7 +54,8 @@ public record ProxyConfig(String url, String pingUrl, boolean fallback, long che
         return !url.isEmpty();
     }
 
-    private static void requireAbsolute(String key, String value) {
+    /** Checks that a non-empty {@code value} is an absolute URL with a host; the message names {@code key}. */
+    public static void requireAbsolute(String key, String value) {
         if (value.isEmpty()) {
             return;
         }

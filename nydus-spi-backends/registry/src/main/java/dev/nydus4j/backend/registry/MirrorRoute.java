@@ -24,7 +24,7 @@ final class MirrorRoute implements AutoCloseable {
     private final List<Mirror> mirrors = new ArrayList<>();
     private final List<ScheduledFuture<?>> pings = new ArrayList<>();
 
-    MirrorRoute(List<MirrorConfig> configs, ScheduledExecutorService background, ProxyRoute.Pinger pinger,
+    MirrorRoute(List<MirrorConfig> configs, ScheduledExecutorService background, dev.nydus4j.backend.objectstorage.ProxyHealth.Pinger pinger,
                 LongSupplier lastActivityNanos) {
         for (MirrorConfig c : configs) {
             Mirror m = new Mirror(c, URI.create(c.host()));

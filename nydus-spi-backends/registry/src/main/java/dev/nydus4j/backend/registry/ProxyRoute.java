@@ -1,5 +1,7 @@
 package dev.nydus4j.backend.registry;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
+import dev.nydus4j.backend.objectstorage.ProxyHealth;
 import dev.nydus4j.spi.BackendException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -8,14 +10,14 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
  * Routing of blob requests through {@code proxy.url} (BACKENDS.md 8.1, 8.2): Dragonfly headers, {@code use_http}
- * rewrite, per-request fallback to the origin, and health pings of {@code ping_url}. Thread-safe.
+ * rewrite, per-request fallback to the origin, and health pings of {@code ping_url} ({@link ProxyHealth}, shared
+ * with oss and s3). Thread-safe.
  */
 final class ProxyRoute implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyRoute.class);
@@ -25,54 +27,24 @@ final class ProxyRoute implements AutoCloseable {
             "X-Dragonfly-Priority", "6",
             "X-Dragonfly-Use-P2P", "true");
 
-    /** Health probe: GET of the ping URL, true for 200..399. */
-    interface Pinger {
-        boolean ping(URI uri);
-    }
-
     private final ProxyConfig config;
-    private final LongSupplier lastActivityNanos;
-    private final ScheduledFuture<?> pings;
+    private final ProxyHealth health;
     private final AtomicLong lastDirectLog = new AtomicLong(System.nanoTime() - DIRECT_LOG_INTERVAL_NANOS);
-    private volatile boolean healthy = true;
 
-    ProxyRoute(ProxyConfig config, ScheduledExecutorService background, Pinger pinger, LongSupplier lastActivityNanos) {
+    ProxyRoute(ProxyConfig config, ScheduledExecutorService background, ProxyHealth.Pinger pinger,
+               LongSupplier lastActivityNanos) {
         this.config = config;
-        this.lastActivityNanos = lastActivityNanos;
-        if (config.pingUrl().isEmpty()) {
-            pings = null;
-        } else {
-            URI ping = URI.create(config.pingUrl());
-            long period = Math.max(1, config.checkIntervalSecs());
-            pings = background.scheduleWithFixedDelay(() -> check(pinger, ping), 0, period, TimeUnit.SECONDS);
-        }
+        this.health = new ProxyHealth(config, background, pinger, lastActivityNanos);
     }
 
     boolean healthy() {
-        return healthy;
-    }
-
-    private void check(Pinger pinger, URI ping) {
-        long idle = System.nanoTime() - lastActivityNanos.getAsLong();
-        if (idle > TimeUnit.SECONDS.toNanos(config.checkPauseElapsedSecs())) {
-            return;
-        }
-        boolean ok = pinger.ping(ping);
-        if (ok != healthy) {
-            if (ok) {
-                LOG.info("proxy {} is healthy again", config.url());
-            } else {
-                LOG.warn("proxy {} is unhealthy (ping {} failed); {}", config.url(), ping,
-                        config.fallback() ? "going direct to the origin" : "requests fail until it recovers");
-            }
-        }
-        healthy = ok;
+        return health.healthy();
     }
 
     RegistryResponse send(URI origin, Hop hop) throws IOException {
-        if (!healthy) {
+        if (!health.healthy()) {
             if (!config.fallback()) {
-                throw new BackendException("proxy " + config.url() + " is not healthy and fallback is disabled", true);
+                throw new BackendException(health.unhealthyMessage(), true);
             }
             long now = System.nanoTime();
             long last = lastDirectLog.get();
@@ -120,8 +92,6 @@ final class ProxyRoute implements AutoCloseable {
 
     @Override
     public void close() {
-        if (pings != null) {
-            pings.cancel(false);
-        }
+        health.close();
     }
 }

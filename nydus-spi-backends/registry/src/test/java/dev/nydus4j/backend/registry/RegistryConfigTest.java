@@ -1,5 +1,6 @@
 package dev.nydus4j.backend.registry;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nydus4j.spi.BackendContext;

@@ -1,5 +1,6 @@
 package dev.nydus4j.backend.registry;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
 import dev.nydus4j.testkit.oci.TokenServer;
 import dev.nydus4j.testkit.oci.LocalRegistry;
 import dev.nydus4j.spi.BackendContext;

@@ -25,12 +25,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * {@code proxy.url}: requests go to the forward proxy first (absolute-form, signed); a failing proxy (502) falls
- * back to the origin only with {@code proxy.fallback}.
+ * back to the origin only with {@code proxy.fallback}; with {@code ping_url} an unhealthy proxy is not tried at all
+ * (direct with fallback, a clear error without) until a ping succeeds again.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class S3ProxyRouteTest {
     private static final String ID = "c3".repeat(32);
     private final List<String> proxied = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger pings = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile int pingStatus = 200;
     private S3ProxyServer origin;
     private HttpServer failingProxy;
     private byte[] content;
@@ -49,6 +52,12 @@ class S3ProxyRouteTest {
                 ex.sendResponseHeaders(502, -1);
             }
         });
+        failingProxy.createContext("/healthy", ex -> {
+            try (ex) {
+                pings.incrementAndGet();
+                ex.sendResponseHeaders(pingStatus, -1);
+            }
+        });
         failingProxy.start();
     }
 
@@ -59,8 +68,12 @@ class S3ProxyRouteTest {
     }
 
     private S3Config config(boolean fallback) {
-        ProxyConfig proxy = new ProxyConfig("http://127.0.0.1:" + failingProxy.getAddress().getPort(), "", fallback,
-                5, 300, false, "");
+        return config(fallback, "");
+    }
+
+    private S3Config config(boolean fallback, String pingUrl) {
+        ProxyConfig proxy = new ProxyConfig("http://127.0.0.1:" + failingProxy.getAddress().getPort(), pingUrl,
+                fallback, 1, 300, false, "");
         return new S3Config(S3ProxyServer.REGION, "nydus", origin.endpoint(), "", "http", S3ProxyServer.ACCESS_KEY,
                 S3ProxyServer.SECRET, false, List.of(), 5, 5, 0, proxy);
     }
@@ -85,5 +98,47 @@ class S3ProxyRouteTest {
                 assertThat(e.isRetryable()).isTrue();
             });
         }
+    }
+
+    private void awaitPings(int atLeast) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (pings.get() < atLeast) {
+            assertThat(System.nanoTime()).as("ping within 5 s").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        Thread.sleep(100); // the probe's result is recorded after the response
+    }
+
+    @Test
+    void pingUrlKeepsTrafficAwayFromAnUnhealthyProxyUntilItRecovers() throws Exception {
+        String ping = "http://127.0.0.1:" + failingProxy.getAddress().getPort() + "/healthy";
+        pingStatus = 503;
+        pings.set(0);
+        proxied.clear();
+        try (BlobBackend b = new S3BackendProvider(Map.of()).open(config(true, ping), ID, BackendContext.simple("/"))) {
+            awaitPings(1);
+            ByteBuffer dst = ByteBuffer.allocate(100);
+            assertThat(b.read(dst, 0)).isEqualTo(100);
+            assertThat(dst.array()).isEqualTo(Arrays.copyOf(content, 100));
+            assertThat(proxied).as("the unhealthy proxy is not tried").isEmpty();
+
+            pingStatus = 200;
+            awaitPings(pings.get() + 1);
+            assertThat(b.read(ByteBuffer.allocate(100), 100)).isEqualTo(100);
+            assertThat(proxied).as("healthy again: tried first (and its 502 falls back)").hasSize(1);
+        }
+        pingStatus = 503;
+        pings.set(0);
+        try (BlobBackend b = new S3BackendProvider(Map.of()).open(config(false, ping), ID, BackendContext.simple("/"))) {
+            awaitPings(1);
+            assertThatThrownBy(() -> b.read(ByteBuffer.allocate(10), 0)).isInstanceOf(BackendException.class)
+                    .hasMessageContaining("proxy http://127.0.0.1:" + failingProxy.getAddress().getPort()
+                            + " is not healthy and fallback is disabled");
+        }
+        int after = pings.get();
+        Thread.sleep(1500);
+        assertThat(pings.get()).as("no pings after close").isEqualTo(after);
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.isAlive()
+                && t.getName().startsWith("nydus-s3-proxy-health"));
     }
 }
