@@ -59,6 +59,18 @@ public final class BlobDevice implements ChunkReader {
     /** Default {@code amplify_io}. */
     public static final int DEFAULT_AMPLIFY_IO = 1 << 20;
 
+    /** When a missing chunk's fetch is extended to the following chunks of the blob. */
+    public enum Amplification {
+        /** Always, up to the merge limit (upstream nydusd's behaviour). */
+        ALWAYS,
+        /**
+         * Only when the read looks sequential, like the kernel's readahead: the chunk follows the last chunk read
+         * from the blob, is the blob's first chunk, or the chunk before it is cached. An isolated random read
+         * fetches just its chunk, so sampled small-file reads do not pull in neighbours that are never read.
+         */
+        ADAPTIVE
+    }
+
     /** Opens the backend of one blob. */
     @FunctionalInterface
     public interface BackendOpener {
@@ -77,6 +89,7 @@ public final class BlobDevice implements ChunkReader {
     private final BlobCacheContext cacheContext;
     private final boolean validate;
     private final int mergeLimit;
+    private final Amplification amplification;
     private final BoundedExecutor executor;
     private final BackendContext backendContext;
     private final Map<String, BlobState> blobs = new ConcurrentHashMap<>();
@@ -112,6 +125,7 @@ public final class BlobDevice implements ChunkReader {
         this.cacheProvider = b.cacheProvider;
         this.validate = b.validate;
         this.mergeLimit = (int) Math.max(MIN_MERGE_SIZE, Math.min(b.amplifyIo, 1 << 28));
+        this.amplification = b.amplification;
         this.executor = new BoundedExecutor("blob-device-" + b.instanceId, b.threads, b.queue);
         // the device records every backend read it makes in backendStats(); plugins get no second sink to count in
         this.backendContext = new BackendContext(b.instanceId, executor, Clock.systemUTC(), BackendMetrics.NONE,
@@ -143,6 +157,7 @@ public final class BlobDevice implements ChunkReader {
         private CacheConfig cacheConfig;
         private boolean validate = true;
         private long amplifyIo = DEFAULT_AMPLIFY_IO;
+        private Amplification amplification = Amplification.ALWAYS;
         private String instanceId = "/";
         private int threads = 4;
         private int queue = 256;
@@ -181,6 +196,12 @@ public final class BlobDevice implements ChunkReader {
                 throw new IllegalArgumentException("amplify_io must not be negative, got " + bytes);
             }
             this.amplifyIo = bytes;
+            return this;
+        }
+
+        /** When fetches are extended to following chunks (default {@link Amplification#ALWAYS}). */
+        public Builder amplification(Amplification a) {
+            this.amplification = Objects.requireNonNull(a, "amplification is null");
             return this;
         }
 
@@ -236,10 +257,12 @@ public final class BlobDevice implements ChunkReader {
         BlobState s = blob(blob);
         if (s.cache.persistent() && s.cache.contains(info.index()) && s.readCachedWhole(info, dst)) {
             cacheHits.incrementAndGet();
+            s.lastEnd = info.compressedOffset() + info.compressedSize();
             return;
         }
         cacheMisses.incrementAndGet();
         byte[] plain = load(s, info, expectedDigest);
+        s.lastEnd = info.compressedOffset() + info.compressedSize();
         System.arraycopy(plain, 0, dst, 0, info.uncompressedSize());
     }
 
@@ -259,6 +282,7 @@ public final class BlobDevice implements ChunkReader {
             return false;
         }
         (len == info.uncompressedSize() ? cacheHits : partialHits).incrementAndGet();
+        s.lastEnd = info.compressedOffset() + info.compressedSize();
         return true;
     }
 
@@ -324,6 +348,10 @@ public final class BlobDevice implements ChunkReader {
         int pos = layout.position(first);
         if (pos < 0) {
             return;
+        }
+        if (amplification == Amplification.ADAPTIVE && pos > 0 && s.lastEnd != first.compressedOffset()
+                && !s.cache.contains(layout.sorted[pos - 1].index())) {
+            return; // an isolated read: fetch just the chunk
         }
         long start = first.compressedOffset();
         long end = start + first.compressedSize();
@@ -569,6 +597,8 @@ public final class BlobDevice implements ChunkReader {
         final BlobInfo info;
         final BlobCache cache;
         volatile Layout layout;
+        /** Compressed end of the chunk last read from this blob (sequential detection), -1 before any read. */
+        volatile long lastEnd = -1;
         private volatile BlobBackend backend;
 
         BlobState(BlobInfo blob) throws IOException {

@@ -79,6 +79,38 @@ class BlobDeviceMergeTest {
     }
 
     @Test
+    void adaptiveAmplificationFetchesIsolatedReadsAloneAndSequentialOnesMerged() throws Exception {
+        TestBlob b = new TestBlob(ID, 40, 8_000, 20_000, 11);
+        TestBlob.Backend be = b.backend();
+        try (BlobDevice dev = BlobDevice.builder().backend(id -> be)
+                .cache(CacheRegistry.builtIn(), new CacheConfig("blobcache", false, true, PrefetchConfig.DISABLED,
+                        tmp.resolve("w").toString()))
+                .amplifyIo(1 << 20).amplification(BlobDevice.Amplification.ADAPTIVE).build()) {
+            dev.addChunks(b.info, b.chunks, b.digests);
+            read(dev, b, 20); // isolated: just chunk 20
+            read(dev, b, 7); // isolated: just chunk 7
+            assertThat(be.requests.get()).isEqualTo(2);
+            assertThat(be.bytesServed.get())
+                    .isEqualTo((long) b.chunks.get(20).compressedSize() + b.chunks.get(7).compressedSize());
+            read(dev, b, 8); // follows the last read: merged with 9..19 (stops at the cached chunk 20)
+            assertThat(be.requests.get()).isEqualTo(3);
+            for (int i = 9; i <= 20; i++) {
+                read(dev, b, i);
+            }
+            assertThat(be.requests.get()).isEqualTo(3);
+            read(dev, b, 21); // the chunk before it is cached: merged with the rest of the blob
+            assertThat(be.requests.get()).isEqualTo(4);
+            read(dev, b, 0); // the first chunk of a blob starts a sequential run: 0..6
+            assertThat(be.requests.get()).isEqualTo(5);
+            for (int i = 0; i < b.chunks.size(); i++) {
+                read(dev, b, i);
+            }
+            assertThat(be.requests.get()).isEqualTo(5);
+            assertThat(be.bytesServed.get()).isEqualTo(b.bytes.length);
+        }
+    }
+
+    @Test
     void smallAmplifyIoStillMergesUpTo128KiB() throws Exception {
         TestBlob b = new TestBlob(ID, 32, 4_000, 12_000, 2);
         TestBlob.Backend be = b.backend();
