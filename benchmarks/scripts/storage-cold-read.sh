@@ -3,7 +3,8 @@
 # over bytes needed (distinct stored chunk bytes the reads asked for), with an empty blobcache per run, for a
 # sequential read of every file, every file in random order, and a random 10 % sample of the files; at
 # amplify_io 1 MiB (default) and 0 (the 128 KiB merge floor). Requests are counted by the blob device's metrics and
-# checked against the registry's own access log.
+# checked against the registry's own access log. Both amplification policies of the blob device: always (upstream)
+# and adaptive (extend a fetch only when the read looks sequential).
 # Needs docker-registry (Debian), curl, python3; builds the CLI and benchmarks jars when missing.
 # Usage: benchmarks/scripts/storage-cold-read.sh
 set -euo pipefail
@@ -68,11 +69,13 @@ run() { # amplify mode [fraction]
   java -Xmx512m -cp "$bench:$cli" dev.nydus4j.benchmarks.storage.ColdRegistryRead "$work/image.boot" \
     "127.0.0.1:$port" bench/cold "$work/cache" "$@" 2>>"$work/driver.log"
   after=$(grep -c "GET /v2/bench/cold/blobs/sha256:$blob" "$work/registry/registry.log" || true)
-  echo "    registry access log: $((after - before)) blob GETs (incl. redirects/HEAD-less size probes)"
+  echo "    registry access log: $((after - before)) blob GETs"
 }
-for amp in 1048576 0; do
-  run "$amp" seq
-  run "$amp" random
-  run "$amp" sample 0.1
+for policy in always adaptive; do
+  for amp in 1048576 0; do
+    run "$amp" seq 1 1 "$policy"
+    run "$amp" random 1 1 "$policy"
+    run "$amp" sample 0.1 1 "$policy"
+  done
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

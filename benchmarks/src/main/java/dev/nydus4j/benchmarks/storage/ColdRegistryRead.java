@@ -33,7 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * backend requests and bytes the blob device made, the distinct chunk bytes the reads needed, and the file bytes
  * read. Needs the registry backend on the class path (the CLI jar).
  *
- * <p>Args: bootstrap host repo work_dir amplify_io mode(seq|random|sample) [fraction] [seed]
+ * <p>Args: bootstrap host repo work_dir amplify_io mode(seq|random|sample) [fraction] [seed] [always|adaptive]
  */
 public final class ColdRegistryRead {
     private ColdRegistryRead() {
@@ -48,6 +48,8 @@ public final class ColdRegistryRead {
         String mode = args[5];
         double fraction = args.length > 6 ? Double.parseDouble(args[6]) : 1.0;
         long seed = args.length > 7 ? Long.parseLong(args[7]) : 1;
+        BlobDevice.Amplification policy = args.length > 8
+                ? BlobDevice.Amplification.valueOf(args[8].toUpperCase()) : BlobDevice.Amplification.ALWAYS;
 
         BackendRegistry backends = BackendRegistry.discover();
         ObjectNode node = new ObjectMapper().createObjectNode().put("host", host).put("repo", repo)
@@ -57,7 +59,7 @@ public final class ColdRegistryRead {
                 .backend((id, ctx) -> backends.open("registry", bound, id, ctx))
                 .cache(CacheRegistry.discover(), new CacheConfig("blobcache", false, true, PrefetchConfig.DISABLED,
                         work.toString()))
-                .amplifyIo(amplify).build();
+                .amplifyIo(amplify).amplification(policy).build();
         Needed needed = new Needed(device);
         long fileBytes = 0;
         long t0 = System.nanoTime();
@@ -102,9 +104,10 @@ public final class ColdRegistryRead {
             }
             long ms = (System.nanoTime() - t0) / 1_000_000;
             double mib = fileBytes / 1048576.0;
-            System.out.printf("mode=%s amplify_io=%d files=%d file_MiB=%.1f backend_requests=%d backend_bytes=%d"
+            System.out.printf("mode=%s policy=%s amplify_io=%d files=%d file_MiB=%.1f backend_requests=%d backend_bytes=%d"
                             + " needed_chunk_bytes=%d requests_per_MiB=%.2f fetched_over_needed=%.3f ms=%d%n",
-                    mode + (mode.equals("sample") ? "(" + fraction + ")" : ""), amplify, count, mib,
+                    mode + (mode.equals("sample") ? "(" + fraction + ")" : ""), policy.name().toLowerCase(), amplify,
+                    count, mib,
                     device.backendReadCount(), device.backendReadBytes(), needed.bytes(),
                     device.backendReadCount() / Math.max(mib, 1e-9),
                     device.backendReadBytes() / (double) Math.max(needed.bytes(), 1), ms);
