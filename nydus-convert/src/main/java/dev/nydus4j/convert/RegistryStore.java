@@ -39,9 +39,23 @@ final class RegistryStore implements ImageStore {
     static RegistryStore open(ImageReference ref, boolean insecure, boolean plainHttp, int pushRetries,
                               Duration retryDelay) throws IOException {
         RegistryConfig config = RegistryConfig.of(ref.host(), ref.repository())
-                .withTls(plainHttp ? "http" : "", insecure, List.of())
+                .withTls(plainHttp ? "http" : "", insecure, caCertFiles(System.getenv()))
                 .withTimeouts(0, 10, 2);
         return new RegistryStore(ref, RegistryClient.open(config), pushRetries, retryDelay);
+    }
+
+    /**
+     * Extra CA certificates (PEM) trusted besides the system roots: {@code SSL_CERT_FILE}, which upstream's Go
+     * nydusify honours the same way, or the JVM property {@code nydusify.ca-cert-files} (comma list; for embedders
+     * and tests, which cannot set the environment).
+     */
+    static List<String> caCertFiles(java.util.Map<String, String> env) {
+        String prop = System.getProperty("nydusify.ca-cert-files", "");
+        if (!prop.isBlank()) {
+            return java.util.Arrays.stream(prop.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        }
+        String file = env.getOrDefault("SSL_CERT_FILE", "");
+        return file.isBlank() ? List.of() : List.of(file);
     }
 
     ImageReference reference() {
