@@ -4,7 +4,8 @@
 # registry's bandwidth throttled by tc htb on the loopback registry port (egress of lo, source port = registry).
 # Images: "small" = busybox-static rootfs (one layer); "big" = that plus a layer of BIG_MIB MiB of incompressible
 # files (100 files), whose workload reads 6 of them (~6 %). Nydus images are converted with bin/nydusify.
-# Each measurement gets a fresh containerd root and snapshotter root (cold caches); the pause image is pulled
+# Nydus runs twice: dedicated daemons (a nydusd JVM starts at the container's Prepare) and shared mode (the daemon
+# starts with the snapshotter, as upstream's; the image is a sub-mount). Each measurement gets a fresh containerd root and snapshotter root (cold caches); the pause image is pulled
 # before the clock starts. Time = CRI PullImage start -> container RUNNING (and -> workload exited).
 # Driver: dev.nydus4j.snapshotter.e2e.PullToRunning (nydus-snapshotter test classes; the Java CRI client).
 # Needs root, containerd, runc, docker-registry, skopeo, busybox-static, tc (iproute2), python3, /dev/fuse.
@@ -24,6 +25,14 @@ done
 if [[ ! -f "$root/nydus-cli/target/nydus4j-cli.jar" ]]; then
   (cd "$root" && mvn -B -q -o -pl nydus-cli -am install -DskipTests)
 fi
+# pin the CLI jar (nydusify, and nydusd as forked by the snapshotter) against rebuilds during the run
+for attempt in 1 2 3 4 5 6; do # a copy taken while Maven rewrites the jar is corrupt: check and retry
+  cp "$root/nydus-cli/target/nydus4j-cli.jar" "$work.jar"
+  if unzip -tqq "$work.jar" >/dev/null 2>&1; then break; fi
+  [[ $attempt == 6 ]] && { echo "$root/nydus-cli/target/nydus4j-cli.jar stays corrupt" >&2; exit 1; }
+  sleep 10
+done
+export NYDUS4J_JAR="$work.jar"
 (cd "$root" && mvn -B -q -o -pl nydus-snapshotter test-compile \
   && mvn -B -q -o -pl nydus-snapshotter dependency:build-classpath -Dmdep.outputFile="$work.cp" >/dev/null)
 # the project's own modules from their target/classes (the jars in ~/.m2 may predate the sources)
@@ -167,23 +176,27 @@ big_cmd='cat /data/f00 /data/f17 /data/f33 /data/f50 /data/f67 /data/f84 | wc -c
 if [[ "$only" != big ]]; then
   run small-overlayfs overlayfs busybox "$small_cmd"
   run small-nydus nydus busybox-nydus "$small_cmd"
+  run small-nydus-shared nydus-shared busybox-nydus "$small_cmd"
 fi
 if [[ "$only" != small ]]; then
   run big-overlayfs overlayfs big "$big_cmd"
   run big-nydus nydus big-nydus "$big_cmd"
+  run big-nydus-shared nydus-shared big-nydus "$big_cmd"
 fi
 
 echo "== results (rate $rate; ms from PullImage start)"
 python3 - "$work/results.txt" <<'PY'
 import sys
 rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in open(sys.argv[1]) if l.strip()]
-print(f"{'image':<22}{'snapshotter':<12}{'pull':>8}{'running':>9}{'done':>9}  load")
+print(f"{'image':<22}{'snapshotter':<14}{'pull':>8}{'running':>9}{'done':>9}  load")
 for r in rows:
-    print(f"{r['image']:<22}{r['snapshotter']:<12}{r['pull_ms']:>8}{r['running_ms']:>9}{r['done_ms']:>9}  {r['load']}")
+    print(f"{r['image']:<22}{r['snapshotter']:<14}{r['pull_ms']:>8}{r['running_ms']:>9}{r['done_ms']:>9}  {r['load']}")
 by = {(r["image"].split(":")[0].replace("-nydus", ""), r["snapshotter"]): r for r in rows}
 for img in ("busybox", "big"):
-    o, n = by.get((img, "overlayfs")), by.get((img, "nydus"))
-    if o and n:
-        print(f"{img}: nydus/overlayfs running {int(n['running_ms'])/int(o['running_ms']):.3f}x, "
-              f"done {int(n['done_ms'])/int(o['done_ms']):.3f}x")
+    o = by.get((img, "overlayfs"))
+    for mode in ("nydus", "nydus-shared"):
+        n = by.get((img, mode))
+        if o and n:
+            print(f"{img}: {mode}/overlayfs running {int(n['running_ms'])/int(o['running_ms']):.3f}x, "
+                  f"done {int(n['done_ms'])/int(o['done_ms']):.3f}x")
 PY

@@ -127,10 +127,7 @@ final class NydusdManager implements RemoteFs {
                     LOG.warn("shared nydusd refused to unmount /{}: {} {}", snapshotId, r.status(), r.body());
                 }
             }
-            if (instances.values().stream().noneMatch(i -> i.daemonId().equals(SHARED_ID))) {
-                daemons.remove(SHARED_ID);
-                d.stop();
-            }
+            // the shared daemon stays without images, as upstream's: it lives as long as the snapshotter
         } else if (d != null) {
             daemons.remove(inst.daemonId());
             d.stop();
@@ -188,6 +185,7 @@ final class NydusdManager implements RemoteFs {
     private void recover() throws IOException {
         State state = file.load();
         if (state == null) {
+            startSharedDaemon();
             return;
         }
         for (Instance i : state.instances()) {
@@ -206,7 +204,19 @@ final class NydusdManager implements RemoteFs {
                 drop(d.id());
             }
         }
+        startSharedDaemon();
         save();
+    }
+
+    /**
+     * Shared mode: the daemon starts with the snapshotter, as upstream's ({@code initSharedDaemon} at start-up), so
+     * the first Nydus container does not wait for a daemon (a JVM) to start, only for the sub-mount.
+     */
+    private void startSharedDaemon() throws IOException {
+        if (settings.daemonMode() == SnapshotterConfig.DaemonMode.SHARED) {
+            sharedDaemon();
+            save();
+        }
     }
 
     /** Starts daemon {@code id} again after unmounting its stale FUSE mountpoint, and mounts its instances. */

@@ -173,13 +173,21 @@ class ContainerdIT {
         String image = registry.address + "/e2e/busybox-nydus:latest";
         String sleeper = cri.startContainer(nydusPod, "sleeper", image, List.of("/bin/sh", "-c", "sleep 600"));
         assertThat(cri.status(sleeper).getState()).isEqualTo(ContainerState.CONTAINER_RUNNING);
+        Path fuse = fuseMounts().get(0);
+        // exited containers' rootfs are unmounted by their shims: only the sleeper's overlay sits on the image
+        assertThat(Processes.await(Duration.ofSeconds(20), () -> env.overlayMountsOver(fuse).size() == 1)).isTrue();
+        int rootfsMounts = env.overlayMountsOver(root).size(); // every running container and pause of our pods
         long pidBefore = nydusdPids().get(0);
         env.restartSnapshotter();
         assertThat(nydusdPids()).containsExactly(pidBefore); // re-attached, not restarted
+        assertThat(fuseMounts()).containsExactly(fuse); // neither unmounted nor mounted twice
+        assertThat(env.overlayMountsOver(root)).hasSize(rootfsMounts);
         String id = cri.startContainer(nydusPod, "after-restart", image, List.of("/bin/cat", "/etc/hello.txt"));
         cri.awaitExit(id, EXIT_TIMEOUT);
         assertThat(CriClient.logText(nydusPod, "after-restart")).contains("hello from nydus4j e2e");
-        assertThat(fuseMounts()).hasSize(1);
+        assertThat(fuseMounts()).containsExactly(fuse);
+        assertThat(Processes.await(Duration.ofSeconds(20), () -> env.overlayMountsOver(fuse).size() == 1))
+                .as("the exited container's rootfs is unmounted again, the sleeper's stays").isTrue();
     }
 
     @Test
@@ -187,11 +195,15 @@ class ContainerdIT {
     void killedNydusdIsRestarted() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         long pid = nydusdPids().get(0);
+        Path fuse = fuseMounts().get(0);
         Processes.run(Duration.ofSeconds(10), "kill", "-9", Long.toString(pid));
         assertThat(Processes.await(Duration.ofSeconds(60), () -> {
             List<Long> now = nydusdPids();
-            return now.size() == 1 && now.get(0) != pid && fuseMounts().size() == 1;
+            return now.size() == 1 && now.get(0) != pid && fuseMounts().size() == 1
+                    && Files.isRegularFile(fuse.resolve("etc/hello.txt"));
         })).as("a new nydusd serves the image").isTrue();
+        // the dead connection's mount was replaced at the same place, not stacked under the new one
+        assertThat(fuseMounts()).containsExactly(fuse);
         String image = registry.address + "/e2e/busybox-nydus:latest";
         String id = cri.startContainer(nydusPod, "after-kill", image, List.of("/bin/cat", "/etc/os-release"));
         ContainerStatus s = cri.awaitExit(id, EXIT_TIMEOUT);
@@ -207,10 +219,12 @@ class ContainerdIT {
         long pid = nydusdPids().get(0);
         Processes.run(Duration.ofSeconds(10), "kill", "-9", Long.toString(pid));
         assertThat(Processes.await(Duration.ofSeconds(10), () -> nydusdPids().isEmpty())).isTrue();
+        Path fuse = fuseMounts().get(0); // the dead daemon's mount (ENOTCONN) is still listed
         env.startSnapshotter();
         // recovery at start-up: the stale FUSE mount is replaced by a new daemon's
         assertThat(nydusdPids()).hasSize(1).doesNotContain(pid);
-        assertThat(fuseMounts()).hasSize(1);
+        assertThat(fuseMounts()).containsExactly(fuse);
+        assertThat(fuse.resolve("etc/hello.txt")).isRegularFile();
         String image = registry.address + "/e2e/busybox-nydus:latest";
         String id = cri.startContainer(nydusPod, "after-down-kill", image, List.of("/bin/cat", "/etc/hello.txt"));
         ContainerStatus s = cri.awaitExit(id, EXIT_TIMEOUT);
@@ -222,10 +236,17 @@ class ContainerdIT {
     @Order(8)
     void removingTheImageStopsItsDaemon() throws Exception {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
+        Path fuse = fuseMounts().get(0);
+        Path bootstrapSnapshot = fuse.getParent(); // <root>/snapshots/<id> of the image's bootstrap layer
         env.removePod(nydusPod);
+        assertThat(env.overlayMountsOver(fuse)).as("container rootfs mounts on the image").isEmpty();
         cri.removeImage(registry.address + "/e2e/busybox-nydus:latest");
         assertThat(Processes.await(Duration.ofSeconds(30), () -> fuseMounts().isEmpty() && nydusdPids().isEmpty()))
                 .as("FUSE mount and nydusd gone after the image's snapshots were removed").isTrue();
+        assertThat(Processes.await(Duration.ofSeconds(30), () -> !Files.exists(bootstrapSnapshot)))
+                .as("the bootstrap snapshot's directory is reclaimed").isTrue();
+        assertThat(env.overlayMountsOver(root)).as("only the plain OCI pod's rootfs mounts remain")
+                .allSatisfy(mp -> assertThat(mp.toString()).doesNotContain(nydusPod.id()));
     }
 
     private CriClient.Pod runPod(String name) throws IOException {

@@ -118,10 +118,9 @@ final class E2eEnvironment implements AutoCloseable {
      * For the pull-to-running benchmark: images already in {@code registry} (including {@code e2e/pause:latest}),
      * our snapshotter forking {@code nydusd} (the project's launcher), containerd with {@code defaultSnapshotter}.
      */
-    static E2eEnvironment external(Path tmp, String registry, String defaultSnapshotter, Path nydusd)
-            throws Exception {
-        return new E2eEnvironment(tmp, SnapshotterConfig.DaemonMode.DEDICATED, defaultSnapshotter, List.of(),
-                registry, nydusd);
+    static E2eEnvironment external(Path tmp, String registry, String defaultSnapshotter,
+                                   SnapshotterConfig.DaemonMode mode, Path nydusd) throws Exception {
+        return new E2eEnvironment(tmp, mode, defaultSnapshotter, List.of(), registry, nydusd);
     }
 
     SnapshotterConfig settings() {
@@ -163,6 +162,22 @@ final class E2eEnvironment implements AutoCloseable {
             return lines.map(l -> l.split(" ")).filter(f -> f.length > 8 && f[4].startsWith(root.toString())
                     && List.of(f).subList(6, f.length).stream().anyMatch(x -> x.startsWith("fuse")))
                     .map(f -> Path.of(f[4])).toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Overlay mounts (container rootfs mounted by the shims) whose lowerdir lies below {@code dir}, as mountpoints;
+     * with {@code dir} a FUSE mountpoint, the containers running on that image.
+     */
+    List<Path> overlayMountsOver(Path dir) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
+            return lines.map(l -> l.split(" - ", 2)).filter(p -> p.length == 2)
+                    .filter(p -> p[1].startsWith("overlay ") && List.of(p[1].split(" ")[2].split(",")).stream()
+                            .anyMatch(o -> o.startsWith("lowerdir=") && List.of(o.substring(9).split(":"))
+                                    .stream().anyMatch(l -> l.startsWith(dir.toString()))))
+                    .map(p -> Path.of(p[0].split(" ")[4])).toList();
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

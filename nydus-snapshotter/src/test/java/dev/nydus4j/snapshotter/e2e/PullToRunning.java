@@ -1,5 +1,6 @@
 package dev.nydus4j.snapshotter.e2e;
 
+import dev.nydus4j.snapshotter.SnapshotterConfig;
 import dev.nydus4j.snapshotter.proto.cri.ContainerState;
 import dev.nydus4j.snapshotter.proto.cri.ContainerStatus;
 
@@ -12,7 +13,8 @@ import java.util.Map;
 /**
  * One measurement of {@code benchmarks/scripts/pull-to-running.sh}: a fresh containerd 1.6 (own root, state and
  * sockets under {@code WORK}) with {@code SNAPSHOTTER} as CRI's default and our snapshotter as proxy plugin
- * {@code nydus} (forking {@code NYDUSD}), images from an already running {@code REGISTRY}. The pause image is pulled
+ * {@code nydus} (forking {@code NYDUSD}; SNAPSHOTTER {@code nydus} = dedicated daemons, {@code nydus-shared} = the
+ * shared daemon, started with the snapshotter), images from an already running {@code REGISTRY}. The pause image is pulled
  * first (a node has it); then the clock starts: CRI PullImage, RunPodSandbox, CreateContainer, StartContainer, until
  * the container is RUNNING; then until the workload (CMD, run by /bin/sh -c) has exited. Prints one line
  * {@code RESULT snapshotter=.. image=.. pull_ms=.. running_ms=.. done_ms=.. exit=..}, removes everything it started.
@@ -31,11 +33,14 @@ public final class PullToRunning {
         Path work = Files.createDirectories(Path.of(args[0]));
         String registry = args[1];
         String snapshotter = args[2];
+        SnapshotterConfig.DaemonMode mode = snapshotter.equals("nydus-shared")
+                ? SnapshotterConfig.DaemonMode.SHARED : SnapshotterConfig.DaemonMode.DEDICATED;
         String image = args[3];
         Path nydusd = Path.of(args[4]);
         String cmd = args[5];
         int exit;
-        try (E2eEnvironment env = E2eEnvironment.external(work, registry, snapshotter, nydusd)) {
+        try (E2eEnvironment env = E2eEnvironment.external(work, registry,
+                snapshotter.startsWith("nydus") ? "nydus" : snapshotter, mode, nydusd)) {
             env.cri.pull(registry + "/e2e/pause:latest");
             long t0 = System.nanoTime();
             env.cri.pull(image);

@@ -7,6 +7,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Shared daemon mode: two Nydus images in two pods are served by one nydusd with one FUSE mount (sub-mounts per
- * image through the daemon's API), as upstream's integration test counts ({@code mount -t fuse | wc -l} = 1).
+ * image through the daemon's API), as upstream's integration test counts ({@code mount -t fuse | wc -l} = 1). The
+ * daemon starts with the snapshotter and outlives its images, as upstream's.
  * (containerd 1.6.20 ignores a runtime-level {@code snapshotter} for pulls: with overlayfs as the default and
  * runtime handler {@code nydus-runc} the pull fails with "no processor for media-type" for the blob layer; that
  * set-up needs containerd 1.7. Here ours is CRI's default snapshotter.)
@@ -37,8 +40,21 @@ class SharedDaemonIT {
         }
     }
 
+    private static List<Path> listing(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.toList();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
     void twoImagesShareOneDaemonAndOneFuseMount() throws Exception {
+        Path mnt = env.root.resolve("mnt");
+        // started with the snapshotter (upstream's initSharedDaemon), before any image
+        assertThat(env.nydusdPids()).hasSize(1);
+        long pid = env.nydusdPids().get(0);
+        assertThat(env.fuseMounts()).containsExactly(mnt);
         String first = env.image("busybox-nydus");
         String second = env.image("second-nydus");
         env.cri.pull(first);
@@ -55,19 +71,27 @@ class SharedDaemonIT {
         String logB = CriClient.logText(b, "b");
         assertThat(sa.getExitCode()).as(logA).isZero();
         assertThat(sb.getExitCode()).as(logB).isZero();
-        Path mnt = env.root.resolve("mnt");
         assertThat(logA).contains("hello from nydus4j e2e").containsPattern("lowerdir=" + mnt + "/[0-9]+,");
         assertThat(logB).contains("second-nydus").containsPattern("lowerdir=" + mnt + "/[0-9]+,");
         assertThat(env.fuseMounts()).containsExactly(mnt);
-        assertThat(env.nydusdPids()).hasSize(1);
+        assertThat(env.nydusdPids()).containsExactly(pid);
+        Path subA = Path.of(logA.replaceAll("(?s).*lowerdir=([^,]+),.*", "$1").strip());
+        assertThat(subA.getParent()).isEqualTo(mnt);
 
         env.removePod(a);
         env.cri.removeImage(first);
-        Thread.sleep(2000); // containerd's GC removes the image's snapshots asynchronously
-        assertThat(env.nydusdPids()).as("the daemon still serves the second image").hasSize(1);
+        // containerd's GC removes the image's snapshots asynchronously; the sub-mount goes with them
+        assertThat(Processes.await(Duration.ofSeconds(30), () -> !Files.exists(subA)))
+                .as("the first image's sub-mount is gone").isTrue();
+        assertThat(env.nydusdPids()).as("the daemon still serves the second image").containsExactly(pid);
+        assertThat(env.overlayMountsOver(mnt)).as("no rootfs left on the shared mount (both containers exited)")
+                .isEmpty();
         env.removePod(b);
         env.cri.removeImage(second);
-        assertThat(Processes.await(Duration.ofSeconds(30), () -> env.nydusdPids().isEmpty()
-                && env.fuseMounts().isEmpty())).as("shared daemon stopped with its last image").isTrue();
+        assertThat(Processes.await(Duration.ofSeconds(30), () -> env.snapshotter != null
+                && listing(mnt).isEmpty())).as("no sub-mount left once both images are removed").isTrue();
+        // as upstream's, the shared daemon and its one FUSE mount live as long as the snapshotter
+        assertThat(env.nydusdPids()).containsExactly(pid);
+        assertThat(env.fuseMounts()).containsExactly(mnt);
     }
 }
