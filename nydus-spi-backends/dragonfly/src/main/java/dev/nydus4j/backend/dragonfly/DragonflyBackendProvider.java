@@ -46,6 +46,12 @@ public final class DragonflyBackendProvider implements BlobBackendProvider<Drago
         return DragonflyConfig.class;
     }
 
+    /** Reads (the registry backend's) apply {@code retry_limit} with back-off per HTTP request themselves: the core must not wrap them. */
+    @Override
+    public boolean retriesInternally() {
+        return true;
+    }
+
     @Override
     public void validate(DragonflyConfig config) {
         Objects.requireNonNull(config, "config is null");

@@ -104,4 +104,15 @@ class DragonflyConformanceTest extends BlobBackendConformanceTest {
         assertThat(registry.accessLog()).filteredOn(a -> a.isBlobGet(blobId)).hasSizeBetween(1, 2)
                 .allSatisfy(a -> assertThat(a.bytes()).as("a whole nginx slice").isEqualTo(content.length));
     }
+
+    /** The faulty server is the proxy (fallback off); the origin registry is never contacted. */
+    @Override
+    protected BlobBackend openAtHttpOrigin(String hostPort, String blobId, int timeoutSecs, int retryLimit)
+            throws IOException {
+        String json = "{\"proxy\":{\"url\":\"http://" + hostPort + "\",\"fallback\":false},\"registry\":{\"host\":"
+                + "\"127.0.0.1:9\",\"repo\":\"never/used\",\"scheme\":\"http\",\"timeout\":" + timeoutSecs
+                + ",\"connect_timeout\":" + timeoutSecs + ",\"retry_limit\":" + retryLimit + "}}";
+        return new DragonflyBackendProvider(Map.of()).open(new ObjectMapper().readValue(json, DragonflyConfig.class),
+                blobId, BackendContext.simple("/"));
+    }
 }

@@ -103,17 +103,23 @@ public final class ObjectBlobBackend implements BlobBackend {
         unsigned.put("range", range);
         Map<String, String> headers = signer.sign("GET", uri, unsigned);
         String what = "GET " + display + " " + range;
-        return execute("GET", what, headers, response -> {
-            check(response, what);
-            int start = dst.position();
-            int got = copy(response.getEntity(), dst, len, what, response.getCode());
-            if (got != len) {
-                dst.position(start);
-                throw new BackendException(type + " backend: " + what + ": expected " + len + " bytes, got " + got,
-                        true, response.getCode(), null);
-            }
-            return len;
-        });
+        int start = dst.position();
+        try {
+            return execute("GET", what, headers, response -> {
+                check(response, what);
+                int got = copy(response.getEntity(), dst, len, what, response.getCode());
+                if (got != len) {
+                    throw new BackendException(type + " backend: " + what + ": expected " + len + " bytes, got " + got,
+                            true, response.getCode(), null);
+                }
+                return len;
+            });
+        } catch (IOException | RuntimeException e) {
+            // a body cut short or stalled part-way (or a proxy fallback after one) must not leave partial bytes
+            // counted in the caller's buffer
+            dst.position(start);
+            throw e;
+        }
     }
 
     /**

@@ -42,6 +42,12 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
         return OssConfig.class;
     }
 
+    /** {@code retry_limit}: extra attempts of a failed read, made by the core's retry wrapper. */
+    @Override
+    public int retryLimit(OssConfig config) {
+        return config.retryLimit();
+    }
+
     @Override
     public void validate(OssConfig config) {
         Objects.requireNonNull(config, "config is null");

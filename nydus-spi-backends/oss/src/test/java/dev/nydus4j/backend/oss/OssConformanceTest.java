@@ -1,12 +1,15 @@
 package dev.nydus4j.backend.oss;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.spi.BlobBackend;
+import dev.nydus4j.storage.backend.RetryingBlobBackend;
 import dev.nydus4j.testkit.BlobBackendConformanceTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -51,5 +54,18 @@ class OssConformanceTest extends BlobBackendConformanceTest {
     protected BlobBackend open(String blobId) throws IOException {
         OssConfig config = OssConfig.of("http", server.endpoint(), "nydus", "nydus/", "ak", "sk");
         return new OssBackendProvider(Map.of()).open(config, blobId, BackendContext.simple("/"));
+    }
+
+    /**
+     * Through the core's retry wrapper, as BackendRegistry opens it ({@code retry_limit} is applied there). The
+     * bucket is virtual-hosted: {@code nydus.localhost} resolves to the loopback address.
+     */
+    @Override
+    protected BlobBackend openAtHttpOrigin(String hostPort, String blobId, int timeoutSecs, int retryLimit)
+            throws IOException {
+        OssConfig config = new OssConfig(hostPort.replace("127.0.0.1", "localhost"), "nydus", "nydus/", "http", "ak",
+                "sk", false, List.of(), timeoutSecs, timeoutSecs, retryLimit, ProxyConfig.NONE);
+        OssBackendProvider p = new OssBackendProvider(Map.of());
+        return RetryingBlobBackend.wrap(p.open(config, blobId, BackendContext.simple("/")), p.retryLimit(config));
     }
 }

@@ -45,6 +45,12 @@ public final class RegistryBackendProvider implements BlobBackendProvider<Regist
         return RegistryConfig.class;
     }
 
+    /** Reads apply {@code retry_limit} with back-off per HTTP request themselves: the core must not wrap them. */
+    @Override
+    public boolean retriesInternally() {
+        return true;
+    }
+
     /**
      * Accepts configs without host and repo: the snapshotter fills them in per image (CONFIG.md 12 A1). Checks
      * that every {@code ca_cert_files} entry is readable, so a typo fails at startup rather than at the first read.

@@ -1,7 +1,8 @@
 package dev.nydus4j.backend.registry;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.nydus4j.backend.registry.FaultServer.Fault;
+import dev.nydus4j.testkit.FaultServer;
+import dev.nydus4j.testkit.FaultServer.Fault;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.spi.BackendException;
 import dev.nydus4j.spi.BlobBackend;

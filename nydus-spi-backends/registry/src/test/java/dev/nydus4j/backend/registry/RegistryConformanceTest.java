@@ -63,4 +63,12 @@ class RegistryConformanceTest extends BlobBackendConformanceTest {
     protected boolean shortReadsAtEnd() {
         return false; // network backends fill the buffer or fail
     }
+
+    @Override
+    protected BlobBackend openAtHttpOrigin(String hostPort, String blobId, int timeoutSecs, int retryLimit)
+            throws IOException {
+        RegistryConfig c = RegistryConfig.of(hostPort, "conformance/blob").withTls("http", false, List.of())
+                .withTimeouts(timeoutSecs, timeoutSecs, retryLimit);
+        return new RegistryBackendProvider(Map.of()).open(c, blobId, BackendContext.simple("/"));
+    }
 }

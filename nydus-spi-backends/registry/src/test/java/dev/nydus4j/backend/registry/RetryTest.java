@@ -1,6 +1,7 @@
 package dev.nydus4j.backend.registry;
 
-import dev.nydus4j.backend.registry.FaultServer.Fault;
+import dev.nydus4j.testkit.FaultServer;
+import dev.nydus4j.testkit.FaultServer.Fault;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.spi.BackendException;
 import dev.nydus4j.spi.BlobBackend;

@@ -48,6 +48,12 @@ public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
         return S3Config.class;
     }
 
+    /** {@code retry_limit}: extra attempts of a failed read, made by the core's retry wrapper. */
+    @Override
+    public int retryLimit(S3Config config) {
+        return config.retryLimit();
+    }
+
     @Override
     public void validate(S3Config config) {
         Objects.requireNonNull(config, "config is null");

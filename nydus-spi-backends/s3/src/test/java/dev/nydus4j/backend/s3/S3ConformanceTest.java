@@ -1,12 +1,15 @@
 package dev.nydus4j.backend.s3;
 
+import dev.nydus4j.backend.objectstorage.ProxyConfig;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.spi.BlobBackend;
+import dev.nydus4j.storage.backend.RetryingBlobBackend;
 import dev.nydus4j.testkit.BlobBackendConformanceTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -49,5 +52,16 @@ class S3ConformanceTest extends BlobBackendConformanceTest {
         S3Config config = S3Config.of("http", server.endpoint(), S3ProxyServer.REGION, "nydus", "blobs/",
                 S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET);
         return new S3BackendProvider(Map.of()).open(config, blobId, BackendContext.simple("/"));
+    }
+
+    /** Through the core's retry wrapper, as BackendRegistry opens it ({@code retry_limit} is applied there). */
+    @Override
+    protected BlobBackend openAtHttpOrigin(String hostPort, String blobId, int timeoutSecs, int retryLimit)
+            throws IOException {
+        S3Config config = new S3Config(S3ProxyServer.REGION, "nydus", hostPort, "blobs/", "http",
+                S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET, false, List.of(), timeoutSecs, timeoutSecs, retryLimit,
+                ProxyConfig.NONE);
+        S3BackendProvider p = new S3BackendProvider(Map.of());
+        return RetryingBlobBackend.wrap(p.open(config, blobId, BackendContext.simple("/")), p.retryLimit(config));
     }
 }

@@ -1,4 +1,4 @@
-package dev.nydus4j.backend.registry;
+package dev.nydus4j.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,13 +18,15 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A raw-socket HTTP/1.1 server serving one blob with Range support at any path, answering each request with the
+ * A raw-socket HTTP/1.1 server serving one blob with Range support at any path, answering each GET with the
  * next scripted fault (then normally): 500s, connection resets, stalls (before or inside the body), truncated,
  * over-long or shifted bodies, ignored ranges.
- * Records the headers of every request. Closing it stops the accept loop and every connection.
+ * Records the headers of every request. Any target is the blob (origin-form or absolute-form, so it also works as a
+ * forward proxy or as an object store). Closing it stops the accept loop and every connection. For backend tests
+ * (the conformance suite's fault cases) and plugin authors.
  */
-final class FaultServer implements AutoCloseable {
-    enum Fault {
+public final class FaultServer implements AutoCloseable {
+    public enum Fault {
         OK, STATUS_500, RESET, STALL, TRUNCATE, IGNORE_RANGE,
         /** Headers and half the body, then silence for 10 s. */
         STALL_BODY,
@@ -35,17 +37,17 @@ final class FaultServer implements AutoCloseable {
     }
 
     /** One received request: method, target and lower-case headers. */
-    record Seen(String method, String target, Map<String, String> headers) {
+    public record Seen(String method, String target, Map<String, String> headers) {
     }
 
-    final Queue<Fault> script = new ConcurrentLinkedQueue<>();
-    final List<Seen> seen = new CopyOnWriteArrayList<>();
+    public final Queue<Fault> script = new ConcurrentLinkedQueue<>();
+    public final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final byte[] blob;
     private final ServerSocket server;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
-    FaultServer(byte[] blob) throws IOException {
+    public FaultServer(byte[] blob) throws IOException {
         this.blob = blob;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread t = new Thread(this::acceptLoop, "fault-server-accept");
@@ -53,11 +55,13 @@ final class FaultServer implements AutoCloseable {
         t.start();
     }
 
-    String host() {
+    /** {@code 127.0.0.1:<port>}. */
+    public String host() {
         return "127.0.0.1:" + server.getLocalPort();
     }
 
-    void script(Fault... faults) {
+    /** Queues faults: the next GET requests get them in order, then the server behaves (HEAD always answers). */
+    public void script(Fault... faults) {
         script.addAll(List.of(faults));
     }
 
@@ -94,7 +98,7 @@ final class FaultServer implements AutoCloseable {
                     }
                 }
                 seen.add(new Seen(requestLine[0], requestLine[1], headers));
-                Fault f = script.poll();
+                Fault f = requestLine[0].equals("GET") ? script.poll() : null; // size probes (HEAD) always work
                 if (!respond(f == null ? Fault.OK : f, requestLine[0], headers, s, out)) {
                     return;
                 }
