@@ -335,16 +335,7 @@ public final class Converter {
                 if (r.blobDigest() == null) {
                     continue;
                 }
-                if (options.backend() != null) {
-                    if (options.backend().push(r.blobDigest().substring(7), r.blobFile())) {
-                        metrics.pushedBytes.addAndGet(r.blobSize());
-                        metrics.blobsPushed.incrementAndGet();
-                    } else {
-                        metrics.blobsSkipped.incrementAndGet();
-                    }
-                } else {
-                    transfer.push(r.blobDigest(), r.blobFile());
-                }
+                pushLayerBlob(r); // normally done as soon as the layer was built
                 layerBlobs.add(r.blobDigest());
                 blobLayers.add(NydusManifest.blobDescriptor(r.blobDigest(), r.blobSize()));
             }
@@ -375,6 +366,35 @@ public final class Converter {
                     source, sourceLocation.text(), options.withReferrer());
             converted.put(m.digest(), m);
             return m;
+        }
+
+        /** Blobs already pushed (by digest): each layer pushes its blob as soon as it is built. */
+        private final Set<String> pushedBlobs = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        /**
+         * Pushes a layer's blob to the external backend or the target, once, then deletes the local file: called
+         * on the layer's worker right after the build, so uploads overlap the conversion of the other layers.
+         */
+        private void pushLayerBlob(LayerConverter.Result r) throws IOException {
+            if (r.blobDigest() == null || !pushedBlobs.add(r.blobDigest())) {
+                return;
+            }
+            try {
+                if (options.backend() != null) {
+                    if (options.backend().push(r.blobDigest().substring(7), r.blobFile())) {
+                        metrics.pushedBytes.addAndGet(r.blobSize());
+                        metrics.blobsPushed.incrementAndGet();
+                    } else {
+                        metrics.blobsSkipped.incrementAndGet();
+                    }
+                } else {
+                    transfer.push(r.blobDigest(), r.blobFile());
+                }
+            } catch (IOException | RuntimeException e) {
+                pushedBlobs.remove(r.blobDigest());
+                throw e;
+            }
+            Files.deleteIfExists(r.blobFile());
         }
 
         /** Size of a blob referenced only through the chunk dict, after making it present in the target. */
@@ -414,12 +434,16 @@ public final class Converter {
             LayerConverter.Result r = layerConverter(parentBootstrap).convert(src, index, what, digest,
                     l.path("size").asLong(-1), tmp);
             metrics.pulledBytes.addAndGet(r.sourceBytes());
+            long pushStart = System.nanoTime();
+            pushLayerBlob(r);
+            long pushMillis = (System.nanoTime() - pushStart) / 1_000_000;
             metrics.layers.incrementAndGet();
             metrics.convertMillis.addAndGet(r.millis());
             synchronized (progress) {
-                progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms%n", index + 1, n, digest,
-                        r.sourceBytes(), r.blobDigest() == null ? "no new data (metadata only)"
-                                : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)", r.millis());
+                progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms, pushed in %d ms%n", index + 1,
+                        n, digest, r.sourceBytes(), r.blobDigest() == null ? "no new data (metadata only)"
+                                : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)", r.millis(),
+                        pushMillis);
                 progress.flush();
             }
             return r;

@@ -78,10 +78,14 @@ final class LayerConverter {
         if (built.blob() == null || !Files.isRegularFile(tmp)) {
             throw new IOException(what + ": the builder produced no blob");
         }
-        String hex;
+        // the builder hashed every byte it wrote: its blob id is the sha256 of the whole blob, so the file is not
+        // read a second time to hash it (the registry verifies the digest again when the upload completes)
+        String hex = built.newBlobId();
+        if (hex == null || !hex.matches("[0-9a-f]{64}")) {
+            throw new IOException(what + ": the builder gave blob id '" + hex + "', not a sha256 hex digest");
+        }
         byte[] inlined;
         try (BlobFile blob = BlobFile.open(tmp)) {
-            hex = blob.sha256Hex();
             inlined = blob.inlinedBootstrap().orElseThrow(() -> new IOException(what
                     + ": converted blob has no inlined bootstrap"));
         }
