@@ -203,6 +203,68 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     /**
+     * Starts a chunked upload to {@code repo} that is fed while the data is still being produced and completed once
+     * its digest is known (nydusify streams a blob to the registry while the builder writes it). Not thread-safe.
+     */
+    public ChunkedUpload startChunkedUpload(String repo) throws IOException {
+        return new ChunkedUpload(repo, startUpload(repo));
+    }
+
+    /** An open chunked upload: {@link #write} sends one PATCH, {@link #finish} the PUT; closing unfinished cancels. */
+    public final class ChunkedUpload implements AutoCloseable {
+        private final String repo;
+        private URI upload;
+        private long offset;
+        private boolean done;
+
+        private ChunkedUpload(String repo, URI upload) {
+            this.repo = repo;
+            this.upload = upload;
+        }
+
+        /** Bytes sent so far. */
+        public long size() {
+            return offset;
+        }
+
+        /** Sends {@code len} bytes as the next chunk. */
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return;
+            }
+            RegistryRequest patch = RegistryRequest.absolute("PATCH", upload)
+                    .header("Content-Range", offset + "-" + (offset + len - 1))
+                    .body(new ByteArrayEntity(b, off, len, ContentType.APPLICATION_OCTET_STREAM));
+            try (RegistryResponse r = transport.send(patch)) {
+                check(r, "PATCH upload chunk " + offset + "-" + (offset + len - 1) + " of " + repo, 202);
+                upload = location(r, upload);
+            }
+            offset += len;
+        }
+
+        /** Completes the upload as blob {@code digest}; the registry checks the digest against what it got. */
+        public void finish(String digest) throws IOException {
+            requireDigest(digest);
+            done = true;
+            finishUpload(upload, digest, null, repo);
+        }
+
+        /** Cancels the upload when it was not finished (best effort). */
+        @Override
+        public void close() {
+            if (done) {
+                return;
+            }
+            done = true;
+            try (RegistryResponse d = transport.send(RegistryRequest.absolute("DELETE", upload))) {
+                d.status();
+            } catch (IOException e) {
+                // the registry expires abandoned uploads itself
+            }
+        }
+    }
+
+    /**
      * Mounts blob {@code digest} from {@code fromRepo} of the same registry into {@code repo} without transferring
      * it. Returns false when the registry declined (the caller then uploads it).
      */
