@@ -394,9 +394,9 @@ public final class ApiServer implements AutoCloseable {
         m.put("id", i.config().id());
         m.put("underlying_files", d.cacheFiles());
         m.put("store_path", d.workDir() == null ? "" : d.workDir().toString());
-        m.put("partial_hits", 0L);
+        m.put("partial_hits", d.partialHits());
         m.put("whole_hits", d.cacheHits());
-        m.put("total", d.cacheHits() + d.cacheMisses());
+        m.put("total", d.cacheHits() + d.partialHits() + d.cacheMisses());
         m.put("entries_count", (long) d.cacheFiles().size());
         m.put("prefetch_data_amount", 0L);
         m.put("prefetch_requests_count", 0L);
