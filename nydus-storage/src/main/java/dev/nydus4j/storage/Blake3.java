@@ -54,6 +54,8 @@ final class Blake3 implements DigestAlgorithm.Hasher {
 
     /** Pending block of the current chunk; compressed only once more input proves it is not the last. */
     private final byte[] block = new byte[BLOCK_LEN];
+    /** Message words of the block being compressed (scratch of {@link #compressBytes}). */
+    private final int[] msg = new int[16];
     private int blockLen;
     private boolean finished;
 
@@ -150,12 +152,12 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     private void compressBlock(byte[] b, int off) {
         int flags = blocksCompressed == 0 ? CHUNK_START : 0;
         if (blocksCompressed == CHUNK_LEN / BLOCK_LEN - 1) {
-            compressBytes(cv, b, off, chunkCounter, BLOCK_LEN, flags | CHUNK_END);
+            compressBytes(cv, b, off, chunkCounter, BLOCK_LEN, flags | CHUNK_END, msg);
             addChunkCv(cv, 0, ++chunkCounter);
             System.arraycopy(IV, 0, cv, 0, 8);
             blocksCompressed = 0;
         } else {
-            compressBytes(cv, b, off, chunkCounter, BLOCK_LEN, flags);
+            compressBytes(cv, b, off, chunkCounter, BLOCK_LEN, flags, msg);
             blocksCompressed++;
         }
     }
@@ -194,10 +196,10 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         int rootFlag = root ? ROOT : 0;
         if (stackLen == 0) {
             // A root output block uses counter 0; a lone chunk inside a larger tree keeps its chunk counter.
-            compressBytes(cv, block, 0, root ? 0 : chunkCounter, blockLen, flags | rootFlag);
+            compressBytes(cv, block, 0, root ? 0 : chunkCounter, blockLen, flags | rootFlag, msg);
             return cv;
         }
-        compressBytes(cv, block, 0, chunkCounter, blockLen, flags);
+        compressBytes(cv, block, 0, chunkCounter, blockLen, flags, msg);
         System.arraycopy(cv, 0, cvStack, stackLen * 8, 8);
         for (int i = stackLen - 1; i >= 0; i--) {
             compressWords(cvStack, i * 8, PARENT | (i == 0 ? rootFlag : 0), cvStack, i * 8);
@@ -282,285 +284,29 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         return out;
     }
 
-    /** Compression of one message block read from {@code b[off, off+64)}; updates the CV {@code h} in place. */
-    static void compressBytes(int[] h, byte[] b, int off, long counter, int blockLen, int flags) {
-        int m0 = (int) LE_INT.get(b, off + 0);
-        int m1 = (int) LE_INT.get(b, off + 4);
-        int m2 = (int) LE_INT.get(b, off + 8);
-        int m3 = (int) LE_INT.get(b, off + 12);
-        int m4 = (int) LE_INT.get(b, off + 16);
-        int m5 = (int) LE_INT.get(b, off + 20);
-        int m6 = (int) LE_INT.get(b, off + 24);
-        int m7 = (int) LE_INT.get(b, off + 28);
-        int m8 = (int) LE_INT.get(b, off + 32);
-        int m9 = (int) LE_INT.get(b, off + 36);
-        int m10 = (int) LE_INT.get(b, off + 40);
-        int m11 = (int) LE_INT.get(b, off + 44);
-        int m12 = (int) LE_INT.get(b, off + 48);
-        int m13 = (int) LE_INT.get(b, off + 52);
-        int m14 = (int) LE_INT.get(b, off + 56);
-        int m15 = (int) LE_INT.get(b, off + 60);
-        int s0 = h[0];
-        int s1 = h[1];
-        int s2 = h[2];
-        int s3 = h[3];
-        int s4 = h[4];
-        int s5 = h[5];
-        int s6 = h[6];
-        int s7 = h[7];
-        int s8 = 0x6A09E667;
-        int s9 = 0xBB67AE85;
-        int s10 = 0x3C6EF372;
-        int s11 = 0xA54FF53A;
-        int s12 = (int) counter;
-        int s13 = (int) (counter >>> 32);
-        int s14 = blockLen;
-        int s15 = flags;
-        // round 1
-        s0 += s4 + m0; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m1; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m2; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m3; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m4; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m5; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m6; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m7; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m8; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m9; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m10; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m11; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m12; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m13; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m14; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m15; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        // round 2
-        s0 += s4 + m2; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m6; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m3; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m10; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m7; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m0; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m4; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m13; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m1; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m11; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m12; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m5; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m9; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m14; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m15; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m8; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        // round 3
-        s0 += s4 + m3; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m4; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m10; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m12; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m13; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m2; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m7; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m14; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m6; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m5; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m9; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m0; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m11; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m15; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m8; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m1; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        // round 4
-        s0 += s4 + m10; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m7; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m12; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m9; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m14; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m3; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m13; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m15; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m4; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m0; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m11; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m2; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m5; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m8; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m1; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m6; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        // round 5
-        s0 += s4 + m12; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m13; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m9; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m11; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m15; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m10; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m14; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m8; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m7; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m2; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m5; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m3; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m0; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m1; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m6; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m4; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        // round 6
-        s0 += s4 + m9; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m14; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m11; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m5; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m8; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m12; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m15; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m1; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m13; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m3; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m0; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m10; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m2; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m6; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m4; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m7; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        // round 7
-        s0 += s4 + m11; s12 = Integer.rotateRight(s12 ^ s0, 16);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 12);
-        s0 += s4 + m15; s12 = Integer.rotateRight(s12 ^ s0, 8);
-        s8 += s12; s4 = Integer.rotateRight(s4 ^ s8, 7);
-        s1 += s5 + m5; s13 = Integer.rotateRight(s13 ^ s1, 16);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 12);
-        s1 += s5 + m0; s13 = Integer.rotateRight(s13 ^ s1, 8);
-        s9 += s13; s5 = Integer.rotateRight(s5 ^ s9, 7);
-        s2 += s6 + m1; s14 = Integer.rotateRight(s14 ^ s2, 16);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 12);
-        s2 += s6 + m9; s14 = Integer.rotateRight(s14 ^ s2, 8);
-        s10 += s14; s6 = Integer.rotateRight(s6 ^ s10, 7);
-        s3 += s7 + m8; s15 = Integer.rotateRight(s15 ^ s3, 16);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 12);
-        s3 += s7 + m6; s15 = Integer.rotateRight(s15 ^ s3, 8);
-        s11 += s15; s7 = Integer.rotateRight(s7 ^ s11, 7);
-        s0 += s5 + m14; s15 = Integer.rotateRight(s15 ^ s0, 16);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 12);
-        s0 += s5 + m10; s15 = Integer.rotateRight(s15 ^ s0, 8);
-        s10 += s15; s5 = Integer.rotateRight(s5 ^ s10, 7);
-        s1 += s6 + m2; s12 = Integer.rotateRight(s12 ^ s1, 16);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 12);
-        s1 += s6 + m12; s12 = Integer.rotateRight(s12 ^ s1, 8);
-        s11 += s12; s6 = Integer.rotateRight(s6 ^ s11, 7);
-        s2 += s7 + m3; s13 = Integer.rotateRight(s13 ^ s2, 16);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 12);
-        s2 += s7 + m4; s13 = Integer.rotateRight(s13 ^ s2, 8);
-        s8 += s13; s7 = Integer.rotateRight(s7 ^ s8, 7);
-        s3 += s4 + m7; s14 = Integer.rotateRight(s14 ^ s3, 16);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 12);
-        s3 += s4 + m13; s14 = Integer.rotateRight(s14 ^ s3, 8);
-        s9 += s14; s4 = Integer.rotateRight(s4 ^ s9, 7);
-        h[0] = s0 ^ s8;
-        h[1] = s1 ^ s9;
-        h[2] = s2 ^ s10;
-        h[3] = s3 ^ s11;
-        h[4] = s4 ^ s12;
-        h[5] = s5 ^ s13;
-        h[6] = s6 ^ s14;
-        h[7] = s7 ^ s15;
+    /**
+     * Compression of one message block read from {@code b[off, off+64)}; updates the CV {@code h} in place.
+     * {@code msg} is a 16-word scratch array. The words go through {@link #compress}, the one scalar compression
+     * function, so that a fresh JVM compiles one large method instead of two (C1 and C2 time at every start).
+     */
+    static void compressBytes(int[] h, byte[] b, int off, long counter, int blockLen, int flags, int[] msg) {
+        for (int w = 0; w < 16; w++) {
+            msg[w] = (int) LE_INT.get(b, off + 4 * w);
+        }
+        compress(h, msg, 0, counter, blockLen, flags, h, 0);
     }
 
     /** Parent-node compression (key = IV, counter 0, 64-byte block) of {@code m[mOff, mOff+16)}. */
     static void compressWords(int[] m, int mOff, int flags, int[] out, int outOff) {
-        long counter = 0;
-        int blockLen = BLOCK_LEN;
+        compress(IV, m, mOff, 0, BLOCK_LEN, flags, out, outOff);
+    }
+
+    /**
+     * The compression function: CV {@code h[0, 8)}, message {@code m[mOff, mOff+16)}; the new CV goes to
+     * {@code out[outOff, outOff+8)} (may be {@code h} or {@code m}: all inputs are read first).
+     */
+    private static void compress(int[] h, int[] m, int mOff, long counter, int blockLen, int flags, int[] out,
+                                 int outOff) {
         int m0 = m[mOff + 0];
         int m1 = m[mOff + 1];
         int m2 = m[mOff + 2];
@@ -577,14 +323,14 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         int m13 = m[mOff + 13];
         int m14 = m[mOff + 14];
         int m15 = m[mOff + 15];
-        int s0 = 0x6A09E667;
-        int s1 = 0xBB67AE85;
-        int s2 = 0x3C6EF372;
-        int s3 = 0xA54FF53A;
-        int s4 = 0x510E527F;
-        int s5 = 0x9B05688C;
-        int s6 = 0x1F83D9AB;
-        int s7 = 0x5BE0CD19;
+        int s0 = h[0];
+        int s1 = h[1];
+        int s2 = h[2];
+        int s3 = h[3];
+        int s4 = h[4];
+        int s5 = h[5];
+        int s6 = h[6];
+        int s7 = h[7];
         int s8 = 0x6A09E667;
         int s9 = 0xBB67AE85;
         int s10 = 0x3C6EF372;
