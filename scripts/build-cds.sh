@@ -128,7 +128,8 @@ if [[ $background -eq 0 && $(id -u) -eq 0 && -e /dev/fuse ]] && command -v fuser
     cat "$tmp/mnt/data.bin" >/dev/null 2>&1 || true
     train nydusctl --sock "$tmp/api.sock" info
   else
-    note "nydusd did not mount (training without its mount path)"
+    note "nydusd did not mount (training without its mount path); its output:"
+    tail -5 "$tmp/nydusd.out" >&2
   fi
   kill -TERM "$pid" 2>/dev/null
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
