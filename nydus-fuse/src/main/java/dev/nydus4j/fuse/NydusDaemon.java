@@ -72,6 +72,7 @@ public final class NydusDaemon implements AutoCloseable {
      */
     public static NydusDaemon start(StartupImage image, Path mountpoint, BackendRegistry registry, String id,
                                     String supervisor) throws IOException {
+        long t0 = System.nanoTime();
         NydusDaemon d = new NydusDaemon(registry, id, supervisor);
         java.util.concurrent.FutureTask<RafsInstance> loading = null;
         try {
@@ -89,11 +90,15 @@ public final class NydusDaemon implements AutoCloseable {
                     ? List.of("entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400")
                     : List.of("entry_timeout=1", "attr_timeout=1", "negative_timeout=0");
             d.mount = FuseMount.mount(d.fuse, mountpoint, opts);
+            long mounted = System.nanoTime();
             if (loading != null) {
                 awaitImage(loading);
                 d.fuse.ready();
             }
             d.state = State.RUNNING;
+            LOG.info("started in {} ms (FUSE mounted after {} ms, image ready after {} ms)",
+                    (System.nanoTime() - t0) / 1_000_000, (mounted - t0) / 1_000_000,
+                    (System.nanoTime() - t0) / 1_000_000);
             return d;
         } catch (IOException | RuntimeException e) {
             if (loading != null) {
@@ -161,6 +166,7 @@ public final class NydusDaemon implements AutoCloseable {
      */
     public RafsInstance mountImage(String virtualMountpoint, Path bootstrap, NydusdConfig config,
                                    List<String> prefetchFiles) throws IOException {
+        long t0 = System.nanoTime();
         String mp = MountTable.normalize(virtualMountpoint);
         if (state == State.STOPPED) {
             throw new IllegalStateException("daemon is stopped");
@@ -209,8 +215,8 @@ public final class NydusDaemon implements AutoCloseable {
         if (state == State.INIT) {
             state = State.READY;
         }
-        LOG.info("mounted {} at virtual mountpoint {} (backend {}, cache {})", bootstrap, mp, backend.type(),
-                workDir == null ? "none" : workDir);
+        LOG.info("mounted {} at virtual mountpoint {} in {} ms (backend {}, cache {})", bootstrap, mp,
+                (System.nanoTime() - t0) / 1_000_000, backend.type(), workDir == null ? "none" : workDir);
         return inst;
     }
 
