@@ -83,12 +83,20 @@ class RegistryImageTest {
     }
 
     private RafsImage open(BuildResult r, BlobDevice device) throws IOException {
-        return RafsImage.open(Bootstraps.read(r.bootstrap()), Bootstraps.version(r.bootstrap()), device, true);
+        return open(r, device, true);
+    }
+
+    private RafsImage open(BuildResult r, BlobDevice device, boolean validate) throws IOException {
+        return RafsImage.open(Bootstraps.read(r.bootstrap()), Bootstraps.version(r.bootstrap()), device, validate);
     }
 
     private BlobDevice device() throws IOException {
+        return device(true);
+    }
+
+    private BlobDevice device(boolean validate) throws IOException {
         RegistryBackendProvider p = new RegistryBackendProvider(Map.of());
-        return new BlobDevice(id -> p.open(config(), id, BackendContext.simple("/")), null, true);
+        return new BlobDevice(id -> p.open(config(), id, BackendContext.simple("/")), null, validate);
     }
 
     private static byte[] readFile(RafsImage fs, String path) throws IOException {
@@ -159,6 +167,12 @@ class RegistryImageTest {
             assertThat(readFile(fs, "/healthy.txt")).isEqualTo("fine\n".repeat(50).getBytes(StandardCharsets.US_ASCII));
             // not cached, not served on a second try either
             assertThatThrownBy(() -> readFile(fs, "/victim.bin")).isInstanceOf(IOException.class);
+        }
+        // control: without digest validation the flipped byte does come back, so the error above is the check's
+        try (BlobDevice device = device(false); RafsImage fs = open(r, device, false)) {
+            byte[] served = readFile(fs, "/victim.bin");
+            assertThat(served).hasSameSizeAs(victim).isNotEqualTo(victim);
+            assertThat(served[2007]).isEqualTo((byte) (victim[2007] ^ 0x20));
         }
     }
 
