@@ -304,8 +304,14 @@ public final class NydusdConfigParser {
     /** CONFIG.md 3.1 rules that do not depend on per-image supplementation. */
     private static void validate(NydusdConfig cfg, ConfigObject root) {
         if (!CACHE_TYPES.contains(cfg.cache().type())) {
-            throw root.error("cache.type", "unknown cache type '" + cfg.cache().type()
-                    + "'; known: blobcache, filecache, fscache, dummycache, \"\"");
+            // cache plugins on the class path (and the dummy synonym) are known too
+            java.util.Set<String> known = new java.util.TreeSet<>(CACHE_TYPES);
+            known.addAll(dev.nydus4j.storage.cache.CacheRegistry.discover().types());
+            if (!known.contains(cfg.cache().type())) {
+                known.remove("");
+                throw root.error("cache.type", "unknown cache type '" + cfg.cache().type() + "'; known: "
+                        + String.join(", ", known) + ", \"\"");
+            }
         }
         if ((cfg.cache().isBlobCache() || cfg.cache().type().equals("fscache")) && cfg.cache().workDir().isEmpty()) {
             throw root.error("cache.work_dir", "must not be empty for cache type '" + cfg.cache().type() + "'");

@@ -23,7 +23,7 @@ class CacheRegistryTest {
     @Test
     void discoversBuiltInProvidersWithSynonymsAndTheTestPlugin() {
         CacheRegistry r = CacheRegistry.discover();
-        assertThat(r.types()).contains("blobcache", "filecache", "dummycache", "dummy", "memcache");
+        assertThat(r.types()).contains("blobcache", "filecache", "dummycache", "dummy", "memory-test");
         assertThat(r.provider("filecache")).isSameAs(r.provider("blobcache")).isInstanceOf(FileCacheProvider.class);
         assertThat(r.provider("")).isInstanceOf(DummyCacheProvider.class);
         assertThat(r.provider("dummy")).isInstanceOf(DummyCacheProvider.class);
@@ -84,7 +84,7 @@ class CacheRegistryTest {
         TestBlob b = new TestBlob("d".repeat(64), 6, 4_000, 9_000, 9);
         TestBlob.Backend be = b.backend();
         try (BlobDevice dev = BlobDevice.builder().backend(id -> be)
-                .cache(CacheRegistry.discover(), config("memcache", "")).build()) {
+                .cache(CacheRegistry.discover(), config("memory-test", "")).build()) {
             for (int round = 0; round < 2; round++) {
                 for (int i = 0; i < b.chunks.size(); i++) {
                     byte[] dst = new byte[b.chunks.get(i).uncompressedSize()];

@@ -20,7 +20,7 @@ public final class MemoryCacheProvider implements BlobCacheProvider {
 
     @Override
     public List<String> types() {
-        return List.of("memcache");
+        return List.of("memory-test");
     }
 
     @Override

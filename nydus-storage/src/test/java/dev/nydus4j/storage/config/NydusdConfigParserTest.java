@@ -102,7 +102,13 @@ class NydusdConfigParserTest {
         assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"mode\":\"direct\",", ""), "s"))
                 .hasMessageContaining("'mode' is required");
         assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"blobcache\"", "\"memcache\""), "s"))
-                .hasMessageContaining("unknown cache type 'memcache'");
+                .hasMessageContaining("unknown cache type 'memcache'")
+                .hasMessageContaining("dummy, dummycache, filecache, fscache, memory-test");
+        // the dummy synonym and a cache plugin on the class path (src/test/resources/META-INF/services) are known
+        assertThat(NydusdConfigParser.parse(SEED.replace("\"blobcache\"", "\"dummy\""), "s").cache().type())
+                .isEqualTo("dummy");
+        assertThat(NydusdConfigParser.parse(SEED.replace("\"blobcache\"", "\"memory-test\""), "s").cache().type())
+                .isEqualTo("memory-test");
         assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"registry\"", "\"http-proxy\""), "s"))
                 .hasMessageContaining("http-proxy needs v2");
         assertThatThrownBy(() -> NydusdConfigParser.parse("{\"version\":3}", "s"))
