@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real nginx on 127.0.0.1 with a free port standing in for Dragonfly's dfdaemon (TESTING.md 4): a caching proxy
  * ({@code proxy_cache} + {@code slice 1m}) for registry blob URLs, usable as a forward proxy (absolute-form
- * requests for any loopback origin, what {@code proxy.url} sends) and as a mirror of one default origin.
+ * requests for any loopback origin, what {@code proxy.url} sends) and as a mirror of one default origin (requests
+ * whose Host is nginx itself, what {@code mirrors} send).
  * {@code /server/ping} answers 200 (the {@code ping_url}). Prefix, config, cache and logs live in one directory;
  * the master runs in the foreground as a child process and is stopped by pid. {@link #stop()} and
  * {@link #start()} take it down and bring it back on the same port with its cache, for fallback and recovery
@@ -38,6 +39,7 @@ public final class NginxProxy implements AutoCloseable {
                 listen 127.0.0.1:%d;
                 set $origin %s;
                 if ($http_host ~ "^127\\.0\\.0\\.1:[0-9]+$") { set $origin $http_host; }
+                if ($http_host = "127.0.0.1:%d") { set $origin %s; }
                 location ~ "^/v2/.+/blobs/sha256:[0-9a-f]{64}$" {
                   slice 1m;
                   proxy_cache blobs;
@@ -102,7 +104,8 @@ public final class NginxProxy implements AutoCloseable {
         int port = LocalRegistry.freePort();
         boolean root = "root".equals(System.getProperty("user.name"));
         String p = abs.toString();
-        String conf = CONF.formatted(root ? "user root;" : "", p, p, p, p, p, p, p, p, p, port, defaultOrigin);
+        String conf = CONF.formatted(root ? "user root;" : "", p, p, p, p, p, p, p, p, p, port, defaultOrigin, port,
+                defaultOrigin);
         Files.writeString(abs.resolve("nginx.conf"), conf);
         NginxProxy n = new NginxProxy(abs, port);
         n.start();

@@ -35,7 +35,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * served via nginx (its access log shows MISS then HIT, and the registry only sees nginx's 1 MiB slice fetches);
  * with nginx stopped, reads fall back to the registry ({@code fallback: true}, the registry log then shows our own
  * small ranges) or fail clearly ({@code fallback: false}); once nginx is back, the health ping brings traffic back
- * to it after {@code check_interval}.
+ * to it after {@code check_interval}. The same with legacy {@code mirrors} and nginx in mirror mode. No health-ping
+ * thread outlives the backend.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class NginxDragonflyTest {
@@ -154,6 +155,7 @@ class NginxDragonflyTest {
                     (System.nanoTime() - t0) / 1_000_000);
             assertThat(nginxBlobLog()).last().satisfies(a -> assertThat(a.cacheStatus()).isEqualTo("HIT"));
         }
+        assertNoBackendThreads();
     }
 
     @ParameterizedTest
@@ -178,5 +180,55 @@ class NginxDragonflyTest {
             readAndCheck(b, 4000, 10);
             assertThat(nginxBlobLog()).hasSize(2);
         }
+        assertNoBackendThreads();
+    }
+
+    /** Threads of the backend's connection (health pings) must be gone once it is closed. */
+    private void assertNoBackendThreads() throws InterruptedException {
+        String prefix = "nydus-registry-" + registry.host();
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.isAlive()
+                && t.getName().startsWith(prefix))) {
+            assertThat(System.nanoTime()).as("health-ping thread ended after close").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * Legacy {@code mirrors} (BACKENDS.md 8.4, still what the Dragonfly docs show) with nginx in mirror mode: the
+     * request goes to nginx's host with {@code X-Dragonfly-Registry}; a stopped nginx is skipped after
+     * {@code failure_limit} transport failures (reads go to the registry); once its ping answers again it is used.
+     */
+    @org.junit.jupiter.api.Test
+    void registryMirrorsWithNginxInMirrorMode() throws Exception {
+        nginx = NginxProxy.start(dir.resolve("nginx-mirror"), registry.host());
+        String json = "{\"host\":\"" + registry.host() + "\",\"repo\":\"" + REPO + "\",\"scheme\":\"http\","
+                + "\"timeout\":5,\"connect_timeout\":1,\"retry_limit\":0,\"mirrors\":[{\"host\":\"" + nginx.url()
+                + "\",\"ping_url\":\"" + nginx.pingUrl() + "\",\"headers\":{\"X-Dragonfly-Registry\":\"http://"
+                + registry.host() + "\"},\"failure_limit\":1,\"health_check_interval\":1}]}";
+        long directBefore = registryGets(50);
+        try (BlobBackend b = new RegistryBackendProvider(Map.of()).open(new ObjectMapper().readValue(json,
+                RegistryConfig.class), blobId, BackendContext.simple("/"))) {
+            readAndCheck(b, 7, 50);
+            readAndCheck(b, 70, 50);
+            assertThat(nginxBlobLog()).extracting(NginxProxy.Access::cacheStatus).containsExactly("MISS", "HIT");
+            assertThat(nginxBlobLog()).allSatisfy(a -> assertThat(a.host()).isEqualTo("127.0.0.1:" + nginx.port()));
+
+            nginx.stop();
+            readAndCheck(b, SLICE + 7, 50); // transport failure: marked unhealthy (failure_limit 1), origin used
+            readAndCheck(b, SLICE + 70, 50);
+            assertThat(registryGets(50)).as("direct reads while nginx is down").isEqualTo(directBefore + 2);
+
+            nginx.start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            int before = nginxBlobLog().size();
+            while (nginxBlobLog().size() == before) {
+                assertThat(System.nanoTime()).as("mirror used again within health_check_interval + slack")
+                        .isLessThan(deadline);
+                readAndCheck(b, 170, 50);
+                Thread.sleep(100);
+            }
+        }
+        assertNoBackendThreads();
     }
 }
