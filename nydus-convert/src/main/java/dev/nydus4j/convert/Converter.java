@@ -144,7 +144,21 @@ public final class Converter {
             this.transfer = new BlobTransfer(dst, tmp, metrics);
         }
 
+        /**
+         * Whether blobs are uploaded while they are built: to a registry, when the target tag does not exist yet. A
+         * blob's digest is only known at the end, so a re-conversion (whose blobs the registry mostly has) pushes
+         * from the file after a HEAD instead, and sends no blob bytes again.
+         */
+        private boolean streamBlobs;
+
         String convertTop(String tag) throws IOException {
+            if (options.backend() == null && dst instanceof RegistryStore) {
+                try {
+                    dst.manifest(tag);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    streamBlobs = true;
+                }
+            }
             String ref = sourceLocation.kind() == ImageLocation.Kind.REGISTRY
                     ? sourceLocation.registry().manifestReference() : src.defaultReference();
             Manifest top = src.manifest(ref);
@@ -380,7 +394,10 @@ public final class Converter {
                 return;
             }
             try {
-                if (options.backend() != null) {
+                if (r.pushed()) {
+                    metrics.blobsPushed.incrementAndGet();
+                    metrics.pushedBytes.addAndGet(r.blobSize());
+                } else if (options.backend() != null) {
                     if (options.backend().push(r.blobDigest().substring(7), r.blobFile())) {
                         metrics.pushedBytes.addAndGet(r.blobSize());
                         metrics.blobsPushed.incrementAndGet();
@@ -432,7 +449,7 @@ public final class Converter {
                         index + 1, n);
             }
             LayerConverter.Result r = layerConverter(parentBootstrap).convert(src, index, what, digest,
-                    l.path("size").asLong(-1), tmp);
+                    l.path("size").asLong(-1), tmp, streamBlobs ? dst : null);
             metrics.pulledBytes.addAndGet(r.sourceBytes());
             long pushStart = System.nanoTime();
             pushLayerBlob(r);

@@ -35,6 +35,14 @@ interface ImageStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Starts an upload that is fed while the blob is still being built ({@link StreamingPush}), or null when this
+     * store cannot take one (then blobs are pushed from their files).
+     */
+    default StreamingPush.Upload startStreamingUpload() throws IOException {
+        return null;
+    }
+
     /** Stores a manifest or index under {@code reference} (tag or its digest). */
     void pushManifest(String reference, Manifest manifest) throws IOException;
 

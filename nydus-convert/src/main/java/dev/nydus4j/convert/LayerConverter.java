@@ -21,12 +21,15 @@ import java.nio.file.StandardCopyOption;
  * verification into the builder: nothing is unpacked to disk and memory stays bounded by the builder's pipeline.
  */
 final class LayerConverter {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LayerConverter.class);
+
     /**
      * One converted layer; {@code tree} is the layer's own bootstrap (own blob id still the placeholder).
      * {@code blobDigest} and {@code blobFile} are null when the layer needed no blob (all its chunks exist already).
+     * {@code pushed}: the blob was already streamed to the target while it was built.
      */
     record Result(int index, String sourceDigest, long sourceBytes, String blobDigest, Path blobFile, long blobSize,
-                  RafsTree tree, long millis) {
+                  RafsTree tree, long millis, boolean pushed) {
     }
 
     private final BuildOptions options;
@@ -43,13 +46,35 @@ final class LayerConverter {
      */
     Result convert(ImageStore store, int index, String what, String digest, long size, Path outDir)
             throws IOException {
+        return convert(store, index, what, digest, size, outDir, null);
+    }
+
+    /** @param streamTo a store to upload the blob to while it is built ({@link StreamingPush}), or null */
+    Result convert(ImageStore store, int index, String what, String digest, long size, Path outDir,
+                   ImageStore streamTo) throws IOException {
         long start = System.nanoTime();
         Path tmp = outDir.resolve("layer-" + index + ".blob.tmp");
-        return build(store, index, what, digest, size, outDir, tmp, options, start);
+        StreamingPush push = null;
+        if (streamTo != null) {
+            try {
+                StreamingPush.Upload upload = streamTo.startStreamingUpload();
+                push = upload == null ? null : new StreamingPush(tmp, upload);
+            } catch (IOException e) {
+                LOG.warn("{}: cannot start a streaming upload to {} ({}); the blob is pushed once built", what,
+                        streamTo.describe(), e.getMessage());
+            }
+        }
+        try {
+            return build(store, index, what, digest, size, outDir, tmp, options, start, push);
+        } finally {
+            if (push != null) {
+                push.close();
+            }
+        }
     }
 
     private Result build(ImageStore store, int index, String what, String digest, long size, Path outDir, Path tmp,
-                         BuildOptions build, long start) throws IOException {
+                         BuildOptions build, long start, StreamingPush push) throws IOException {
         Path bootOut = build.blobInlineMeta() ? null : outDir.resolve("layer-" + index + ".boot");
         BuildResult built;
         long read;
@@ -73,7 +98,7 @@ final class LayerConverter {
                 throw new IOException(what + ": a layer without inlined metadata unexpectedly produced blob "
                         + built.newBlobId());
             }
-            return new Result(index, digest, read, null, null, 0, tree, millis);
+            return new Result(index, digest, read, null, null, 0, tree, millis, false);
         }
         if (built.blob() == null || !Files.isRegularFile(tmp)) {
             throw new IOException(what + ": the builder produced no blob");
@@ -94,10 +119,21 @@ final class LayerConverter {
             // no new data (only deletions, or every chunk already stored): the merged bootstrap references no blob
             // of this layer, so none is pushed
             Files.delete(tmp);
-            return new Result(index, digest, read, null, null, 0, tree, millis);
+            return new Result(index, digest, read, null, null, 0, tree, millis, false);
+        }
+        boolean pushed = false;
+        if (push != null) {
+            try {
+                push.complete("sha256:" + hex, Files.size(tmp));
+                pushed = true;
+            } catch (IOException e) {
+                LOG.warn("{}: streaming blob sha256:{} failed ({}); pushing it from the file", what, hex,
+                        e.getMessage());
+            }
         }
         Path finalPath = outDir.resolve(hex);
         Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
-        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree, millis);
+        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree,
+                (System.nanoTime() - start) / 1_000_000, pushed);
     }
 }

@@ -127,6 +127,27 @@ final class RegistryStore implements ImageStore {
     }
 
     @Override
+    public StreamingPush.Upload startStreamingUpload() throws IOException {
+        RegistryClient.ChunkedUpload u = client.startChunkedUpload(ref.repository());
+        return new StreamingPush.Upload() {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                u.write(b, off, len);
+            }
+
+            @Override
+            public void finish(String digest) throws IOException {
+                u.finish(digest);
+            }
+
+            @Override
+            public void close() {
+                u.close();
+            }
+        };
+    }
+
+    @Override
     public boolean mountBlob(String digest, ImageStore from) throws IOException {
         if (!(from instanceof RegistryStore other) || !other.host().equals(host())
                 || other.repository().equals(repository())) {
