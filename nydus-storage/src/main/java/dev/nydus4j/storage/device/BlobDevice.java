@@ -87,6 +87,7 @@ public final class BlobDevice implements ChunkReader {
     private final BlobCacheProvider cacheProvider;
     private final CacheConfig cacheConfig;
     private final BlobCacheContext cacheContext;
+    private final BlobCacheMetrics cacheMetrics;
     private final boolean validate;
     private final int mergeLimit;
     private final Amplification amplification;
@@ -130,20 +131,27 @@ public final class BlobDevice implements ChunkReader {
         // the device records every backend read it makes in backendStats(); plugins get no second sink to count in
         this.backendContext = new BackendContext(b.instanceId, executor, Clock.systemUTC(), BackendMetrics.NONE,
                 BlobBackendProvider.SPI_VERSION);
-        this.cacheContext = new BlobCacheContext(b.instanceId, new BlobCacheMetrics() {
+        BlobCacheMetrics external = b.cacheMetrics;
+        this.cacheMetrics = new BlobCacheMetrics() {
             @Override
             public void hit(boolean whole) {
+                (whole ? cacheHits : partialHits).incrementAndGet();
+                external.hit(whole);
             }
 
             @Override
             public void miss() {
+                cacheMisses.incrementAndGet();
+                external.miss();
             }
 
             @Override
             public void stored(long bytes) {
                 cacheStoredBytes.addAndGet(bytes);
+                external.stored(bytes);
             }
-        }, BlobCacheProvider.SPI_VERSION);
+        };
+        this.cacheContext = new BlobCacheContext(b.instanceId, cacheMetrics, BlobCacheProvider.SPI_VERSION);
     }
 
     public static Builder builder() {
@@ -158,6 +166,7 @@ public final class BlobDevice implements ChunkReader {
         private boolean validate = true;
         private long amplifyIo = DEFAULT_AMPLIFY_IO;
         private Amplification amplification = Amplification.ALWAYS;
+        private BlobCacheMetrics cacheMetrics = BlobCacheMetrics.NONE;
         private String instanceId = "/";
         private int threads = 4;
         private int queue = 256;
@@ -202,6 +211,12 @@ public final class BlobDevice implements ChunkReader {
         /** When fetches are extended to following chunks (default {@link Amplification#ALWAYS}). */
         public Builder amplification(Amplification a) {
             this.amplification = Objects.requireNonNull(a, "amplification is null");
+            return this;
+        }
+
+        /** Also reports cache hits, misses and stored bytes to {@code sink} (besides the device's own counters). */
+        public Builder cacheMetrics(BlobCacheMetrics sink) {
+            this.cacheMetrics = Objects.requireNonNull(sink, "sink is null");
             return this;
         }
 
@@ -256,11 +271,11 @@ public final class BlobDevice implements ChunkReader {
         ensureOpen();
         BlobState s = blob(blob);
         if (s.cache.persistent() && s.cache.contains(info.index()) && s.readCachedWhole(info, dst)) {
-            cacheHits.incrementAndGet();
+            cacheMetrics.hit(true);
             s.lastEnd = info.compressedOffset() + info.compressedSize();
             return;
         }
-        cacheMisses.incrementAndGet();
+        cacheMetrics.miss();
         byte[] plain = load(s, info, expectedDigest);
         s.lastEnd = info.compressedOffset() + info.compressedSize();
         System.arraycopy(plain, 0, dst, 0, info.uncompressedSize());
@@ -281,7 +296,7 @@ public final class BlobDevice implements ChunkReader {
         if (!s.cache.get(s.cacheChunk(info), from, dst)) {
             return false;
         }
-        (len == info.uncompressedSize() ? cacheHits : partialHits).incrementAndGet();
+        cacheMetrics.hit(len == info.uncompressedSize());
         s.lastEnd = info.compressedOffset() + info.compressedSize();
         return true;
     }

@@ -111,6 +111,45 @@ class BlobDeviceMergeTest {
     }
 
     @Test
+    void cacheMetricsSinkSeesHitsMissesAndStoredBytes() throws Exception {
+        TestBlob b = new TestBlob(ID, 6, 8_000, 10_000, 12);
+        TestBlob.Backend be = b.backend();
+        java.util.concurrent.atomic.AtomicLong whole = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong partial = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong misses = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong stored = new java.util.concurrent.atomic.AtomicLong();
+        try (BlobDevice dev = BlobDevice.builder().backend(id -> be)
+                .cache(CacheRegistry.builtIn(), new CacheConfig("blobcache", false, true, PrefetchConfig.DISABLED,
+                        tmp.resolve("w").toString()))
+                .cacheMetrics(new dev.nydus4j.spi.BlobCacheMetrics() {
+                    @Override
+                    public void hit(boolean w) {
+                        (w ? whole : partial).incrementAndGet();
+                    }
+
+                    @Override
+                    public void miss() {
+                        misses.incrementAndGet();
+                    }
+
+                    @Override
+                    public void stored(long n) {
+                        stored.addAndGet(n);
+                    }
+                }).build()) {
+            dev.addChunks(b.info, b.chunks, b.digests);
+            read(dev, b, 0); // miss: stores all 6 chunks
+            read(dev, b, 1); // hit
+            assertThat(dev.readCached(b.info, b.chunks.get(2), 5, java.nio.ByteBuffer.allocate(100))).isTrue();
+            assertThat(misses.get()).isEqualTo(1).isEqualTo(dev.cacheMisses());
+            assertThat(whole.get()).isEqualTo(1).isEqualTo(dev.cacheHits());
+            assertThat(partial.get()).isEqualTo(1).isEqualTo(dev.partialHits());
+            long plain = b.plains.stream().mapToLong(p -> p.length).sum();
+            assertThat(stored.get()).isEqualTo(plain).isEqualTo(dev.cacheStoredBytes());
+        }
+    }
+
+    @Test
     void smallAmplifyIoStillMergesUpTo128KiB() throws Exception {
         TestBlob b = new TestBlob(ID, 32, 4_000, 12_000, 2);
         TestBlob.Backend be = b.backend();
