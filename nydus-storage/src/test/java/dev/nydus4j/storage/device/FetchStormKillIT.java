@@ -45,7 +45,7 @@ class FetchStormKillIT {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 FetchStormChild.class.getName(), w.toString(), String.valueOf(CHUNKS), String.valueOf(SEED), "16",
-                "200").redirectErrorStream(true).start();
+                "500").redirectErrorStream(true).start();
         Path map = w.resolve(ID + ".blob.data.chunk_map");
         int readyAtKill;
         try {
