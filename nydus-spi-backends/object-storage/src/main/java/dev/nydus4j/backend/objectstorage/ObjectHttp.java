@@ -144,7 +144,24 @@ public final class ObjectHttp implements Closeable {
             URI proxied = proxy.useHttp() && "https".equals(uri.getScheme()) ? httpOf(uri) : uri;
             Object[] fallback = new Object[1];
             try {
-                T result = viaProxy.execute(request(method, proxied, signedHeaders, body), response -> {
+                HttpUriRequestBase viaRequest = request(method, proxied, signedHeaders, body);
+                ProxyConfig.DRAGONFLY_HEADERS.forEach(viaRequest::setHeader);
+                T result = viaProxy.execute(viaRequest, response -> {
+                    org.apache.hc.core5.http.Header errorType = response.getFirstHeader(ProxyConfig.DRAGONFLY_ERROR_TYPE);
+                    if (errorType != null && "proxy".equalsIgnoreCase(errorType.getValue())) {
+                        int code = response.getCode();
+                        EntityUtils.consume(response.getEntity());
+                        if (code == 403) {
+                            throw new dev.nydus4j.spi.BackendException("proxy " + proxy.url() + " forbids " + method
+                                    + " " + uri.getHost() + " (dfdaemon 403)", false, 403, null);
+                        }
+                        if (!proxy.fallback()) {
+                            throw new dev.nydus4j.spi.BackendException((code == 429 ? "proxy rate limited"
+                                    : "proxy error " + code) + " from " + proxy.url(), true, code, null);
+                        }
+                        fallback[0] = Boolean.TRUE;
+                        return null;
+                    }
                     if (proxy.fallback() && response.getCode() >= 500) {
                         EntityUtils.consume(response.getEntity());
                         fallback[0] = Boolean.TRUE;

@@ -49,6 +49,17 @@ public record ProxyConfig(String url, String pingUrl, boolean fallback, long che
         requireAbsolute("proxy.ping_url", pingUrl);
     }
 
+    /**
+     * Headers of on-demand reads sent via the proxy (BACKENDS.md 8.2): priority 6 and P2P forced; prefetch reads
+     * (priority 3) are not distinguished by the backend SPI.
+     */
+    public static final java.util.Map<String, String> DRAGONFLY_HEADERS = java.util.Map.of(
+            "X-Dragonfly-Priority", "6",
+            "X-Dragonfly-Use-P2P", "true");
+
+    /** Response header dfdaemon sets on errors it generated itself (value {@code proxy}). */
+    public static final String DRAGONFLY_ERROR_TYPE = "X-Dragonfly-Error-Type";
+
     /** Whether requests go through a proxy at all. */
     public boolean enabled() {
         return !url.isEmpty();

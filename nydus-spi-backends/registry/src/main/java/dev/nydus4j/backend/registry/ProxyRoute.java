@@ -22,10 +22,6 @@ import java.util.function.LongSupplier;
 final class ProxyRoute implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyRoute.class);
     private static final long DIRECT_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
-    /** Headers of on-demand reads (priority 6); prefetch is not distinguished by the SPI. */
-    private static final Map<String, String> DRAGONFLY_HEADERS = Map.of(
-            "X-Dragonfly-Priority", "6",
-            "X-Dragonfly-Use-P2P", "true");
 
     private final ProxyConfig config;
     private final ProxyHealth health;
@@ -56,7 +52,7 @@ final class ProxyRoute implements AutoCloseable {
         URI target = config.useHttp() && "https".equals(origin.getScheme()) ? withScheme(origin, "http") : origin;
         RegistryResponse r;
         try {
-            r = hop.send(target, true, DRAGONFLY_HEADERS);
+            r = hop.send(target, true, ProxyConfig.DRAGONFLY_HEADERS);
         } catch (IOException e) {
             if (!config.fallback()) {
                 throw new IOException("via proxy " + config.url() + " (fallback disabled): " + e.getClass().getSimpleName()
@@ -65,7 +61,7 @@ final class ProxyRoute implements AutoCloseable {
             LOG.warn("proxy {} failed ({}); falling back to {}", config.url(), e.getMessage(), origin.getHost());
             return hop.send(origin, false, Map.of());
         }
-        if ("proxy".equalsIgnoreCase(r.header("X-Dragonfly-Error-Type"))) {
+        if ("proxy".equalsIgnoreCase(r.header(ProxyConfig.DRAGONFLY_ERROR_TYPE))) {
             int status = r.status();
             String text = r.errorText();
             r.close();

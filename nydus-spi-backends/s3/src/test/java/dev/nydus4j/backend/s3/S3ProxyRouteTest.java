@@ -34,6 +34,8 @@ class S3ProxyRouteTest {
     private final List<String> proxied = new CopyOnWriteArrayList<>();
     private final java.util.concurrent.atomic.AtomicInteger pings = new java.util.concurrent.atomic.AtomicInteger();
     private volatile int pingStatus = 200;
+    private volatile boolean forbid;
+    private final List<String> dragonflyHeaders = new CopyOnWriteArrayList<>();
     private S3ProxyServer origin;
     private HttpServer failingProxy;
     private byte[] content;
@@ -49,6 +51,13 @@ class S3ProxyRouteTest {
             try (ex) {
                 proxied.add(ex.getRequestMethod() + " " + ex.getRequestURI() + " signed="
                         + ex.getRequestHeaders().getFirst("Authorization").startsWith("AWS4-HMAC-SHA256 "));
+                dragonflyHeaders.add(ex.getRequestHeaders().getFirst("X-Dragonfly-Priority") + "/"
+                        + ex.getRequestHeaders().getFirst("X-Dragonfly-Use-P2P"));
+                if (forbid) {
+                    ex.getResponseHeaders().set("X-Dragonfly-Error-Type", "proxy");
+                    ex.sendResponseHeaders(403, -1);
+                    return;
+                }
                 ex.sendResponseHeaders(502, -1);
             }
         });
@@ -81,6 +90,7 @@ class S3ProxyRouteTest {
     @Test
     void failingProxyFallsBackToTheOrigin() throws Exception {
         proxied.clear();
+        dragonflyHeaders.clear();
         try (BlobBackend b = new S3BackendProvider(Map.of()).open(config(true), ID, BackendContext.simple("/"))) {
             ByteBuffer dst = ByteBuffer.allocate(300);
             assertThat(b.read(dst, 100)).isEqualTo(300);
@@ -88,6 +98,21 @@ class S3ProxyRouteTest {
         }
         String url = "http://" + origin.endpoint() + "/nydus/" + ID;
         assertThat(proxied).containsExactly("HEAD " + url + " signed=true", "GET " + url + " signed=true");
+        assertThat(dragonflyHeaders).containsOnly("6/true");
+    }
+
+    @Test
+    void dfdaemonForbiddenIsFinalEvenWithFallback() throws Exception {
+        forbid = true;
+        try (BlobBackend b = new S3BackendProvider(Map.of()).open(config(true), ID, BackendContext.simple("/"))) {
+            assertThatThrownBy(b::size).isInstanceOfSatisfying(BackendException.class, e -> {
+                assertThat(e.httpStatus()).isEqualTo(403);
+                assertThat(e.isRetryable()).isFalse();
+                assertThat(e.getMessage()).contains("dfdaemon 403");
+            });
+        } finally {
+            forbid = false;
+        }
     }
 
     @Test
