@@ -38,9 +38,12 @@ public final class CacheRegistry {
         return new CacheRegistry().register(new FileCacheProvider()).register(new DummyCacheProvider());
     }
 
-    /** Registry of every provider visible to {@code loader}. */
+    /**
+     * The built-in providers plus every provider visible to {@code loader} (built-ins are always present, even when
+     * a repackaged jar lost this module's service file).
+     */
     public static CacheRegistry discover(ClassLoader loader) {
-        CacheRegistry r = new CacheRegistry();
+        CacheRegistry r = builtIn();
         var it = ServiceLoader.load(BlobCacheProvider.class, loader).iterator();
         while (true) {
             BlobCacheProvider p;
