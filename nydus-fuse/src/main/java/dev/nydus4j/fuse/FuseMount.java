@@ -151,8 +151,8 @@ public final class FuseMount implements AutoCloseable {
             try {
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (p.waitFor() == 0) {
-                    return;
+                if (p.waitFor() == 0 || !isMounted(mp)) {
+                    return; // or gone meanwhile (libfuse's own SIGTERM handler unmounts too)
                 }
                 last = new IOException(String.join(" ", cmd) + " failed: " + out);
             } catch (IOException e) {

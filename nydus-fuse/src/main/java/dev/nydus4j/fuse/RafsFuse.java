@@ -30,8 +30,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Serves the images of a {@link MountTable} read-only through libfuse2's path API (jnr-fuse): the image at "/"
- * is the whole mount, images at sub-paths sit below read-only pseudo directories. Every write operation answers
- * EROFS. Errors are mapped to errno here, once: missing → ENOENT, everything else from the image or the storage
+ * is the whole mount, images at sub-paths sit below read-only pseudo directories. The mount is read-only, so the
+ * kernel answers every write operation with EROFS itself. Errors are mapped to errno here, once: missing → ENOENT, everything else from the image or the storage
  * → EIO (logged). Thread-safe: FUSE worker threads call in concurrently.
  */
 public final class RafsFuse extends FuseStubFS {
@@ -483,92 +483,9 @@ public final class RafsFuse extends FuseStubFS {
         return rc;
     }
 
-    // ---- the image is read-only ----
-
-    @Override
-    public int mknod(String path, long mode, long rdev) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int mkdir(String path, long mode) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int unlink(String path) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int rmdir(String path) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int symlink(String oldpath, String newpath) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int rename(String oldpath, String newpath) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int link(String oldpath, String newpath) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int chmod(String path, long mode) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int chown(String path, long uid, long gid) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int truncate(String path, long size) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int create(String path, long mode, FuseFileInfo fi) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int setxattr(String path, String name, Pointer value, long size, int flags) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int removexattr(String path, String name) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int utimens(String path, Timespec[] timespec) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int ftruncate(String path, long size, FuseFileInfo fi) {
-        return -ErrorCodes.EROFS();
-    }
-
-    @Override
-    public int fallocate(String path, int mode, long off, long length, FuseFileInfo fi) {
-        return -ErrorCodes.EROFS();
-    }
+    // No write operation is registered with libfuse: the mount is read-only ("ro", MS_RDONLY), so the kernel answers
+    // EROFS for every write, create, unlink, rename, chmod, setxattr, ... before a request reaches FUSE; and each
+    // registered operation is a native closure class jnr-ffi generates at start-up (about half of them were writes).
 
     private int errno(Exception e, String op, String path) {
         if (e instanceof FileNotFoundException) {

@@ -146,8 +146,17 @@ class FuseMountIT {
         NydusDaemon d = serve(r.bootstrap(), blobs, cache);
         Path mp = d.mount().mountpoint();
         assertThat(Files.readString(mp.resolve("hello.txt"))).isEqualTo("hello nydus4j\n".repeat(1000));
-        assertThatThrownBy(() -> Files.writeString(mp.resolve("new.txt"), "x")).isInstanceOf(FileSystemException.class);
-        assertThatThrownBy(() -> Files.delete(mp.resolve("hello.txt"))).isInstanceOf(FileSystemException.class);
+        assertThatThrownBy(() -> Files.writeString(mp.resolve("new.txt"), "x")).isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Read-only file system");
+        assertThatThrownBy(() -> Files.delete(mp.resolve("hello.txt"))).isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Read-only file system");
+        assertThatThrownBy(() -> Files.writeString(mp.resolve("hello.txt"), "x")).isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Read-only file system");
+        assertThatThrownBy(() -> Files.createDirectory(mp.resolve("dir"))).isInstanceOf(FileSystemException.class)
+                .hasMessageContaining("Read-only file system");
+        assertThatThrownBy(() -> Files.setPosixFilePermissions(mp.resolve("hello.txt"),
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")))
+                .isInstanceOf(FileSystemException.class).hasMessageContaining("Read-only file system");
         d.close();
         open.remove(d);
         assertThat(FuseMount.isMounted(mp)).isFalse();
