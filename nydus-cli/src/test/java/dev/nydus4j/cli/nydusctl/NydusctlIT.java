@@ -1,0 +1,112 @@
+package dev.nydus4j.cli.nydusctl;
+
+import dev.nydus4j.fuse.ApiServer;
+import dev.nydus4j.fuse.LogLevels;
+import dev.nydus4j.fuse.NydusDaemon;
+import dev.nydus4j.rafs.builder.BuildOptions;
+import dev.nydus4j.rafs.builder.BuildResult;
+import dev.nydus4j.rafs.builder.ImageBuilder;
+import dev.nydus4j.rafs.builder.SourceType;
+import dev.nydus4j.storage.backend.BackendRegistry;
+import dev.nydus4j.testkit.TreeGenerator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** nydusctl against a real daemon (FUSE, API socket) in this JVM: mount, metrics files/pattern, set log-level. */
+class NydusctlIT {
+    @TempDir
+    Path tmp;
+    private NydusDaemon daemon;
+    private ApiServer api;
+
+    @BeforeEach
+    void start() throws Exception {
+        Assumptions.assumeTrue(TreeGenerator.isRoot() && Files.exists(Path.of("/dev/fuse")), "needs root and FUSE");
+        daemon = NydusDaemon.start(null, null, Files.createDirectories(tmp.resolve("mnt")), BackendRegistry.discover(),
+                null, null);
+        api = ApiServer.start(tmp.resolve("api.sock"), daemon, Map.of("package_ver", "v0.1.0-test"), () -> { });
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (api != null) {
+            api.close();
+        }
+        if (daemon != null) {
+            daemon.close();
+        }
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private Run ctl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of("--sock", api.socket().toString()));
+        all.addAll(List.of(args));
+        int code = NydusctlCommand.execute(all.toArray(String[]::new), new PrintWriter(out, true),
+                new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void mountsReportsPerFileMetricsAndChangesTheLogLevel() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("hello.txt"), "hello, nydusctl\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        Path cfg = tmp.resolve("config.json");
+        Files.writeString(cfg, "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobs
+                + "\"}}},\"mode\":\"direct\",\"iostats_files\":true,\"access_pattern\":true,"
+                + "\"latest_read_files\":true}");
+
+        Run mount = ctl("mount", "-s", r.bootstrap().toString(), "-c", cfg.toString(), "-m", "/img");
+        assertThat(mount.code()).as(mount.err()).isZero();
+        Path file = daemon.mount().mountpoint().resolve("img/hello.txt");
+        assertThat(Files.readString(file)).isEqualTo("hello, nydusctl\n");
+        long ino = (Long) Files.getAttribute(file, "unix:ino");
+
+        Run files = ctl("metrics", "files");
+        assertThat(files.code()).as(files.err()).isZero();
+        assertThat(files.out()).contains("Inode").contains("Data read");
+        String row = files.out().lines().filter(l -> l.startsWith(ino + " ")).findFirst().orElseThrow();
+        // inode, total fops, data read, opens, reads, errors
+        assertThat(row.trim().split("\\s+")).satisfies(c -> {
+            assertThat(c[2]).isEqualTo("16");
+            assertThat(c[3]).isEqualTo("1");
+            assertThat(c[5]).isEqualTo("0");
+        });
+        Run pattern = ctl("metrics", "pattern");
+        assertThat(pattern.out()).containsPattern("(?m)^" + ino + "\\s+1\\s+\\d{4}-");
+        Run latest = ctl("--raw", "metrics", "files", "--latest");
+        assertThat(latest.out().strip()).isEqualTo("[" + ino + "]");
+
+        try {
+            assertThat(ctl("set", "log-level", "debug").code()).isZero();
+            assertThat(org.slf4j.LoggerFactory.getLogger(NydusctlIT.class).isDebugEnabled()).isTrue();
+            Run bad = ctl("set", "log-level", "loud");
+            assertThat(bad.code()).isNotZero();
+            assertThat(bad.err()).contains("Request failed").contains("invalid log level 'loud'");
+        } finally {
+            LogLevels.set("info");
+        }
+
+        assertThat(ctl("umount", "-m", "/img").code()).isZero();
+        assertThat(Files.exists(daemon.mount().mountpoint().resolve("img"))).isFalse();
+    }
+}
