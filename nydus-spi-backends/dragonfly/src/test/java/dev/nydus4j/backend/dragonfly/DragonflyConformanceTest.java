@@ -57,6 +57,11 @@ class DragonflyConformanceTest extends BlobBackendConformanceTest {
         if (registry != null) {
             registry.close();
         }
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     private DragonflyConfig config() throws IOException {

@@ -78,6 +78,11 @@ class NginxDragonflyTest {
         if (registry != null) {
             registry.close();
         }
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
     }
 
     private BlobBackend open(Route route, boolean fallback) throws IOException {
