@@ -35,10 +35,20 @@ done
 export NYDUS4J_JAR="$work.jar"
 (cd "$root" && mvn -B -q -o -pl nydus-snapshotter test-compile \
   && mvn -B -q -o -pl nydus-snapshotter dependency:build-classpath -Dmdep.outputFile="$work.cp" >/dev/null)
-# the project's own modules from their target/classes (the jars in ~/.m2 may predate the sources)
-cp="$root/nydus-snapshotter/target/test-classes:$root/nydus-snapshotter/target/classes:$(tr ':' '\n' <"$work.cp" \
+# the project's own modules from their target/classes (the jars in ~/.m2 may predate the sources), copied: other
+# builds in the same tree rewrite target/classes while the runs go on
+rm -rf "$work.classes" && mkdir -p "$work.classes"
+cp=""
+for dir in "$root/nydus-snapshotter/target/test-classes" "$root/nydus-snapshotter/target/classes" $(tr ':' '\n' <"$work.cp" \
   | sed -E -e "s#^.*/dev/nydus4j/nydus-backend-([a-z0-9-]+)/[^/]+/[^/]+\.jar\$#$root/nydus-spi-backends/\1/target/classes#" \
-    -e "s#^.*/dev/nydus4j/([a-z0-9-]+)/[^/]+/[^/]+\.jar\$#$root/\1/target/classes#" | paste -sd:)"
+    -e "s#^.*/dev/nydus4j/([a-z0-9-]+)/[^/]+/[^/]+\.jar\$#$root/\1/target/classes#"); do
+  if [[ "$dir" == "$root"/* ]]; then
+    copy="$work.classes/$(echo "${dir#"$root"/}" | tr '/' '_')"
+    cp -r "$dir" "$copy"
+    dir="$copy"
+  fi
+  cp="${cp:+$cp:}$dir"
+done
 
 reg_pid=""
 tc_added=""
@@ -53,12 +63,22 @@ fi
 rm -rf "$work" && mkdir -p "$work"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s/registry}, delete: {enabled: true}}\nhttp: {addr: "127.0.0.1:%s"}\nlog: {level: error, accesslog: {disabled: true}}\n' "$work" "$port" >"$work/registry.yml"
+# registry data kept in $work.registry for the next run with the same BIG_MIB (BENCH_REBUILD=1 rebuilds)
+regdata="$work.registry"
+marker="$regdata/.images-$big_mib"
+if [[ "${BENCH_REBUILD:-0}" == 1 || ! -f "$marker" ]] || { [[ "$only" != small ]] && ! grep -q big "$marker"; }; then
+  rm -rf "$regdata"
+fi
+mkdir -p "$regdata"
+printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: "127.0.0.1:%s"}\nlog: {level: error, accesslog: {disabled: true}}\n' "$regdata" "$port" >"$work/registry.yml"
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 reg_pid=$!
 until curl -sf "http://127.0.0.1:$port/v2/" >/dev/null; do sleep 0.1; done
 reg="127.0.0.1:$port"
 
+if [[ -f "$marker" ]]; then
+  echo "== reusing the images in $regdata ($(cat "$marker"))"
+else
 echo "== building images (busybox-static rootfs; big: + ${big_mib} MiB incompressible in 100 files)"
 rootfs="$work/rootfs"
 mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
@@ -146,7 +166,9 @@ for tag in "${conv[@]}"; do
   echo "nydusify $tag: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 done
 rm -rf "$layout"
-du -sh "$work/registry" | sed 's/^/registry data: /'
+echo "${images[*]}" >"$marker"
+fi
+du -sh "$regdata" | sed 's/^/registry data: /'
 
 echo "== throttling 127.0.0.1:$port to $rate (tc htb on lo, source port $port; other loopback traffic unclassified)"
 if tc qdisc show dev lo | grep -q htb; then echo "lo already has an htb qdisc (someone else's?)" >&2; exit 1; fi
@@ -155,7 +177,7 @@ tc_added=1
 tc class add dev lo parent 1: classid 1:1 htb rate "$rate" ceil "$rate" burst 64k cburst 64k
 tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip sport "$port" 0xffff flowid 1:1
 # check: 16 MiB of the last layer of the largest OCI image through the throttle (a Range GET)
-check="${images[-1]}"
+check="$(awk '{print $NF}' "$marker")"
 blob="$(curl -sf "http://$reg/v2/e2e/$check/manifests/latest" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][-1]["digest"])')"
 speed="$(curl -sf -r 0-16777215 -o /dev/null -w '%{speed_download}' "http://$reg/v2/e2e/$check/blobs/$blob")"
