@@ -23,12 +23,14 @@ public final class Mounter implements AutoCloseable {
     }
 
     /**
-     * @param blobDir    localfs directory holding the blobs, or null for the image's own store
+     * @param backend    where the blobs are ({@code --backend-type localfs|oss|s3}), or null for the image's store
      * @param nydusd     external nydusd binary, or null for the in-process daemon
      * @param mountpoint directory to mount at (created when missing)
      */
     public static Mounter mount(ImageLocation target, boolean insecure, boolean plainHttp, Platform platform,
-                                Path blobDir, Path nydusd, Path mountpoint, Path workDir) throws IOException {
+                                ExternalBlobBackend backend, Path nydusd, Path mountpoint, Path workDir)
+            throws IOException {
+        Path blobDir = backend instanceof ExternalBlobBackend.LocalfsBlobBackend l ? l.dir() : null;
         Files.createDirectories(workDir);
         Files.createDirectories(mountpoint);
         Path bootstrap = workDir.resolve("image.boot");
@@ -50,6 +52,8 @@ public final class Mounter implements AutoCloseable {
             }
             if (blobDir != null) {
                 config = NydusdConfigJson.localfs(blobDir, cache);
+            } else if (backend != null) {
+                config = NydusdConfigJson.of(backend.type(), backend.config(), cache);
             } else if (store instanceof OciLayoutStore layout) {
                 config = NydusdConfigJson.localfs(layout.blobDirectory(), cache);
             } else if (target.kind() == ImageLocation.Kind.REGISTRY) {

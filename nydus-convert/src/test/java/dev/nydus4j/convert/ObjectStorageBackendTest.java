@@ -108,6 +108,16 @@ class ObjectStorageBackendTest {
             assertThat(mc.out()).contains("with the s3 backend").contains("0 difference(s)");
         }
 
+        if (Files.isReadable(Path.of("/dev/fuse")) && Files.isExecutable(Path.of("/usr/bin/fusermount"))) {
+            // nydusify mount --backend-type s3: the in-process daemon reads the data from the bucket
+            Path mp = tmp.resolve("mnt");
+            try (Mounter mounted = Mounter.mount(ImageLocation.parse(target), false, false, Platform.host(),
+                    ExternalBlobBackend.of("s3", config(SECRET, "blobs/")), null, mp, tmp.resolve("mount-work"))) {
+                assertThat(Files.readAllBytes(mounted.mountpoint().resolve("bin/busybox")))
+                        .isEqualTo(Files.readAllBytes(OciTools.BUSYBOX));
+            }
+        }
+
         Nydusify.Result again = Nydusify.run("convert", "--source", source, "--target", target, "--backend-type",
                 "s3", "--backend-config-file", configFile.toString(), "--work-dir", tmp.resolve("work").toString());
         assertThat(again.exitCode()).as(again.toString()).isZero();

@@ -1,7 +1,6 @@
 package dev.nydus4j.convert.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nydus4j.convert.ExternalBlobBackend;
 import dev.nydus4j.convert.ImageLocation;
 import dev.nydus4j.convert.Mounter;
 import dev.nydus4j.convert.Platform;
@@ -48,10 +47,10 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--nydusd", paramLabel = "PATH", description = "nydusd binary (default: in-process daemon).")
     Path nydusd;
 
-    @Option(names = "--backend-type", paramLabel = "TYPE", description = "localfs for blobs kept outside the registry.")
+    @Option(names = "--backend-type", paramLabel = "TYPE", description = "localfs, oss or s3 for blobs kept outside the registry.")
     String backendType;
 
-    @Option(names = "--backend-config", paramLabel = "JSON", description = "{\"dir\":...} for localfs.")
+    @Option(names = "--backend-config", paramLabel = "JSON", description = "Backend config JSON, the one given to convert.")
     String backendConfig;
 
     @Option(names = "--backend-config-file", paramLabel = "FILE", description = "Backend config JSON file.")
@@ -59,18 +58,14 @@ final class MountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        Path blobDir = null;
+        ExternalBlobBackend backend = null;
         if (backendType != null) {
-            if (!backendType.equals("localfs")) {
-                throw new IllegalArgumentException("mount --backend-type " + backendType + " is not supported; only localfs");
-            }
             String json = backendConfigFile != null ? Files.readString(backendConfigFile) : backendConfig;
-            JsonNode c = new ObjectMapper().readTree(json == null ? "{}" : json);
-            blobDir = Path.of(c.path("dir").asText("."));
+            backend = ExternalBlobBackend.of(backendType, json);
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Mounter m = Mounter.mount(ImageLocation.parse(target), targetInsecure, plainHttp,
-                platform == null ? Platform.host() : Platform.parse(platform), blobDir, nydusd, mountPath, workDir);
+                platform == null ? Platform.host() : Platform.parse(platform), backend, nydusd, mountPath, workDir);
         // the JVM exits right after its shutdown hooks: unmount inside the hook, not after the wait
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
