@@ -100,9 +100,10 @@ public final class NydusdConfigParser {
         if (type == null) {
             throw b.error("device.backend.type", "is required");
         }
-        if (!Set.of("registry", "oss", "s3", "localfs", "localdisk").contains(type)) {
+        if (!Set.of("registry", "oss", "s3", "localfs", "localdisk").contains(type) && !pluginBackendTypes().contains(type)) {
             throw b.error("device.backend.type", "unsupported backend type '" + type
-                    + "' in a v1 config; supported: registry, oss, s3, localfs, localdisk (http-proxy needs v2)");
+                    + "' in a v1 config; supported: " + String.join(", ", knownBackendTypes(false))
+                    + " (http-proxy needs v2)");
         }
         ConfigObject bc = b.object("config");
         if (bc == null) {
@@ -175,8 +176,8 @@ public final class NydusdConfigParser {
             if (type == null) {
                 throw b.error("backend.type", "is required");
             }
-            if (!BACKEND_TYPES.contains(type)) {
-                throw b.error("backend.type", "unknown backend type '" + type + "'; known: " + BACKEND_TYPES.stream().sorted().toList());
+            if (!BACKEND_TYPES.contains(type) && !pluginBackendTypes().contains(type)) {
+                throw b.error("backend.type", "unknown backend type '" + type + "'; known: " + knownBackendTypes(true));
             }
             b.ignore(BACKEND_TYPES.toArray(String[]::new)); // tables of other types are allowed and unused
             ConfigObject t = b.object(type);
@@ -299,6 +300,25 @@ public final class NydusdConfigParser {
         Map<String, String> m = new HashMap<>();
         o.asMap().forEach((k, v) -> m.put(k, String.valueOf(v)));
         return m;
+    }
+
+    /** Upstream's backend types plus backend plugins on the class path (e.g. dragonfly), sorted. */
+    private static Set<String> knownBackendTypes(boolean v2) {
+        Set<String> known = new java.util.TreeSet<>(BACKEND_TYPES);
+        if (!v2) {
+            known.remove("http-proxy");
+        }
+        known.addAll(pluginBackendTypes());
+        return known;
+    }
+
+    private static java.util.Collection<String> pluginBackendTypes() {
+        try {
+            return dev.nydus4j.storage.backend.BackendRegistry.discover().types();
+        } catch (RuntimeException e) {
+            // a broken plugin set is reported when a backend is opened; parsing only needs the names it can see
+            return List.of();
+        }
     }
 
     /** CONFIG.md 3.1 rules that do not depend on per-image supplementation. */

@@ -76,6 +76,21 @@ class NydusdConfigParserTest {
     }
 
     @Test
+    void backendPluginTypesOnTheClassPathAreAcceptedAndListed() {
+        NydusdConfig v1 = NydusdConfigParser.parse("""
+                {"device":{"backend":{"type":"plugin-test","config":{"any":"thing"}}},"mode":"direct"}""", "v1");
+        assertThat(v1.backend().type()).isEqualTo("plugin-test");
+        NydusdConfig v2 = NydusdConfigParser.parse("""
+                {"version":2,"backend":{"type":"plugin-test","plugin-test":{"x":1}}}""", "v2");
+        assertThat(v2.backend().type()).isEqualTo("plugin-test");
+        assertThatThrownBy(() -> NydusdConfigParser.parse("""
+                {"version":2,"backend":{"type":"nosuch","nosuch":{}}}""", "v2"))
+                .hasMessageContaining("unknown backend type 'nosuch'")
+                .hasMessageContaining("plugin-test")
+                .hasMessageContaining("registry");
+    }
+
+    @Test
     void unknownKeysAreRejectedWithPathAndSuggestion() {
         assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"work_dir\"", "\"work_dri\""), "seed"))
                 .isInstanceOf(ConfigException.class)
