@@ -10,7 +10,9 @@
 # Driver: dev.nydus4j.snapshotter.e2e.PullToRunning (nydus-snapshotter test classes; the Java CRI client).
 # Needs root, containerd, runc, docker-registry, skopeo, busybox-static, tc (iproute2), python3, /dev/fuse.
 # Usage: benchmarks/scripts/pull-to-running.sh [RATE (tc rate, default 100mbit)] [BIG_MIB (default 1600)]
-#        BENCH_ONLY=small|big limits the images; BENCH_WORK (default /tmp/nydus4j-bench-p2r) is wiped first.
+#        BENCH_ONLY=small|big limits the images; BENCH_RUNS=N repeats each row (medians printed); BENCH_WORK
+#        (default /tmp/nydus4j-bench-p2r) is wiped first; the registry data stays in $BENCH_WORK.registry for reuse
+#        (BENCH_REBUILD=1 rebuilds the images).
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
 rate="${1:-100mbit}"
@@ -183,7 +185,11 @@ blob="$(curl -sf "http://$reg/v2/e2e/$check/manifests/latest" -H 'Accept: applic
 speed="$(curl -sf -r 0-16777215 -o /dev/null -w '%{speed_download}' "http://$reg/v2/e2e/$check/blobs/$blob")"
 python3 -c "print('measured through the throttle: %.1f MB/s' % ($speed / 1e6))"
 
-run() { # name snapshotter image cmd
+run() { # name snapshotter image cmd: BENCH_RUNS times
+  local i
+  for i in $(seq 1 "${BENCH_RUNS:-1}"); do run_once "$1-$i" "$2" "$3" "$4"; done
+}
+run_once() { # name snapshotter image cmd
   local load out
   load="$(cut -d' ' -f1-3 /proc/loadavg)"
   out="$(cd "$work" && java -Xmx1g -cp "$cp" dev.nydus4j.snapshotter.e2e.PullToRunning "$work/run-$1" "$reg" "$2" \
@@ -208,12 +214,21 @@ fi
 
 echo "== results (rate $rate; ms from PullImage start)"
 python3 - "$work/results.txt" <<'PY'
-import sys
+import statistics, sys
 rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in open(sys.argv[1]) if l.strip()]
 print(f"{'image':<22}{'snapshotter':<14}{'pull':>8}{'running':>9}{'done':>9}  load")
 for r in rows:
     print(f"{r['image']:<22}{r['snapshotter']:<14}{r['pull_ms']:>8}{r['running_ms']:>9}{r['done_ms']:>9}  {r['load']}")
-by = {(r["image"].split(":")[0].replace("-nydus", ""), r["snapshotter"]): r for r in rows}
+groups = {}
+for r in rows:
+    groups.setdefault((r["image"].split(":")[0].replace("-nydus", ""), r["snapshotter"]), []).append(r)
+by = {k: {c: statistics.median(int(r[c]) for r in v) for c in ("pull_ms", "running_ms", "done_ms")}
+      for k, v in groups.items()}
+if any(len(v) > 1 for v in groups.values()):
+    print("medians:")
+    for (img, sn), m in by.items():
+        print(f"  {img:<20}{sn:<14}{m['pull_ms']:>8.0f}{m['running_ms']:>9.0f}{m['done_ms']:>9.0f}"
+              f"  (n={len(groups[(img, sn)])})")
 for img in ("busybox", "big"):
     o = by.get((img, "overlayfs"))
     for mode in ("nydus", "nydus-shared"):
