@@ -2,11 +2,17 @@
 # Read performance of an image mounted with our nydusd (FUSE) against squashfuse and the kernel's EROFS, on the
 # same bytes in the same run: sequential read of a 1 GiB file (bs 1 MiB and 128 KiB, page cache dropped), a warm
 # "read every file" scan, `ls -lR` cost per entry, nydusd's RSS, and spawn-to-usable-mount time.
+# Every figure is printed with the 1-minute load average at the time it was taken, and for the FUSE daemons with
+# the CPU time the daemon process spent (utime+stime from /proc/PID/stat): on this shared 2-vCPU machine the
+# wall-clock figures swing with the other sessions' load, the daemon's CPU cost much less.
 # Needs root (mounts, drop_caches), squashfs-tools, squashfuse, fuse3, libfuse2.
 # Usage: benchmarks/scripts/fuse-read.sh [RUNS (default 3)]
+# Env: BENCH_WORK (work dir), BENCH_REUSE=1 (keep the generated tree and images of a previous run in BENCH_WORK),
+#      SPAWNS (spawn measurements, default 7), NYDUS4J_JAVA_OPTS (extra JVM options of the daemon, as bin/nydusd).
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
 runs="${1:-3}"
+spawns="${SPAWNS:-7}"
 work="${BENCH_WORK:-/tmp/nydus4j-bench-fuse}"
 [[ $(id -u) -eq 0 ]] || { echo "needs root" >&2; exit 1; }
 for t in mksquashfs squashfuse python3; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }; done
@@ -22,10 +28,18 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-rm -rf "$work" && mkdir -p "$work"/{src,blobs,cache,m-nydus,m-squash,m-erofs}
-echo "generating: a 1 GiB file and 20 000 small files"
-head -c $((1 << 30)) /dev/urandom >"$work/src/big.bin"
-python3 - "$work/src" <<'PY'
+load() { cut -d' ' -f1 /proc/loadavg; }
+if [[ "${BENCH_REUSE:-0}" == 1 && -f "$work/image.boot" && -f "$work/image.sqfs" && -f "$work/image.erofs" ]]; then
+  echo "reusing the tree and images in $work"
+  for m in "$work/m-nydus" "$work/m-squash" "$work/m-erofs"; do
+    mountpoint -q "$m" 2>/dev/null && umount -l "$m"
+  done
+  mkdir -p "$work"/{m-nydus,m-squash,m-erofs}
+else
+  rm -rf "$work" && mkdir -p "$work"/{src,blobs,m-nydus,m-squash,m-erofs}
+  echo "generating: a 1 GiB file and 20 000 small files"
+  head -c $((1 << 30)) /dev/urandom >"$work/src/big.bin"
+  python3 - "$work/src" <<'PY'
 import os, random, sys
 rnd = random.Random(7)
 for d in range(100):
@@ -35,70 +49,114 @@ for d in range(100):
         with open(os.path.join(p, "f%03d" % f), "wb") as out:
             out.write(rnd.randbytes(rnd.randint(0, 8192)))
 PY
+  "$ni" create --log-level warn -t dir-rafs -B "$work/image.boot" -D "$work/blobs" "$work/src"
+  mksquashfs "$work/src" "$work/image.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
+  "$ni" export --log-level warn --block -B "$work/image.boot" -D "$work/blobs" -O "$work/image.erofs" >/dev/null
+fi
 entries=$(find "$work/src" | wc -l)
+# the launchers' AppCDS archive for the jar measured (built now rather than in the background during the spawns)
+if [[ "${NYDUS4J_CDS:-on}" != off && -x "$root/scripts/build-cds.sh" ]]; then
+  "$root/scripts/build-cds.sh" "${NYDUS4J_JAR:-$root/nydus-cli/target/nydus4j-cli.jar}" >/dev/null 2>&1 || true
+fi
+median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 
-"$ni" create --log-level warn -t dir-rafs -B "$work/image.boot" -D "$work/blobs" "$work/src"
-mksquashfs "$work/src" "$work/image.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
-"$ni" export --log-level warn --block -B "$work/image.boot" -D "$work/blobs" -O "$work/image.erofs" >/dev/null
+# spawn-to-usable-mount: from the launcher's start until a file of the image can be stat'ed; the daemon is stopped
+# (SIGTERM, it unmounts) between spawns
+spawn_once() {
+  local s p
+  s=$(date +%s%N)
+  "$root/bin/nydusd" --bootstrap "$work/image.boot" -D "$work/blobs" --mountpoint "$work/m-nydus" \
+    --log-level warn >/dev/null 2>&1 &
+  p=$!
+  until stat "$work/m-nydus/big.bin" >/dev/null 2>&1; do
+    kill -0 "$p" 2>/dev/null || { echo "nydusd died during start-up" >&2; exit 1; }
+    sleep 0.002
+  done
+  echo $(( ($(date +%s%N) - s) / 1000000 ))
+  kill "$p"; wait "$p" 2>/dev/null || true
+  mountpoint -q "$work/m-nydus" && umount -l "$work/m-nydus"
+  return 0
+}
+spawn_vals=(); spawn_load=$(load)
+for _ in $(seq 1 "$spawns"); do spawn_vals+=("$(spawn_once)"); done
+spawn_ms=$(median "${spawn_vals[@]}")
 
-# nydusd: spawn-to-usable-mount, measured from the launcher's start until a file can be stat'ed
-start_ns=$(date +%s%N)
 "$root/bin/nydusd" --bootstrap "$work/image.boot" -D "$work/blobs" --mountpoint "$work/m-nydus" \
   --apisock "$work/api.sock" --log-level warn >"$work/nydusd.log" 2>&1 &
 nydusd_pid=$!; pids+=("$nydusd_pid")
 until stat "$work/m-nydus/big.bin" >/dev/null 2>&1; do sleep 0.005; done
-spawn_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 squashfuse "$work/image.sqfs" "$work/m-squash"
+squash_pid=$(pgrep -n -f "squashfuse $work/image.sqfs")
 mount -t erofs -o ro,loop "$work/image.erofs" "$work/m-erofs"
+declare -A pid=([nydus]=$nydusd_pid [squash]=$squash_pid)
 
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-mibs() { # $1 = file, $2 = bs; prints MiB/s of a cold sequential read
-  drop
-  local t0 t1; t0=$(date +%s%N)
-  dd if="$1" of=/dev/null bs="$2" status=none
-  t1=$(date +%s%N)
-  python3 -c "print(f'{1024 / (($t1 - $t0) / 1e9):.0f}')"
+cpu_ticks() { # $1 = pid (empty: kernel EROFS, no daemon): utime+stime in clock ticks
+  if [[ -n "$1" ]]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi
 }
-median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+tck=$(getconf CLK_TCK)
+# cold sequential read: prints "MiB/s daemon-CPU-ms"
+seq_read() { # $1 = target, $2 = bs
+  drop
+  local c0 c1 t0 t1
+  c0=$(cpu_ticks "${pid[$1]:-}"); t0=$(date +%s%N)
+  dd if="$work/m-$1/big.bin" of=/dev/null bs="$2" status=none
+  t1=$(date +%s%N); c1=$(cpu_ticks "${pid[$1]:-}")
+  python3 -c "print(f'{1024 / (($t1 - $t0) / 1e9):.0f} {($c1 - $c0) * 1000 / $tck:.0f}')"
+}
 
 # the first nydusd read fills its blob cache from the localfs backend; every measured read comes after that
 dd if="$work/m-nydus/big.bin" of=/dev/null bs=1M status=none
-declare -A r
+declare -A r rc rl
 for bs in 1M 128K; do
   for t in nydus squash erofs; do
-    vals=()
-    for _ in $(seq 1 "$runs"); do vals+=("$(mibs "$work/m-$t/big.bin" "$bs")"); done
-    r[$t-$bs]=$(median "${vals[@]}")
+    vals=(); cpus=(); rl[$t-$bs]=$(load)
+    for _ in $(seq 1 "$runs"); do
+      read -r v c < <(seq_read "$t" "$bs"); vals+=("$v"); cpus+=("$c")
+    done
+    r[$t-$bs]=$(median "${vals[@]}"); rc[$t-$bs]=$(median "${cpus[@]}")
   done
 done
-scan() { # $1 = mountpoint; prints seconds of a warm read of every file
-  find "$1" -type f -exec cat {} + >/dev/null
-  local t0 t1; t0=$(date +%s%N); find "$1" -type f -exec cat {} + >/dev/null; t1=$(date +%s%N)
-  python3 -c "print(f'{($t1 - $t0) / 1e9:.3f}')"
+scan() { # $1 = target; prints "seconds daemon-CPU-ms" of a warm read of every file (after a warm-up pass)
+  find "$work/m-$1" -type f -exec cat {} + >/dev/null
+  local c0 c1 t0 t1
+  c0=$(cpu_ticks "${pid[$1]:-}"); t0=$(date +%s%N)
+  find "$work/m-$1" -type f -exec cat {} + >/dev/null
+  t1=$(date +%s%N); c1=$(cpu_ticks "${pid[$1]:-}")
+  python3 -c "print(f'{($t1 - $t0) / 1e9:.3f} {($c1 - $c0) * 1000 / $tck:.0f}')"
 }
-lslr() { # $1 = mountpoint; microseconds per entry of ls -lR (after one warm-up run)
-  ls -lR "$1" >/dev/null
-  local t0 t1; t0=$(date +%s%N); ls -lR "$1" >/dev/null; t1=$(date +%s%N)
+lslr() { # $1 = target; microseconds per entry of ls -lR (after one warm-up run)
+  ls -lR "$work/m-$1" >/dev/null
+  local t0 t1; t0=$(date +%s%N); ls -lR "$work/m-$1" >/dev/null; t1=$(date +%s%N)
   python3 -c "print(f'{($t1 - $t0) / 1e3 / $entries:.2f}')"
 }
-for t in nydus squash erofs; do r[$t-scan]=$(scan "$work/m-$t"); r[$t-ls]=$(lslr "$work/m-$t"); done
-rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$nydusd_pid/status")
+for t in nydus squash erofs; do
+  rl[$t-scan]=$(load)
+  vals=(); cpus=()
+  for _ in $(seq 1 "$runs"); do read -r v c < <(scan "$t"); vals+=("$v"); cpus+=("$c"); done
+  r[$t-scan]=$(median "${vals[@]}"); rc[$t-scan]=$(median "${cpus[@]}")
+  rl[$t-ls]=$(load); r[$t-ls]=$(lslr "$t")
+done
+rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$nydusd_pid/status"); rss_load=$(load)
 
 ratio() { python3 -c "print(f'{float($1) / float($2):.2f}')"; }
+cell() { echo "${r[$1]} (cpu ${rc[$1]} ms, load ${rl[$1]})"; }
 cat <<MD
-Command: \`benchmarks/scripts/fuse-read.sh $runs\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(java -version 2>&1 | head -1)).
+Command: \`benchmarks/scripts/fuse-read.sh $runs\` on $(date -u '+%Y-%m-%d %H:%M') UTC ($(nproc) cores, $(java -version 2>&1 | head -1)),
+daemon JVM options of \`bin/nydusd\`${NYDUS4J_JAVA_OPTS:+ plus \`$NYDUS4J_JAVA_OPTS\`}.
 Image: ${entries} entries (a 1 GiB random file, 20 000 files of 0–8 KiB in 100 directories); nydus: RAFS v6,
 zstd, 1 MiB chunks, nydusd with the localfs backend and blobcache (\`-D\`), read once before measuring so that
-chunks come from the cache; squashfuse over \`mksquashfs -comp zstd -b 1M\`; kernel EROFS over
-\`nydus-image export --block\` (loop). Cold reads: \`echo 3 > /proc/sys/vm/drop_caches\` before each \`dd\`;
-median of $runs.
+chunks come from the cache; squashfuse (libfuse3, one thread) over \`mksquashfs -comp zstd -b 1M\`; kernel EROFS
+over \`nydus-image export --block\` (loop). Cold reads: \`echo 3 > /proc/sys/vm/drop_caches\` before each \`dd\`;
+median of $runs. Cells: figure (CPU time of the FUSE daemon process during the measure, 1-minute load average).
 
 | measure | nydusd (FUSE) | squashfuse | kernel EROFS | nydusd / squashfuse | nydusd / EROFS |
 |---|---|---|---|---|---|
-| sequential read, bs 1 MiB (MiB/s) | ${r[nydus-1M]} | ${r[squash-1M]} | ${r[erofs-1M]} | $(ratio "${r[nydus-1M]}" "${r[squash-1M]}")× | $(ratio "${r[nydus-1M]}" "${r[erofs-1M]}")× |
-| sequential read, bs 128 KiB (MiB/s) | ${r[nydus-128K]} | ${r[squash-128K]} | ${r[erofs-128K]} | $(ratio "${r[nydus-128K]}" "${r[squash-128K]}")× | $(ratio "${r[nydus-128K]}" "${r[erofs-128K]}")× |
-| warm read of every file (s) | ${r[nydus-scan]} | ${r[squash-scan]} | ${r[erofs-scan]} | | throughput $(ratio "${r[erofs-scan]}" "${r[nydus-scan]}")× |
-| \`ls -lR\` (µs per entry) | ${r[nydus-ls]} | ${r[squash-ls]} | ${r[erofs-ls]} | $(ratio "${r[nydus-ls]}" "${r[squash-ls]}")× | |
+| sequential read, bs 1 MiB (MiB/s) | $(cell nydus-1M) | $(cell squash-1M) | ${r[erofs-1M]} (load ${rl[erofs-1M]}) | $(ratio "${r[nydus-1M]}" "${r[squash-1M]}")× | $(ratio "${r[nydus-1M]}" "${r[erofs-1M]}")× |
+| sequential read, bs 128 KiB (MiB/s) | $(cell nydus-128K) | $(cell squash-128K) | ${r[erofs-128K]} (load ${rl[erofs-128K]}) | $(ratio "${r[nydus-128K]}" "${r[squash-128K]}")× | $(ratio "${r[nydus-128K]}" "${r[erofs-128K]}")× |
+| warm read of every file (s) | $(cell nydus-scan) | $(cell squash-scan) | ${r[erofs-scan]} (load ${rl[erofs-scan]}) | | throughput $(ratio "${r[erofs-scan]}" "${r[nydus-scan]}")× |
+| \`ls -lR\` (µs per entry) | ${r[nydus-ls]} (load ${rl[nydus-ls]}) | ${r[squash-ls]} (load ${rl[squash-ls]}) | ${r[erofs-ls]} | $(ratio "${r[nydus-ls]}" "${r[squash-ls]}")× | |
 
-nydusd RSS after the runs: $((rss_kib / 1024)) MiB; spawn of \`bin/nydusd\` to a usable mount: ${spawn_ms} ms.
+nydusd RSS after the runs: $((rss_kib / 1024)) MiB (load $rss_load); spawn of \`bin/nydusd\` to a usable mount:
+median ${spawn_ms} ms of ${spawns} (${spawn_vals[*]} ms; load ${spawn_load} before the spawns).
 MD

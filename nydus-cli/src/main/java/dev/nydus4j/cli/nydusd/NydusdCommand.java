@@ -171,8 +171,6 @@ public final class NydusdCommand implements Callable<Integer> {
         NydusDaemon.StartupImage image = o.bootstrap == null ? null
                 : new NydusDaemon.StartupImage(config, o.bootstrap, o.virtualMountpoint, prefetch);
         NydusDaemon daemon = NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor);
-        ProcessHandle.current().info().startInstant().ifPresent(t -> LOG.info("usable {} ms after the process"
-                + " started", java.time.Duration.between(t, java.time.Instant.now()).toMillis()));
         ApiServer api = null;
         try {
             if (o.apisock != null) {
