@@ -49,7 +49,10 @@ public final class NydusdCommand implements Callable<Integer> {
         @Option(names = "--id", scope = ScopeType.INHERIT, description = "Daemon id (reported by the API).")
         String id;
         @Option(names = "--supervisor", scope = ScopeType.INHERIT, paramLabel = "PATH",
-                description = "Supervisor socket (accepted; live upgrade is not supported).")
+                description = "Supervisor socket of upstream's live upgrade: accepted and reported by GET"
+                        + " /api/v1/daemon, but no state is saved to it (PUT /api/v1/daemon/fuse/sendfd and"
+                        + " /takeover answer 501, --upgrade is refused); a restarted daemon clears the stale mount"
+                        + " and mounts again instead.")
         String supervisor;
         @Option(names = {"-l", "--log-level"}, scope = ScopeType.INHERIT, defaultValue = "info",
                 description = "trace, debug, info, warn, error (default: ${DEFAULT-VALUE}).")
