@@ -32,14 +32,21 @@ def put(data):
     d = hashlib.sha256(data).hexdigest()
     open(f"{out}/blobs/sha256/{d}", "wb").write(data)
     return "sha256:" + d, len(data)
-names = sorted(os.listdir(src))
+# two layers of about the same size: the tree's entries (depth-first, sorted) split in half by count
+names = []
+for d, dirs, files in os.walk(src):
+    dirs.sort()
+    rel = os.path.relpath(d, src)
+    if rel != ".":
+        names.append(rel)
+    names.extend(os.path.normpath(os.path.join(rel, f)) for f in sorted(files))
 half = len(names) // 2
 layers, diff_ids = [], []
 for part in (names[:half], names[half:]):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
         for n in part:
-            t.add(os.path.join(src, n), arcname=n)
+            t.add(os.path.join(src, n), arcname=n, recursive=False)
     diff_ids.append("sha256:" + hashlib.sha256(raw.getvalue()).hexdigest())
     d, size = put(gzip.compress(raw.getvalue(), compresslevel=6, mtime=0))
     layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": size})
@@ -57,10 +64,12 @@ skopeo copy --quiet --dest-tls-verify=false oci:"$work/oci":bench "docker://$reg
 image_bytes=$(du -sb "$tree" | cut -f1)
 
 conv=(); pipe=(); rss=()
+load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$runs"); do
-  # ours: pull + convert + push, registry to registry
+  # ours: pull + convert + push, registry to registry; a new repository per run, so that no run finds the blobs
+  # of an earlier one (a registry answers HEAD per repository) and every run uploads them
   out="$( { /usr/bin/time -f '%e %M' "$root/bin/nydusify" --log-level warn convert --source "$reg/bench:latest" \
-      --target "$reg/bench-nydus:r$i" --source-insecure --target-insecure --work-dir "$work/w$i" >/dev/null; } 2>&1 | tail -1)"
+      --target "$reg/bench-nydus-r$i:latest" --source-insecure --target-insecure --work-dir "$work/w$i" >/dev/null; } 2>&1 | tail -1)"
   conv+=("${out% *}"); rss+=("${out#* }")
   # baseline: skopeo copy to a layout, then gzip -dc | tar -x of each layer, then mksquashfs
   rm -rf "$work/pulled" "$work/rootfs" "$work/sq"; mkdir -p "$work/rootfs"
@@ -73,12 +82,13 @@ for i in $(seq 1 "$runs"); do
   t1=$(date +%s%N)
   pipe+=("$(python3 -c "print(($t1 - $t0) / 1e9)")")
 done
+load1="$(cut -d' ' -f1-3 /proc/loadavg)"
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.2f}')" "$@"; }
 c=$(median "${conv[@]}"); p=$(median "${pipe[@]}"); r=$(median "${rss[@]}")
 cat <<MD
 Command: \`benchmarks/scripts/convert-throughput.sh $runs\` on $(date -u +%Y-%m-%d) ($(nproc) cores). Image: the seeded
 tree of create-throughput.sh ($image_bytes bytes, half random, half text) as two gzip layers in a local
-docker-registry. Median of $runs.
+docker-registry. Median of $runs. Load average (1/5/15 min) before: $load0, after: $load1.
 
 | run | wall s (median) | all samples |
 |---|---|---|
