@@ -50,6 +50,10 @@ public final class FuseMount implements AutoCloseable {
                 "entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400", "allow_other"));
         opts.addAll(extraOptions);
         String[] args = {"-o", String.join(",", opts)};
+        // the kernel sets the readahead when libfuse answers FUSE_INIT, after the mount is listed; it sends no other
+        // request before that answer, so the first one is where it can be raised for good (a request from this
+        // process to its own mount could deadlock a kill)
+        fs.onFirstRequest(() -> raiseReadahead(mp));
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try {
@@ -78,7 +82,6 @@ public final class FuseMount implements AutoCloseable {
             }
         }
         LOG.info("mounted RAFS at {} in {} ms", mp, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-        raiseReadahead(mp);
         return new FuseMount(mp, t, failure);
     }
 

@@ -66,6 +66,7 @@ public final class RafsFuse extends FuseStubFS {
     /** Open until the start-up image is in the table; FUSE requests wait on it. */
     private final java.util.concurrent.CountDownLatch startup;
     private volatile boolean started;
+    private volatile Runnable firstRequest;
 
     RafsFuse(MountTable table, boolean serveXattrs, EventRing events) {
         this(table, serveXattrs, events, false);
@@ -89,7 +90,17 @@ public final class RafsFuse extends FuseStubFS {
         startup.countDown();
     }
 
+    /** Run once, by the first FUSE request after FUSE_INIT (see {@link FuseMount}). */
+    void onFirstRequest(Runnable r) {
+        firstRequest = r;
+    }
+
     private void awaitStart() {
+        Runnable first = firstRequest;
+        if (first != null) {
+            firstRequest = null;
+            first.run(); // two racing threads may both run it: it is idempotent
+        }
         if (!started) {
             try {
                 startup.await();

@@ -146,8 +146,14 @@ class FuseMountIT {
         NydusDaemon d = serve(r.bootstrap(), blobs, cache);
         Path mp = d.mount().mountpoint();
         assertThat(Files.readString(mp.resolve("hello.txt"))).isEqualTo("hello nydus4j\n".repeat(1000));
-        assertThat(Files.readString(Path.of("/sys/class/bdi", FuseMount.deviceOf(mp), "read_ahead_kb")).strip())
-                .isEqualTo(Integer.toString(FuseMount.READAHEAD_KB));
+        // raised in the background once libfuse answered FUSE_INIT (which resets it)
+        Path readahead = Path.of("/sys/class/bdi", FuseMount.deviceOf(mp), "read_ahead_kb");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (!Files.readString(readahead).strip().equals(Integer.toString(FuseMount.READAHEAD_KB))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(Files.readString(readahead).strip()).isEqualTo(Integer.toString(FuseMount.READAHEAD_KB));
         assertThatThrownBy(() -> Files.writeString(mp.resolve("new.txt"), "x")).isInstanceOf(FileSystemException.class)
                 .hasMessageContaining("Read-only file system");
         assertThatThrownBy(() -> Files.delete(mp.resolve("hello.txt"))).isInstanceOf(FileSystemException.class)
