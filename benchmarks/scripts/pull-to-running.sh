@@ -4,15 +4,15 @@
 # registry's bandwidth throttled by tc htb on the loopback registry port (egress of lo, source port = registry).
 # Images: "small" = busybox-static rootfs (one layer); "big" = that plus a layer of BIG_MIB MiB of incompressible
 # files (100 files), whose workload reads 6 of them (~6 %). Nydus images are converted with bin/nydusify.
-# Nydus runs twice: dedicated daemons (a nydusd JVM starts at the container's Prepare) and shared mode (the daemon
+# nydusd runs with the launcher's AppCDS archive (scripts/build-cds.sh, built first). Nydus runs twice: dedicated daemons (a nydusd JVM starts at the container's Prepare) and shared mode (the daemon
 # starts with the snapshotter, as upstream's; the image is a sub-mount). Each measurement gets a fresh containerd root and snapshotter root (cold caches); the pause image is pulled
 # before the clock starts. Time = CRI PullImage start -> container RUNNING (and -> workload exited).
 # Driver: dev.nydus4j.snapshotter.e2e.PullToRunning (nydus-snapshotter test classes; the Java CRI client).
 # Needs root, containerd, runc, docker-registry, skopeo, busybox-static, tc (iproute2), python3, /dev/fuse.
 # Usage: benchmarks/scripts/pull-to-running.sh [RATE (tc rate, default 100mbit)] [BIG_MIB (default 1600)]
 #        BENCH_ONLY=small|big limits the images; BENCH_RUNS=N repeats each row (medians printed); BENCH_WORK
-#        (default /tmp/nydus4j-bench-p2r) is wiped first; the registry data stays in $BENCH_WORK.registry for reuse
-#        (BENCH_REBUILD=1 rebuilds the images).
+#        (default /tmp/nydus4j-bench-p2r, logs of the last run) is wiped first; BENCH_KEEP_IMAGES=1 keeps the
+#        registry data (3.3 GB) in $BENCH_WORK.registry for the next run (BENCH_REBUILD=1 rebuilds it anyway).
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
 rate="${1:-100mbit}"
@@ -35,6 +35,11 @@ for attempt in 1 2 3 4 5 6; do # a copy taken while Maven rewrites the jar is co
   sleep 10
 done
 export NYDUS4J_JAR="$work.jar"
+# the launchers' AppCDS archive of that jar, built before the clock (else the first nydusd would build it in the
+# background during a measurement); NYDUS4J_CDS=off measures without it
+if [[ "${NYDUS4J_CDS:-on}" != off && -x "$root/scripts/build-cds.sh" ]]; then
+  "$root/scripts/build-cds.sh" "$work.jar" 2>&1 | tail -1
+fi
 (cd "$root" && mvn -B -q -o -pl nydus-snapshotter test-compile \
   && mvn -B -q -o -pl nydus-snapshotter dependency:build-classpath -Dmdep.outputFile="$work.cp" >/dev/null)
 # the project's own modules from their target/classes (the jars in ~/.m2 may predate the sources), copied: other
@@ -54,9 +59,12 @@ done
 
 reg_pid=""
 tc_added=""
+regdata="$work.registry"
 cleanup() {
   if [[ -n "$tc_added" ]]; then tc qdisc del dev lo root handle 1: 2>/dev/null || true; fi
   if [[ -n "$reg_pid" ]]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; fi
+  rm -rf "$work.jar" "$work.cp" "$work.classes" "$work.jsa" "$work.jsa".*
+  if [[ "${BENCH_KEEP_IMAGES:-0}" != 1 ]]; then rm -rf "$regdata"; fi
 }
 trap cleanup EXIT
 if grep -q " $work/" /proc/self/mountinfo; then
@@ -65,8 +73,7 @@ fi
 rm -rf "$work" && mkdir -p "$work"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-# registry data kept in $work.registry for the next run with the same BIG_MIB (BENCH_REBUILD=1 rebuilds)
-regdata="$work.registry"
+# with BENCH_KEEP_IMAGES=1 the registry data stays in $work.registry for the next run with the same BIG_MIB
 marker="$regdata/.images-$big_mib"
 if [[ "${BENCH_REBUILD:-0}" == 1 || ! -f "$marker" ]] || { [[ "$only" != small ]] && ! grep -q big "$marker"; }; then
   rm -rf "$regdata"
