@@ -148,8 +148,14 @@ if [[ $update -eq 1 ]]; then
 import os, sys
 path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
 text = open(path).read() if os.path.exists(path) else "# Benchmark results\n"
+begin = text.find("<!-- create-throughput:latest:begin")
+end = text.find("<!-- create-throughput:latest:end -->")
 start = text.find("## nydus-image create throughput")
-if start >= 0:
+if 0 <= begin < end:
+    # only the latest-run block; the analysis and older runs around it stay
+    body = section.split("\n", 2)[2] if section.startswith("## ") else section
+    text = text[:text.index("\n", begin) + 1] + body + text[end:]
+elif start >= 0:
     nxt = text.find("\n## ", start + 1)
     text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
 else:
