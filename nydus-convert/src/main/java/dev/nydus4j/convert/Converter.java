@@ -398,7 +398,7 @@ public final class Converter {
                     metrics.blobsPushed.incrementAndGet();
                     metrics.pushedBytes.addAndGet(r.blobSize());
                 } else if (options.backend() != null) {
-                    if (options.backend().push(r.blobDigest().substring(7), r.blobFile())) {
+                    if (pushToBackend(r.blobDigest().substring(7), r.blobFile())) {
                         metrics.pushedBytes.addAndGet(r.blobSize());
                         metrics.blobsPushed.incrementAndGet();
                     } else {
@@ -412,6 +412,31 @@ public final class Converter {
                 throw e;
             }
             Files.deleteIfExists(r.blobFile());
+        }
+
+        /**
+         * Uploads a blob to the oss/s3/localfs backend, retried as {@code --push-retry-count/-delay} say; errors the
+         * store calls final (403 denied, 404 no bucket) fail at once.
+         */
+        private boolean pushToBackend(String hex, Path file) throws IOException {
+            for (int attempt = 0; ; attempt++) {
+                try {
+                    return options.backend().push(hex, file);
+                } catch (IOException e) {
+                    boolean permanent = e.getCause() instanceof dev.nydus4j.spi.BackendException be && !be.isRetryable();
+                    if (permanent || attempt >= options.pushRetryCount()) {
+                        throw e;
+                    }
+                    LOG.warn("{} (attempt {} of {}); retrying in {}", e.getMessage(), attempt + 1,
+                            options.pushRetryCount() + 1, options.pushRetryDelay());
+                }
+                try {
+                    Thread.sleep(options.pushRetryDelay().toMillis());
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while retrying the upload of blob " + hex, ie);
+                }
+            }
         }
 
         /** Size of a blob referenced only through the chunk dict, after making it present in the target. */
