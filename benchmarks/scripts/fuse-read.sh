@@ -105,16 +105,23 @@ seq_read() { # $1 = target, $2 = bs
   python3 -c "print(f'{1024 / (($t1 - $t0) / 1e9):.0f} {($c1 - $c0) * 1000 / $tck:.0f}')"
 }
 
-# the first nydusd read fills its blob cache from the localfs backend; every measured read comes after that
+# the first nydusd read fills its blob cache from the localfs backend; every measured read comes after that and
+# after one unmeasured cold read per target (the daemon's JIT compiles its read path meanwhile, and compiler threads
+# count in its CPU time). The targets take turns within each run, so that the other sessions' load swings hit all
+# three alike.
 dd if="$work/m-nydus/big.bin" of=/dev/null bs=1M status=none
-declare -A r rc rl
+for t in nydus squash erofs; do seq_read "$t" 128K >/dev/null; done
+declare -A r rc rl vals cpus loads
 for bs in 1M 128K; do
-  for t in nydus squash erofs; do
-    vals=(); cpus=(); rl[$t-$bs]=$(load)
-    for _ in $(seq 1 "$runs"); do
-      read -r v c < <(seq_read "$t" "$bs"); vals+=("$v"); cpus+=("$c")
+  for _ in $(seq 1 "$runs"); do
+    for t in nydus squash erofs; do
+      read -r v c < <(seq_read "$t" "$bs")
+      vals[$t-$bs]+="$v "; cpus[$t-$bs]+="$c "; loads[$t-$bs]+="$(load) "
     done
-    r[$t-$bs]=$(median "${vals[@]}"); rc[$t-$bs]=$(median "${cpus[@]}")
+  done
+  for t in nydus squash erofs; do
+    # shellcheck disable=SC2086 # space-separated lists
+    r[$t-$bs]=$(median ${vals[$t-$bs]}); rc[$t-$bs]=$(median ${cpus[$t-$bs]}); rl[$t-$bs]=$(median ${loads[$t-$bs]})
   done
 done
 scan() { # $1 = target; prints "seconds daemon-CPU-ms" of a warm read of every file (after a warm-up pass)
@@ -130,12 +137,20 @@ lslr() { # $1 = target; microseconds per entry of ls -lR (after one warm-up run)
   local t0 t1; t0=$(date +%s%N); ls -lR "$work/m-$1" >/dev/null; t1=$(date +%s%N)
   python3 -c "print(f'{($t1 - $t0) / 1e3 / $entries:.2f}')"
 }
+for _ in $(seq 1 "$runs"); do
+  for t in nydus squash erofs; do
+    read -r v c < <(scan "$t")
+    vals[$t-scan]+="$v "; cpus[$t-scan]+="$c "; loads[$t-scan]+="$(load) "
+    vals[$t-ls]+="$(lslr "$t") "; loads[$t-ls]+="$(load) "
+  done
+done
 for t in nydus squash erofs; do
-  rl[$t-scan]=$(load)
-  vals=(); cpus=()
-  for _ in $(seq 1 "$runs"); do read -r v c < <(scan "$t"); vals+=("$v"); cpus+=("$c"); done
-  r[$t-scan]=$(median "${vals[@]}"); rc[$t-scan]=$(median "${cpus[@]}")
-  rl[$t-ls]=$(load); r[$t-ls]=$(lslr "$t")
+  for m in scan ls; do
+    # shellcheck disable=SC2086 # space-separated lists
+    r[$t-$m]=$(median ${vals[$t-$m]}); rl[$t-$m]=$(median ${loads[$t-$m]})
+  done
+  # shellcheck disable=SC2086
+  rc[$t-scan]=$(median ${cpus[$t-scan]})
 done
 rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$nydusd_pid/status"); rss_load=$(load)
 
@@ -148,7 +163,8 @@ Image: ${entries} entries (a 1 GiB random file, 20 000 files of 0–8 KiB in 100
 zstd, 1 MiB chunks, nydusd with the localfs backend and blobcache (\`-D\`), read once before measuring so that
 chunks come from the cache; squashfuse (libfuse3, one thread) over \`mksquashfs -comp zstd -b 1M\`; kernel EROFS
 over \`nydus-image export --block\` (loop). Cold reads: \`echo 3 > /proc/sys/vm/drop_caches\` before each \`dd\`;
-median of $runs. Cells: figure (CPU time of the FUSE daemon process during the measure, 1-minute load average).
+median of $runs, the three targets taking turns. Cells: figure (CPU time of the FUSE daemon process during the
+measure, 1-minute load average; medians).
 
 | measure | nydusd (FUSE) | squashfuse | kernel EROFS | nydusd / squashfuse | nydusd / EROFS |
 |---|---|---|---|---|---|
