@@ -12,13 +12,13 @@ import dev.nydus4j.rafs.tree.RafsTree;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -30,6 +30,11 @@ import java.util.TreeMap;
 final class InodeIndex {
     static final int BLOCK_SIZE = 4096;
     private static final int DIRENT_SIZE = 12;
+
+    private static final ChunkRef[] NO_CHUNKS = new ChunkRef[0];
+    private static final byte[][] NO_NAMES = new byte[0][];
+    private static final long[] NO_INOS = new long[0];
+    private static final FileType[] NO_TYPES = new FileType[0];
 
     final Map<Long, IndexedInode> inodes;
     final long rootIno;
@@ -43,90 +48,111 @@ final class InodeIndex {
         this.maxChunkSize = maxChunkSize;
     }
 
+    /** Pass-1 facts about one distinct inode. */
+    private static final class Seen {
+        final Inode inode;
+        final FileType type;
+        int names = 1;
+        Node dirNode;
+        Seen parent;
+        long ino;
+
+        Seen(Inode inode) {
+            this.inode = inode;
+            this.type = inode.type();
+        }
+    }
+
     static InodeIndex build(RafsTree tree, String resource) throws CorruptImageException {
         if (tree.root == null || !tree.root.inode().isDirectory()) {
             throw new CorruptImageException(resource, -1, "tree root is missing or not a directory");
         }
-        // pass 1: distinct inodes (identity), name counts, parents, depth-first order
-        IdentityHashMap<Inode, Integer> names = new IdentityHashMap<>();
-        IdentityHashMap<Inode, Node> dirNode = new IdentityHashMap<>();
-        IdentityHashMap<Inode, Inode> parentOf = new IdentityHashMap<>();
-        List<Inode> order = new ArrayList<>();
+        // pass 1: distinct inodes (identity) in depth-first order, name counts, the parent of each directory
+        IdentityHashMap<Inode, Seen> seen = new IdentityHashMap<>();
+        List<Seen> order = new ArrayList<>();
         ArrayList<Node> stack = new ArrayList<>();
+        ArrayList<Seen> parents = new ArrayList<>();
         stack.add(tree.root);
-        parentOf.put(tree.root.inode(), tree.root.inode());
+        parents.add(null);
         while (!stack.isEmpty()) {
-            Node n = stack.remove(stack.size() - 1);
+            int top = stack.size() - 1;
+            Node n = stack.remove(top);
+            Seen parent = parents.remove(top);
             Inode in = n.inode();
-            if (names.merge(in, 1, Integer::sum) == 1) {
-                order.add(in);
+            Seen s = seen.get(in);
+            if (s == null) {
+                s = new Seen(in);
+                seen.put(in, s);
+                order.add(s);
+            } else {
+                s.names++;
             }
-            if (in.isDirectory()) {
-                if (dirNode.put(in, n) != null) {
+            if (s.type == FileType.DIRECTORY) {
+                if (s.dirNode != null) {
                     throw new CorruptImageException(resource, -1, "directory '" + n.nameString() + "' has several names");
                 }
+                s.dirNode = n;
+                s.parent = parent == null ? s : parent;
                 List<Node> kids = new ArrayList<>(n.children());
                 for (int i = kids.size() - 1; i >= 0; i--) {
-                    Node k = kids.get(i);
-                    if (k.inode().isDirectory()) {
-                        parentOf.put(k.inode(), in);
-                    }
-                    stack.add(k);
+                    stack.add(kids.get(i));
+                    parents.add(s);
                 }
             }
         }
-        IdentityHashMap<Inode, Long> inoOf = assignInos(order);
+        assignInos(order);
         Map<Long, IndexedInode> map = new HashMap<>(order.size() * 2);
         long dataBlocks = 0;
         int maxChunk = 0;
-        for (Inode in : order) {
-            FileType type = in.type();
+        for (Seen s : order) {
+            Inode in = s.inode;
+            FileType type = s.type;
+            long ino = s.ino;
             if (type == null) {
-                throw new CorruptImageException(resource, -1, String.format("inode %d has unknown mode 0%o", inoOf.get(in), in.mode));
+                throw new CorruptImageException(resource, -1, String.format("inode %d has unknown mode 0%o", ino, in.mode));
             }
-            long ino = inoOf.get(in);
-            ChunkRef[] chunks = in.isRegular() ? in.chunks.toArray(new ChunkRef[0]) : new ChunkRef[0];
-            for (int i = 0; i < chunks.length; i++) {
-                ChunkRef c = chunks[i];
-                if (c.blobIndex() < 0 || c.blobIndex() >= tree.blobs.size()) {
-                    throw new CorruptImageException(resource, -1,
-                            "inode " + ino + " chunk " + i + " names blob " + c.blobIndex() + " of " + tree.blobs.size());
+            ChunkRef[] chunks = NO_CHUNKS;
+            if (type == FileType.REGULAR && !in.chunks.isEmpty()) {
+                chunks = in.chunks.toArray(NO_CHUNKS);
+                for (int i = 0; i < chunks.length; i++) {
+                    ChunkRef c = chunks[i];
+                    if (c.blobIndex() < 0 || c.blobIndex() >= tree.blobs.size()) {
+                        throw new CorruptImageException(resource, -1,
+                                "inode " + ino + " chunk " + i + " names blob " + c.blobIndex() + " of " + tree.blobs.size());
+                    }
+                    if (i > 0 && c.fileOffset() < chunks[i - 1].fileOffset() + chunks[i - 1].info().uncompressedSize()) {
+                        throw new CorruptImageException(resource, -1, "inode " + ino + " chunks overlap or are unsorted at chunk " + i);
+                    }
+                    maxChunk = Math.max(maxChunk, c.info().uncompressedSize());
                 }
-                if (i > 0 && c.fileOffset() < chunks[i - 1].fileOffset() + chunks[i - 1].info().uncompressedSize()) {
-                    throw new CorruptImageException(resource, -1, "inode " + ino + " chunks overlap or are unsorted at chunk " + i);
-                }
-                maxChunk = Math.max(maxChunk, c.info().uncompressedSize());
             }
-            List<DirEntry> dirents = List.of();
-            byte[][] childNames = new byte[0][];
-            long[] childInos = new long[0];
+            byte[][] childNames = NO_NAMES;
+            long[] childInos = NO_INOS;
+            FileType[] childTypes = NO_TYPES;
             long size = in.size;
-            int nlink = names.get(in);
+            int nlink = s.names;
             long parentIno = ino;
             if (type == FileType.DIRECTORY) {
-                Node n = dirNode.get(in);
-                List<Node> kids = new ArrayList<>(n.children());
-                kids.sort((a, b) -> Arrays.compareUnsigned(a.name(), b.name()));
+                // Node keeps its children in unsigned name-byte order already
+                Collection<Node> kids = s.dirNode.children();
                 childNames = new byte[kids.size()][];
                 childInos = new long[kids.size()];
-                parentIno = inoOf.get(parentOf.get(in));
-                List<DirEntry> all = new ArrayList<>(kids.size() + 2);
-                all.add(new DirEntry(".", new byte[]{'.'}, ino, FileType.DIRECTORY));
-                all.add(new DirEntry("..", new byte[]{'.', '.'}, parentIno, FileType.DIRECTORY));
+                childTypes = new FileType[kids.size()];
+                parentIno = s.parent.ino;
                 int subdirs = 0;
-                for (int i = 0; i < kids.size(); i++) {
-                    Node k = kids.get(i);
+                int i = 0;
+                for (Node k : kids) {
                     checkName(k.name(), ino, resource);
+                    Seen ks = seen.get(k.inode());
                     childNames[i] = k.name().clone();
-                    childInos[i] = inoOf.get(k.inode());
-                    subdirs += k.inode().isDirectory() ? 1 : 0;
-                    all.add(new DirEntry(k.nameString(), k.name().clone(), childInos[i], k.inode().type()));
+                    childInos[i] = ks.ino;
+                    childTypes[i] = ks.type;
+                    subdirs += ks.type == FileType.DIRECTORY ? 1 : 0;
+                    i++;
                 }
-                all.sort((a, b) -> Arrays.compareUnsigned(a.rawName(), b.rawName()));
-                dirents = Collections.unmodifiableList(all);
                 nlink = 2 + subdirs;
                 if (size <= 0) {
-                    size = packedDirSize(all);
+                    size = packedDirSize(childNames);
                 }
             } else if (type == FileType.SYMLINK) {
                 if (in.symlinkTarget == null || in.symlinkTarget.length == 0) {
@@ -141,13 +167,16 @@ final class InodeIndex {
             int rdev = (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE) ? in.rdev : 0;
             InodeAttributes attrs = new InodeAttributes(ino, in.mode, nlink, in.uid, in.gid, size, (size + 511) / 512,
                     in.mtimeSec, in.mtimeNsec, rdev);
-            TreeMap<String, byte[]> xattrs = new TreeMap<>();
-            in.xattrs.forEach((k, v) -> xattrs.put(k, v.clone()));
+            SortedMap<String, byte[]> xattrs = Collections.emptySortedMap();
+            if (!in.xattrs.isEmpty()) {
+                TreeMap<String, byte[]> copy = new TreeMap<>();
+                in.xattrs.forEach((k, v) -> copy.put(k, v.clone()));
+                xattrs = Collections.unmodifiableSortedMap(copy);
+            }
             byte[] target = in.symlinkTarget == null ? null : in.symlinkTarget.clone();
-            map.put(ino, new IndexedInode(attrs, parentIno, target, Collections.unmodifiableSortedMap(xattrs), chunks,
-                    dirents, childNames, childInos));
+            map.put(ino, new IndexedInode(attrs, parentIno, target, xattrs, chunks, childNames, childInos, childTypes));
         }
-        return new InodeIndex(Collections.unmodifiableMap(map), inoOf.get(tree.root.inode()), dataBlocks, maxChunk);
+        return new InodeIndex(Collections.unmodifiableMap(map), seen.get(tree.root.inode()).ino, dataBlocks, maxChunk);
     }
 
     /** Names served must be real directory entries: 1..255 bytes, no '/', no NUL, not "." or "..". */
@@ -163,29 +192,39 @@ final class InodeIndex {
         }
     }
 
-    private static IdentityHashMap<Inode, Long> assignInos(List<Inode> order) {
-        IdentityHashMap<Inode, Long> inoOf = new IdentityHashMap<>();
-        Set<Long> seen = new HashSet<>();
-        boolean stored = true;
-        for (Inode in : order) {
-            if (in.ino <= 0 || !seen.add(in.ino)) {
-                stored = false;
-                break;
+    /** The stored inode numbers when all are non-zero and distinct, else 1, 2, ... in order. */
+    private static void assignInos(List<Seen> order) {
+        long[] stored = new long[order.size()];
+        boolean ok = true;
+        for (int i = 0; i < stored.length && ok; i++) {
+            stored[i] = order.get(i).inode.ino;
+            ok = stored[i] > 0;
+        }
+        if (ok) {
+            Arrays.sort(stored);
+            for (int i = 1; i < stored.length && ok; i++) {
+                ok = stored[i] != stored[i - 1];
             }
         }
         long next = 1;
-        for (Inode in : order) {
-            inoOf.put(in, stored ? in.ino : next++);
+        for (Seen s : order) {
+            s.ino = ok ? s.inode.ino : next++;
         }
-        return inoOf;
     }
 
-    /** EROFS directory size: dirents + names packed into 4096-byte blocks (spec 3.10). */
-    static long packedDirSize(List<DirEntry> sorted) {
+    /** EROFS directory size: dirents + names ("." and ".." included) packed into 4096-byte blocks (spec 3.10). */
+    static long packedDirSize(byte[][] sortedChildNames) {
+        // "." and ".." sort before every name that starts with a byte above '.'; the packing only depends on the
+        // order of the entry sizes, so place them where the names put them
+        List<byte[]> all = new ArrayList<>(sortedChildNames.length + 2);
+        all.add(new byte[]{'.'});
+        all.add(new byte[]{'.', '.'});
+        Collections.addAll(all, sortedChildNames);
+        all.sort(Arrays::compareUnsigned);
         long full = 0;
         int used = 0;
-        for (DirEntry e : sorted) {
-            int need = DIRENT_SIZE + e.rawName().length;
+        for (byte[] name : all) {
+            int need = DIRENT_SIZE + name.length;
             if (used + need > BLOCK_SIZE) {
                 full++;
                 used = 0;

@@ -207,7 +207,7 @@ public final class RafsImage implements RafsFileSystem {
         if (!dir.attrs.isDirectory()) {
             throw new IOException("inode " + ino + " of " + resource + " is not a directory");
         }
-        return dir.dirents;
+        return dir.dirents();
     }
 
     @Override

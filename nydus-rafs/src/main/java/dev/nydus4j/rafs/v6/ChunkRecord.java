@@ -57,7 +57,8 @@ public final class ChunkRecord {
             throw new IndexOutOfBoundsException("chunk record at " + base + " does not fit a buffer of "
                     + buf.limit() + " bytes");
         }
-        this.buf = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        // only absolute accesses are made, so a little-endian buffer is shared rather than duplicated per record
+        this.buf = buf.order() == ByteOrder.LITTLE_ENDIAN ? buf : buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.base = base;
     }
 
@@ -101,6 +102,8 @@ public final class ChunkRecord {
     public void validate(String resource, long fileBase) throws CorruptImageException {
         long at = fileBase + base;
         int f = flags();
+        long usize = uncompressedSize();
+        long csize = compressedSize();
         if ((f & ~KNOWN_FLAGS) != 0) {
             throw new CorruptImageException(resource, at + FLAGS_OFFSET, String.format(
                     "chunk flags expected only bits 0x1f, found 0x%x", f));
@@ -109,20 +112,19 @@ public final class ChunkRecord {
             throw new CorruptImageException(resource, at + FLAGS_OFFSET, String.format(
                     "encrypted or batch chunks are not supported (flags 0x%x)", f));
         }
-        if (uncompressedSize() == 0 || uncompressedSize() > MAX_UNCOMPRESSED_SIZE) {
+        if (usize == 0 || usize > MAX_UNCOMPRESSED_SIZE) {
             throw new CorruptImageException(resource, at + UNCOMPRESSED_SIZE_OFFSET,
-                    "chunk uncompressed_size expected 1..16 MiB, found " + uncompressedSize());
+                    "chunk uncompressed_size expected 1..16 MiB, found " + usize);
         }
-        if (compressedSize() == 0 || compressedSize() > MAX_UNCOMPRESSED_SIZE * 2L) {
+        if (csize == 0 || csize > MAX_UNCOMPRESSED_SIZE * 2L) {
             throw new CorruptImageException(resource, at + COMPRESSED_SIZE_OFFSET,
-                    "chunk compressed_size expected 1..32 MiB, found " + compressedSize());
+                    "chunk compressed_size expected 1..32 MiB, found " + csize);
         }
-        if (!isCompressed() && compressedSize() != uncompressedSize()) {
+        if ((f & FLAG_COMPRESSED) == 0 && csize != usize) {
             throw new CorruptImageException(resource, at + COMPRESSED_SIZE_OFFSET, "not-compressed chunk"
-                    + " compressed_size expected = uncompressed_size " + uncompressedSize() + ", found "
-                    + compressedSize());
+                    + " compressed_size expected = uncompressed_size " + usize + ", found " + csize);
         }
-        if (compressedOffset() < 0 || uncompressedOffset() < 0 || fileOffset() < 0) {
+        if ((compressedOffset() | uncompressedOffset() | fileOffset()) < 0) {
             throw new CorruptImageException(resource, at + COMPRESSED_OFFSET_OFFSET,
                     "chunk offsets expected < 2^63, found negative");
         }

@@ -13,7 +13,27 @@ import java.util.Map;
  * blk_addr)} (checklist 3.16 item 4). Immutable after {@link #read}.
  */
 final class ChunkTable {
-    record Key(int blobIndex, int chunkIndex, long blkAddr) {
+    /** Chunk-address key; a plain class rather than a record so hashing needs no bootstrap method at first use. */
+    static final class Key {
+        final int blobIndex;
+        final int chunkIndex;
+        final long blkAddr;
+
+        Key(int blobIndex, int chunkIndex, long blkAddr) {
+            this.blobIndex = blobIndex;
+            this.chunkIndex = chunkIndex;
+            this.blkAddr = blkAddr;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && k.blobIndex == blobIndex && k.chunkIndex == chunkIndex && k.blkAddr == blkAddr;
+        }
+
+        @Override
+        public int hashCode() {
+            return (blobIndex * 31 + chunkIndex) * 31 + Long.hashCode(blkAddr);
+        }
     }
 
     private final Map<Key, ChunkRecord> byKey;

@@ -25,7 +25,7 @@ final class DirectoryData {
     }
 
     /** Decodes the dirent block {@code [start, start + len)}, continuing the sort-order check of earlier blocks. */
-    void readBlock(ByteBuffer file, int start, int len, String resource, String path) throws CorruptImageException {
+    void readBlock(ByteBuffer file, int start, int len, String resource, Object path) throws CorruptImageException {
         if (len < Dirent.SIZE) {
             throw new CorruptImageException(resource, start, "directory '" + path + "' block of " + len
                     + " bytes expected at least one 12-byte dirent");

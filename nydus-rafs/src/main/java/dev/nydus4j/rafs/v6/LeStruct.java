@@ -17,7 +17,8 @@ abstract class LeStruct {
             throw new IndexOutOfBoundsException("structure of " + size + " bytes at " + base
                     + " does not fit a buffer of " + buf.limit() + " bytes");
         }
-        this.buf = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        // only absolute accesses are made, so a little-endian buffer is shared rather than duplicated per structure
+        this.buf = buf.order() == ByteOrder.LITTLE_ENDIAN ? buf : buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.base = base;
     }
 

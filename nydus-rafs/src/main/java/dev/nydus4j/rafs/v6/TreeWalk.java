@@ -39,11 +39,21 @@ final class TreeWalk {
     private int baseChunkBits;
     private ChunkTable chunks;
     private final Map<Long, Inode> inodes = new HashMap<>();
-    private final Map<Long, String> pathOf = new HashMap<>();
+    /** Where each inode was first found: a path, built into text only for error messages and the prefetch table. */
+    private final Map<Long, Object> pathOf = new HashMap<>();
     /** Decoded directory inodes whose entries are not read yet (BFS queue companions). */
     private final Map<Long, DiskInode> directoryInodes = new HashMap<>();
 
-    private record Pending(Node node, long nid, long parentNid, String path) {
+    private record Pending(Node node, long nid, long parentNid, Object path) {
+    }
+
+    /** The path of a directory entry, as text only when {@link #toString()} is called (errors, prefetch table). */
+    private record ChildPath(Object parent, byte[] name) {
+        @Override
+        public String toString() {
+            String p = parent.toString();
+            return (p.equals("/") ? "/" : p + "/") + new String(name, StandardCharsets.UTF_8);
+        }
     }
 
     TreeWalk(byte[] bytes, String resource) {
@@ -60,7 +70,6 @@ final class TreeWalk {
         RafsV6ExtSuperBlock ext = h.ext();
         extents.add(ext.chunkTableOffset(), ext.chunkTableSize(), "chunk table");
         chunks = ChunkTable.read(file, ext.chunkTableOffset(), ext.chunkTableSize(), h.blobs(), resource);
-
         long rootNid = h.sb().rootNid();
         Inode rootInode = inode(rootNid, "/");
         if (!rootInode.isDirectory()) {
@@ -73,7 +82,6 @@ final class TreeWalk {
         while (!queue.isEmpty()) {
             readDirectory(queue.poll(), queue);
         }
-
         RafsTree tree = new RafsTree(root);
         tree.blobs.addAll(h.blobs());
         tree.chunkSize = chunkSize;
@@ -83,12 +91,12 @@ final class TreeWalk {
         if (ext.hasPrefetchTable()) {
             extents.add(ext.prefetchTableOffset(), ext.prefetchTableSize(), "prefetch table");
             for (long nid : PrefetchTable.read(file, ext.prefetchTableOffset(), ext.prefetchTableSize())) {
-                String p = pathOf.get(nid);
+                Object p = pathOf.get(nid);
                 if (p == null) {
                     throw new CorruptImageException(resource, ext.prefetchTableOffset(), "prefetch table nid "
                             + nid + " expected to be an inode of the tree, found none");
                 }
-                tree.prefetchPaths.add(p);
+                tree.prefetchPaths.add(p.toString());
             }
         }
         extents.verify(bytes, resource);
@@ -104,7 +112,7 @@ final class TreeWalk {
         }
     }
 
-    private long inodeOffset(long nid, String path) throws CorruptImageException {
+    private long inodeOffset(long nid, Object path) throws CorruptImageException {
         long max = (bytes.length - metaBase - CompactInode.SIZE) >> DiskInode.NID_SHIFT;
         if (nid < 0 || nid > max) {
             throw new CorruptImageException(resource, -1, "nid " + nid + " of '" + path
@@ -114,7 +122,7 @@ final class TreeWalk {
     }
 
     /** Decodes inode {@code nid} (once; hard links get the same object). */
-    private Inode inode(long nid, String path) throws CorruptImageException {
+    private Inode inode(long nid, Object path) throws CorruptImageException {
         Inode known = inodes.get(nid);
         if (known != null) {
             return known;
@@ -124,14 +132,16 @@ final class TreeWalk {
         d.validate(resource);
         int xattrOff = off + d.inodeSize();
         int xattrSize = d.xattrSize();
-        extents.add(off, (long) d.inodeSize() + xattrSize, "inode " + nid + " ('" + path + "') + xattrs");
+        extents.add(off, (long) d.inodeSize() + xattrSize, new Extents.Label("inode " + nid + " ('", path, "') + xattrs"));
         Inode in = new Inode(d.mode());
         in.ino = nid;
         in.uid = (int) d.uid();
         in.gid = (int) d.gid();
         in.mtimeSec = d.mtime();
         in.mtimeNsec = d.mtimeNsec();
-        in.xattrs.putAll(InlineXattrs.read(file, xattrOff, xattrSize, resource));
+        if (xattrSize > 0) {
+            in.xattrs.putAll(InlineXattrs.read(file, xattrOff, xattrSize, resource));
+        }
         long dataOff = (long) xattrOff + xattrSize;
         FileType type = in.type();
         switch (type) {
@@ -167,7 +177,7 @@ final class TreeWalk {
         return in;
     }
 
-    private void checkFlatLayout(DiskInode d, String path) throws CorruptImageException {
+    private void checkFlatLayout(DiskInode d, Object path) throws CorruptImageException {
         int l = d.layout();
         if (l != DiskInode.LAYOUT_FLAT_PLAIN && l != DiskInode.LAYOUT_FLAT_INLINE) {
             throw new CorruptImageException(resource, d.offset(), "'" + path + "' data layout expected"
@@ -176,7 +186,7 @@ final class TreeWalk {
     }
 
     /** Start and length of data block {@code b} of a flat inode whose inline tail would start at dataOff. */
-    private long[] flatBlock(DiskInode d, long dataOff, int b, int nb, String path) throws CorruptImageException {
+    private long[] flatBlock(DiskInode d, long dataOff, int b, int nb, Object path) throws CorruptImageException {
         long size = d.size();
         if (b == nb - 1 && d.layout() == DiskInode.LAYOUT_FLAT_INLINE) {
             long len = size - (long) (nb - 1) * BLOCK;
@@ -184,7 +194,7 @@ final class TreeWalk {
                 throw new CorruptImageException(resource, dataOff, "inline tail of '" + path + "' ("
                         + len + " bytes at block offset " + dataOff % BLOCK + ") expected inside one block");
             }
-            extents.add(dataOff, len, "inline tail of '" + path + "'");
+            extents.add(dataOff, len, new Extents.Label("inline tail of '", path, "'"));
             return new long[] {dataOff, len};
         }
         long blk = d.iu() + b;
@@ -194,11 +204,11 @@ final class TreeWalk {
                     + ")");
         }
         long len = Math.min(BLOCK, size - (long) b * BLOCK);
-        extents.add(blk * BLOCK, BLOCK, "data block " + b + " of '" + path + "'");
+        extents.add(blk * BLOCK, BLOCK, new Extents.Label("data block " + b + " of '", path, "'"));
         return new long[] {blk * BLOCK, len};
     }
 
-    private byte[] readFlatData(DiskInode d, long dataOff, String path) throws CorruptImageException {
+    private byte[] readFlatData(DiskInode d, long dataOff, Object path) throws CorruptImageException {
         int nb = (int) ((d.size() + BLOCK - 1) / BLOCK);
         byte[] out = new byte[(int) d.size()];
         for (int b = 0; b < nb; b++) {
@@ -208,7 +218,7 @@ final class TreeWalk {
         return out;
     }
 
-    private void readChunks(DiskInode d, long dataOff, Inode in, String path) throws CorruptImageException {
+    private void readChunks(DiskInode d, long dataOff, Inode in, Object path) throws CorruptImageException {
         if (d.layout() != DiskInode.LAYOUT_CHUNK_BASED) {
             throw new CorruptImageException(resource, d.offset(), "regular file '" + path + "' data layout"
                     + " expected CHUNK_BASED (4), found " + d.layout());
@@ -227,7 +237,7 @@ final class TreeWalk {
             throw new CorruptImageException(resource, arrayOff, "chunk address array of '" + path + "' ("
                     + n + " entries for size " + size + ") expected inside the file");
         }
-        extents.add(arrayOff, n * ChunkAddress.SIZE, "chunk addresses of '" + path + "'");
+        extents.add(arrayOff, n * ChunkAddress.SIZE, new Extents.Label("chunk addresses of '", path, "'"));
         int firstBlob = -1;
         long firstBlk = 0;
         boolean contiguous = true;
@@ -310,8 +320,7 @@ final class TreeWalk {
                 dotdot = true;
                 continue;
             }
-            String childPath = (p.path.equals("/") ? "/" : p.path + "/")
-                    + new String(e.name(), StandardCharsets.UTF_8);
+            Object childPath = new ChildPath(p.path, e.name());
             boolean seen = inodes.containsKey(e.nid());
             Inode child = inode(e.nid(), childPath);
             expectType(e, child.type(), p.path);
@@ -323,7 +332,7 @@ final class TreeWalk {
                 }
                 Node n = new Node(e.name(), child);
                 p.node.putChild(n);
-                queue.add(new Pending(n, e.nid(), p.nid, childPath));
+                queue.add(new Pending(n, e.nid(), p.nid, childPath.toString())); // directories: text, so paths nest once
             } else {
                 p.node.putChild(new Node(e.name(), child));
             }
@@ -335,7 +344,7 @@ final class TreeWalk {
         directoryInodes.remove(p.nid);
     }
 
-    private void expectNid(DirectoryData.Entry e, long nid, String name, String path)
+    private void expectNid(DirectoryData.Entry e, long nid, String name, Object path)
             throws CorruptImageException {
         if (e.nid() != nid) {
             throw new CorruptImageException(resource, e.offset(), "directory '" + path + "' entry '" + name
@@ -343,7 +352,7 @@ final class TreeWalk {
         }
     }
 
-    private void expectType(DirectoryData.Entry e, FileType type, String path) throws CorruptImageException {
+    private void expectType(DirectoryData.Entry e, FileType type, Object path) throws CorruptImageException {
         if (e.fileType() != type.direntType()) {
             throw new CorruptImageException(resource, e.offset() + Dirent.FILE_TYPE_OFFSET, "directory '" + path
                     + "' entry '" + new String(e.name(), StandardCharsets.UTF_8) + "' e_file_type expected "
