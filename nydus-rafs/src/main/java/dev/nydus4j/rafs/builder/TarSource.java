@@ -88,12 +88,21 @@ final class TarSource {
     private void readAll(InputStream in) throws IOException {
         BufferedInputStream bin = in instanceof BufferedInputStream b ? b : new BufferedInputStream(in);
         checkFirstHeader(bin);
-        PaxCapturingTarInputStream tin = new PaxCapturingTarInputStream(bin, RECORD * 20, RECORD);
+        EndTrackingInputStream counted = new EndTrackingInputStream(bin);
+        PaxCapturingTarInputStream tin = new PaxCapturingTarInputStream(counted, RECORD * 20, RECORD);
+        long lastDataEnd = -1; // stream offset where the last entry's data ends, -1 when unknown
         while (true) {
             TarArchiveEntry e;
             try {
                 e = tin.getNextEntry();
             } catch (IOException ex) {
+                if (endsAfterCompleteEntry(counted, lastDataEnd)) {
+                    // umoci 0.4.7 ends layers right after the last file's data (no padding, no end-of-archive
+                    // blocks); the data is all there, so the layer is complete
+                    LOG.warn("{}: tar stream ends without padding or end-of-archive blocks after entry {}; "
+                            + "taking it as the end of the layer", resource, entries);
+                    break;
+                }
                 throw new IOException(resource + ": broken tar stream after entry " + entries + " at byte "
                         + tin.getBytesRead() + ": " + ex.getMessage(), ex);
             } catch (RuntimeException ex) {
@@ -105,6 +114,7 @@ final class TarSource {
                 break;
             }
             entries++;
+            lastDataEnd = e.isSparse() ? -1 : tin.getBytesRead() + Math.max(0, e.getSize());
             try {
                 addEntry(tin, e, tin.takeRawPaxRecords());
             } catch (IOException | RuntimeException ex) {
@@ -114,6 +124,15 @@ final class TarSource {
                 throw new IOException(what(e) + ": " + ex.getMessage(), ex);
             }
         }
+    }
+
+    /**
+     * Whether the stream ended within the padding after the last entry's complete data (at most one record short of
+     * a header): truncated entry data or a cut header never qualify.
+     */
+    private static boolean endsAfterCompleteEntry(EndTrackingInputStream counted, long lastDataEnd) {
+        return lastDataEnd >= 0 && counted.ended() && counted.count() >= lastDataEnd
+                && counted.count() - lastDataEnd < RECORD;
     }
 
     /** Rejects non-tar input early with a clear message (random bytes, another format). */
