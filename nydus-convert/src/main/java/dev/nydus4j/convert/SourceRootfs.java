@@ -1,5 +1,6 @@
 package dev.nydus4j.convert;
 
+import dev.nydus4j.rafs.builder.EndTrackingInputStream;
 import dev.nydus4j.rafs.builder.TarEntries;
 
 import dev.nydus4j.api.FileType;
@@ -47,8 +48,26 @@ final class SourceRootfs {
 
     /** Applies one layer (plain, gzip or zstd tar); {@code what} names it in errors. */
     void apply(InputStream layer, int layerIndex, String what) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(decompressing(layer));
-        for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+        EndTrackingInputStream counted = new EndTrackingInputStream(decompressing(layer));
+        TarArchiveInputStream tar = new TarArchiveInputStream(counted);
+        long lastDataEnd = -1;
+        int entries = 0;
+        while (true) {
+            TarArchiveEntry e;
+            try {
+                e = tar.getNextEntry();
+            } catch (IOException ex) {
+                if (counted.endsAfterCompleteEntry(lastDataEnd)) {
+                    break; // umoci 0.4.7: no padding or end-of-archive blocks after the last entry's data
+                }
+                throw new IOException(what + ": broken tar stream after entry " + entries + " at byte "
+                        + tar.getBytesRead() + ": " + ex.getMessage(), ex);
+            }
+            if (e == null) {
+                break;
+            }
+            entries++;
+            lastDataEnd = e.isSparse() ? -1 : tar.getBytesRead() + Math.max(0, e.getSize());
             String path = normalize(e.getName(), what);
             if (path == null) {
                 continue;

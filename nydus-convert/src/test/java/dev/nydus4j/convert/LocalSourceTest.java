@@ -50,6 +50,25 @@ class LocalSourceTest {
         OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw", target);
     }
 
+    /** umoci 0.4.7's insert writes "/" for the root and no padding or end-of-archive blocks after the last file. */
+    @Test
+    void umociInsertLayerConvertsAndChecks() throws Exception {
+        Path add = Files.createDirectories(tmp.resolve("add/etc/inserted"));
+        Files.writeString(add.resolve("hello"), "hello from umoci insert\n");
+        Files.write(tmp.resolve("add/last-file"), new byte[]{1, 2, 3, 4, 5});
+        OciTools.run(OciTools.UMOCI.toString(), "insert", "--image", image.layout() + ":latest",
+                tmp.resolve("add").toString(), "/");
+        String source = "oci:" + image.layout() + ":latest";
+        String target = "oci:" + tmp.resolve("out") + ":nydus";
+        Nydusify.Result r = Nydusify.run("convert", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)");
+    }
+
     @Test
     void dockerArchiveSourceConvertsAndChecks() throws Exception {
         Path archive = tmp.resolve("image.tar");

@@ -4,23 +4,38 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 
-/** Counts the bytes a tar reader pulled from the layer stream and remembers whether the stream ended. */
-final class EndTrackingInputStream extends FilterInputStream {
+/**
+ * Counts the bytes a tar reader pulled from a layer stream and remembers whether the stream ended, so that a layer
+ * ending right after its last entry's complete data (umoci 0.4.7 writes no padding and no end-of-archive blocks)
+ * can be told apart from a truncated one. Shared by the builder and nydusify's checker.
+ */
+public final class EndTrackingInputStream extends FilterInputStream {
+    private static final int RECORD = 512;
     private long count;
     private boolean ended;
 
-    EndTrackingInputStream(InputStream in) {
+    public EndTrackingInputStream(InputStream in) {
         super(in);
     }
 
     /** Bytes delivered so far. */
-    long count() {
+    public long count() {
         return count;
     }
 
     /** Whether a read has returned end of stream. */
-    boolean ended() {
+    public boolean ended() {
         return ended;
+    }
+
+    /**
+     * Whether the stream ended within the padding after the last entry's complete data (less than one record
+     * after it): truncated entry data or a cut header never qualify.
+     *
+     * @param lastDataEnd stream offset where the last entry's data ends, negative when unknown
+     */
+    public boolean endsAfterCompleteEntry(long lastDataEnd) {
+        return lastDataEnd >= 0 && ended && count >= lastDataEnd && count - lastDataEnd < RECORD;
     }
 
     @Override

@@ -96,7 +96,7 @@ final class TarSource {
             try {
                 e = tin.getNextEntry();
             } catch (IOException ex) {
-                if (endsAfterCompleteEntry(counted, lastDataEnd)) {
+                if (counted.endsAfterCompleteEntry(lastDataEnd)) {
                     // umoci 0.4.7 ends layers right after the last file's data (no padding, no end-of-archive
                     // blocks); the data is all there, so the layer is complete
                     LOG.warn("{}: tar stream ends without padding or end-of-archive blocks after entry {}; "
@@ -124,15 +124,6 @@ final class TarSource {
                 throw new IOException(what(e) + ": " + ex.getMessage(), ex);
             }
         }
-    }
-
-    /**
-     * Whether the stream ended within the padding after the last entry's complete data (at most one record short of
-     * a header): truncated entry data or a cut header never qualify.
-     */
-    private static boolean endsAfterCompleteEntry(EndTrackingInputStream counted, long lastDataEnd) {
-        return lastDataEnd >= 0 && counted.ended() && counted.count() >= lastDataEnd
-                && counted.count() - lastDataEnd < RECORD;
     }
 
     /** Rejects non-tar input early with a clear message (random bytes, another format). */
