@@ -35,6 +35,7 @@ final class InodeIndex {
     private static final byte[][] NO_NAMES = new byte[0][];
     private static final long[] NO_INOS = new long[0];
     private static final FileType[] NO_TYPES = new FileType[0];
+    private static final byte[][] SPECIAL = {{'.'}, {'.', '.'}};
 
     final Map<Long, IndexedInode> inodes;
     final long rootIno;
@@ -214,17 +215,20 @@ final class InodeIndex {
 
     /** EROFS directory size: dirents + names ("." and ".." included) packed into 4096-byte blocks (spec 3.10). */
     static long packedDirSize(byte[][] sortedChildNames) {
-        // "." and ".." sort before every name that starts with a byte above '.'; the packing only depends on the
-        // order of the entry sizes, so place them where the names put them
-        List<byte[]> all = new ArrayList<>(sortedChildNames.length + 2);
-        all.add(new byte[]{'.'});
-        all.add(new byte[]{'.', '.'});
-        Collections.addAll(all, sortedChildNames);
-        all.sort(Arrays::compareUnsigned);
+        // "." and ".." are merged in at their place in name-byte order (names such as "-x" sort before them)
         long full = 0;
         int used = 0;
-        for (byte[] name : all) {
-            int need = DIRENT_SIZE + name.length;
+        int special = 0; // how many of ".", ".." are placed
+        int i = 0;
+        while (i < sortedChildNames.length || special < 2) {
+            int len;
+            if (special < 2 && (i == sortedChildNames.length
+                    || Arrays.compareUnsigned(SPECIAL[special], sortedChildNames[i]) < 0)) {
+                len = SPECIAL[special++].length;
+            } else {
+                len = sortedChildNames[i++].length;
+            }
+            int need = DIRENT_SIZE + len;
             if (used + need > BLOCK_SIZE) {
                 full++;
                 used = 0;

@@ -41,6 +41,8 @@ final class TreeWalk {
     private final Map<Long, Inode> inodes = new HashMap<>();
     /** Where each inode was first found: a path, built into text only for error messages and the prefetch table. */
     private final Map<Long, Object> pathOf = new HashMap<>();
+    /** Whether {@link #pathOf} must name every inode (a prefetch table refers to them), not just directories. */
+    private boolean pathsOfAll;
     /** Decoded directory inodes whose entries are not read yet (BFS queue companions). */
     private final Map<Long, DiskInode> directoryInodes = new HashMap<>();
 
@@ -70,6 +72,7 @@ final class TreeWalk {
         RafsV6ExtSuperBlock ext = h.ext();
         extents.add(ext.chunkTableOffset(), ext.chunkTableSize(), "chunk table");
         chunks = ChunkTable.read(file, ext.chunkTableOffset(), ext.chunkTableSize(), h.blobs(), resource);
+        pathsOfAll = ext.hasPrefetchTable();
         long rootNid = h.sb().rootNid();
         Inode rootInode = inode(rootNid, "/");
         if (!rootInode.isDirectory()) {
@@ -170,7 +173,9 @@ final class TreeWalk {
                 }
         }
         inodes.put(nid, in);
-        pathOf.put(nid, path);
+        if (pathsOfAll || type == FileType.DIRECTORY) {
+            pathOf.put(nid, path);
+        }
         if (type == FileType.DIRECTORY) {
             directoryInodes.put(nid, d);
         }
@@ -321,8 +326,9 @@ final class TreeWalk {
                 continue;
             }
             Object childPath = new ChildPath(p.path, e.name());
-            boolean seen = inodes.containsKey(e.nid());
-            Inode child = inode(e.nid(), childPath);
+            Inode known = inodes.get(e.nid());
+            boolean seen = known != null;
+            Inode child = seen ? known : inode(e.nid(), childPath);
             expectType(e, child.type(), p.path);
             if (child.isDirectory()) {
                 if (seen) {
