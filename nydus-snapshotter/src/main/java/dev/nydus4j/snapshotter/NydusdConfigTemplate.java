@@ -62,21 +62,15 @@ final class NydusdConfigTemplate {
         JsonNode device = copy.path("device");
         if (device instanceof ObjectNode dev) {
             JsonNode backend = dev.path("backend");
-            if ("registry".equals(backend.path("type").asText()) && backend instanceof ObjectNode b) {
-                if (imageRef == null) {
-                    throw new SnapshotException(SnapshotException.Code.FAILED_PRECONDITION, "the nydusd config "
-                            + source + " has a registry backend, but the image carries no "
-                            + Labels.CRI_IMAGE_REF + " label; pull it over CRI with disable_snapshot_annotations = false");
-                }
-                ImageReference ref = ImageReference.parse(imageRef);
+            String type = backend.path("type").asText();
+            if (backend instanceof ObjectNode b && ("registry".equals(type) || "dragonfly".equals(type))) {
                 ObjectNode cfg = b.path("config") instanceof ObjectNode c ? c : b.putObject("config");
-                cfg.put("host", ref.host());
-                cfg.put("repo", ref.repo());
-                if (cfg.path("auth").asText("").isEmpty()) {
-                    String a = auth.lookup(ref.host());
-                    if (a != null) {
-                        cfg.put("auth", a);
-                    }
+                if ("dragonfly".equals(type)) {
+                    // the dragonfly backend's origin registry is its "registry" object; a blob_url origin needs nothing
+                    cfg = cfg.path("registry") instanceof ObjectNode r ? r : null;
+                }
+                if (cfg != null) {
+                    fillRegistry(cfg, imageRef, auth);
                 }
             }
             JsonNode cache = dev.path("cache");
@@ -86,5 +80,22 @@ final class NydusdConfigTemplate {
             }
         }
         return StateFile.JSON.writeValueAsString(copy);
+    }
+
+    private void fillRegistry(ObjectNode cfg, String imageRef, DockerAuth auth) throws IOException {
+        if (imageRef == null) {
+            throw new SnapshotException(SnapshotException.Code.FAILED_PRECONDITION, "the nydusd config "
+                    + source + " has a registry backend, but the image carries no "
+                    + Labels.CRI_IMAGE_REF + " label; pull it over CRI with disable_snapshot_annotations = false");
+        }
+        ImageReference ref = ImageReference.parse(imageRef);
+        cfg.put("host", ref.host());
+        cfg.put("repo", ref.repo());
+        if (cfg.path("auth").asText("").isEmpty()) {
+            String a = auth.lookup(ref.host());
+            if (a != null) {
+                cfg.put("auth", a);
+            }
+        }
     }
 }

@@ -68,6 +68,28 @@ class ParsersTest {
     }
 
     @Test
+    void templateFillsTheDragonflyBackendsRegistryOriginPerImage() throws Exception {
+        Path seed = tmp.resolve("nydusd-config.dragonfly.json");
+        Files.writeString(seed, """
+                {"device": {"backend": {"type": "dragonfly", "config": {
+                   "proxy": {"url": "http://127.0.0.1:4001", "fallback": true},
+                   "registry": {"scheme": "http", "timeout": 5}}},
+                  "cache": {"type": "blobcache", "config": {"work_dir": "/var/lib/nydus/cache"}}},
+                 "mode": "direct"}""");
+        Path docker = tmp.resolve("docker.json");
+        Files.writeString(docker, "{\"auths\": {\"127.0.0.1:5000\": {\"auth\": \"dTpw\"}}}");
+        NydusdConfigTemplate t = NydusdConfigTemplate.load(seed);
+        var out = StateFile.JSON.readTree(t.forImage("127.0.0.1:5000/e2e/img:latest", tmp.resolve("cache"),
+                new DockerAuth(docker)));
+        var cfg = out.path("device").path("backend").path("config");
+        assertThat(cfg.path("registry").path("host").asText()).isEqualTo("127.0.0.1:5000");
+        assertThat(cfg.path("registry").path("repo").asText()).isEqualTo("e2e/img");
+        assertThat(cfg.path("registry").path("auth").asText()).isEqualTo("dTpw");
+        assertThat(cfg.path("proxy").path("url").asText()).isEqualTo("http://127.0.0.1:4001");
+        assertThat(cfg.has("host")).isFalse();
+    }
+
+    @Test
     void templateFillsRegistryAndCachePerImage() throws Exception {
         Path seed = tmp.resolve("nydusd-config.fusedev.json");
         Files.writeString(seed, """
