@@ -14,10 +14,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -37,12 +35,13 @@ final class InodeIndex {
     private static final FileType[] NO_TYPES = new FileType[0];
     private static final byte[][] SPECIAL = {{'.'}, {'.', '.'}};
 
-    final Map<Long, IndexedInode> inodes;
+    /** ino → inode; filled before the constructor, read-only after (safely published by the final field). */
+    final LongHashMap<IndexedInode> inodes;
     final long rootIno;
     final long totalDataBlocks;
     final int maxChunkSize;
 
-    private InodeIndex(Map<Long, IndexedInode> inodes, long rootIno, long totalDataBlocks, int maxChunkSize) {
+    private InodeIndex(LongHashMap<IndexedInode> inodes, long rootIno, long totalDataBlocks, int maxChunkSize) {
         this.inodes = inodes;
         this.rootIno = rootIno;
         this.totalDataBlocks = totalDataBlocks;
@@ -102,7 +101,7 @@ final class InodeIndex {
             }
         }
         assignInos(order);
-        Map<Long, IndexedInode> map = new HashMap<>(order.size() * 2);
+        LongHashMap<IndexedInode> map = new LongHashMap<>(order.size());
         long dataBlocks = 0;
         int maxChunk = 0;
         for (Seen s : order) {
@@ -177,7 +176,7 @@ final class InodeIndex {
             byte[] target = in.symlinkTarget == null ? null : in.symlinkTarget.clone();
             map.put(ino, new IndexedInode(attrs, parentIno, target, xattrs, chunks, childNames, childInos, childTypes));
         }
-        return new InodeIndex(Collections.unmodifiableMap(map), seen.get(tree.root.inode()).ino, dataBlocks, maxChunk);
+        return new InodeIndex(map, seen.get(tree.root.inode()).ino, dataBlocks, maxChunk);
     }
 
     /** Names served must be real directory entries: 1..255 bytes, no '/', no NUL, not "." or "..". */

@@ -70,14 +70,14 @@ public final class RafsImage implements RafsFileSystem {
             infos.add(new ArrayList<>());
             digests.add(new ArrayList<>());
         }
-        for (IndexedInode f : index.inodes.values()) {
+        index.inodes.forEachValue(f -> {
             for (ChunkRef c : f.chunks) {
                 if (c.blobIndex() >= 0 && c.blobIndex() < blobs.size()) {
                     infos.get(c.blobIndex()).add(c.info());
                     digests.get(c.blobIndex()).add(c.digest());
                 }
             }
-        }
+        });
         for (int b = 0; b < blobs.size(); b++) {
             if (!infos.get(b).isEmpty()) {
                 try {
@@ -311,8 +311,10 @@ public final class RafsImage implements RafsFileSystem {
 
     /** All inode numbers, ascending (for checkers and exporters). */
     public List<Long> inodeNumbers() {
-        List<Long> l = new ArrayList<>(index.inodes.keySet());
-        l.sort(null);
+        List<Long> l = new ArrayList<>(index.inodes.size());
+        for (long ino : index.inodes.sortedKeys()) {
+            l.add(ino);
+        }
         return l;
     }
 

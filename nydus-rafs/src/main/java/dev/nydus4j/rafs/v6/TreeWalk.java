@@ -2,6 +2,7 @@ package dev.nydus4j.rafs.v6;
 
 import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.api.FileType;
+import dev.nydus4j.rafs.LongHashMap;
 import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.Node;
@@ -38,15 +39,23 @@ final class TreeWalk {
     private int chunkSize;
     private int baseChunkBits;
     private ChunkTable chunks;
-    private final Map<Long, Inode> inodes = new HashMap<>();
+    private final LongHashMap<Inode> inodes = new LongHashMap<>(1024);
     /** Where each inode was first found: a path, built into text only for error messages and the prefetch table. */
-    private final Map<Long, Object> pathOf = new HashMap<>();
+    private final LongHashMap<Object> pathOf = new LongHashMap<>(1024);
     /** Whether {@link #pathOf} must name every inode (a prefetch table refers to them), not just directories. */
     private boolean pathsOfAll;
     /** Decoded directory inodes whose entries are not read yet (BFS queue companions). */
     private final Map<Long, DiskInode> directoryInodes = new HashMap<>();
 
     private record Pending(Node node, long nid, long parentNid, Object path) {
+    }
+
+    /** Description of an inode's extent (inode + inline xattrs), as text only when an error reports it. */
+    private record InodeExtent(long nid, Object path) {
+        @Override
+        public String toString() {
+            return "inode " + nid + " ('" + path + "') + xattrs";
+        }
     }
 
     /** The path of a directory entry, as text only when {@link #toString()} is called (errors, prefetch table). */
@@ -135,7 +144,7 @@ final class TreeWalk {
         d.validate(resource);
         int xattrOff = off + d.inodeSize();
         int xattrSize = d.xattrSize();
-        extents.add(off, (long) d.inodeSize() + xattrSize, new Extents.Label("inode " + nid + " ('", path, "') + xattrs"));
+        extents.add(off, (long) d.inodeSize() + xattrSize, new InodeExtent(nid, path));
         Inode in = new Inode(d.mode());
         in.ino = nid;
         in.uid = (int) d.uid();
