@@ -140,7 +140,7 @@ class NydusImageCommandTest {
         CliRun unknown = CliRun.run("unpack", "--backend-type", "ftp", "--backend-config", "{}", "--output",
                 tmp.resolve("o3.tar").toString(), boot.toString());
         assertThat(unknown.err())
-                .contains("No blob backend provider for type 'ftp'; available: [localfs, oss, registry, s3]");
+                .contains("No blob backend provider for type 'ftp'; available: [dragonfly, localfs, oss, registry, s3]");
         CliRun badOss = CliRun.run("unpack", "--backend-type", "oss", "--backend-config", "{}", "--output",
                 tmp.resolve("o5.tar").toString(), boot.toString());
         assertThat(badOss.err()).contains("'endpoint' is required");
