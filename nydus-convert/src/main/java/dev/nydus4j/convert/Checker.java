@@ -31,6 +31,8 @@ public final class Checker {
     private final CheckOptions options;
     private final PrintWriter out;
     private final List<String> problems = new ArrayList<>();
+    /** The target registry talks plain http (configured or found on the first request). */
+    private boolean targetPlainHttp;
 
     public Checker(CheckOptions options, PrintWriter out) {
         this.options = options;
@@ -43,6 +45,7 @@ public final class Checker {
         try (ImageStore dst = options.target().open(options.targetInsecure(), options.plainHttp(), false, 0,
                 Duration.ZERO)) {
             Manifest nydus = nydusManifest(dst);
+            targetPlainHttp = options.plainHttp() || dst instanceof RegistryStore r && r.usesPlainHttp();
             Files.write(options.workDir().resolve("nydus_manifest.json"), nydus.bytes());
             ObjectNode manifest = nydus.json();
             JsonNode config = readJson(dst, manifest.path("config"), "nydus config");
@@ -306,7 +309,7 @@ public final class Checker {
                     ? NydusdConfigJson.of(options.backend().type(), options.backend().config(), cache)
                     : t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
                     ? NydusdConfigJson.registry(t.registry().host(), t.registry().repository(),
-                    options.targetInsecure(), options.plainHttp(), cache)
+                    options.targetInsecure(), targetPlainHttp, cache)
                     : NydusdConfigJson.localfs(blobs, cache);
             Path mp = Files.createDirectories(options.workDir().resolve("mnt"));
             try (InProcessMount d = InProcessMount.start(bootstrap, config, mp)) {

@@ -58,7 +58,7 @@ public final class Mounter implements AutoCloseable {
                 config = NydusdConfigJson.localfs(layout.blobDirectory(), cache);
             } else if (target.kind() == ImageLocation.Kind.REGISTRY) {
                 config = NydusdConfigJson.registry(target.registry().host(), target.registry().repository(),
-                        insecure, plainHttp, cache);
+                        insecure, plainHttp || store instanceof RegistryStore r && r.usesPlainHttp(), cache);
             } else {
                 throw new IOException("cannot mount " + target + ": give --backend-type localfs with the blob dir");
             }

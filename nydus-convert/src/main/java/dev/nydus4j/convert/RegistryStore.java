@@ -41,7 +41,9 @@ final class RegistryStore implements ImageStore {
         RegistryConfig config = RegistryConfig.of(ref.host(), ref.repository())
                 .withTls(plainHttp ? "http" : "", insecure, caCertFiles(System.getenv()))
                 .withTimeouts(0, 10, 2);
-        return new RegistryStore(ref, RegistryClient.open(config), pushRetries, retryDelay);
+        // like upstream nydusify (RetryWithHTTP), a registry that answers https with plain http (localhost:5000)
+        // is used over http without --*-insecure; certificate errors still fail
+        return new RegistryStore(ref, RegistryClient.open(config, System.getenv(), true), pushRetries, retryDelay);
     }
 
     /**
@@ -56,6 +58,11 @@ final class RegistryStore implements ImageStore {
         }
         String file = env.getOrDefault("SSL_CERT_FILE", "");
         return file.isBlank() ? List.of() : List.of(file);
+    }
+
+    /** Whether requests go over plain http (configured, or after the fallback). */
+    boolean usesPlainHttp() {
+        return "http".equals(client.scheme());
     }
 
     ImageReference reference() {

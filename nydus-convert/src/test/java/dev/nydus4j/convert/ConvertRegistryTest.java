@@ -118,6 +118,24 @@ class ConvertRegistryTest {
         assertThat(check.out()).contains("in-process nydusd mounted").contains("with the registry backend").contains("0 difference(s)");
     }
 
+    /** The seed's `nydusify convert --source … --target localhost:5000/…`: a plain-http registry needs no flag. */
+    @Test
+    void plainHttpRegistryNeedsNoInsecureFlagAsInTheSeedGuide() throws Exception {
+        String local = host.replace("127.0.0.1", "localhost");
+        Nydusify.Result r = Nydusify.run("convert", "--source", local + "/app:oci", "--target", local + "/app:seed",
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        boolean fuse = Files.isReadable(Path.of("/dev/fuse")) && Files.isExecutable(Path.of("/usr/bin/fusermount"));
+        List<String> args = new ArrayList<>(List.of("check", "--source", local + "/app:oci", "--target",
+                local + "/app:seed", "--work-dir", tmp.resolve("check").toString()));
+        if (fuse) {
+            args.add("--mount"); // the daemon's registry backend must talk http too
+        }
+        Nydusify.Result c = Nydusify.run(args.toArray(String[]::new));
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)").contains("OK:");
+    }
+
     @Test
     void mountServesTheImageLazilyFromTheRegistry() throws Exception {
         assumeThat(Files.isReadable(Path.of("/dev/fuse")) && Files.isExecutable(Path.of("/usr/bin/fusermount")))

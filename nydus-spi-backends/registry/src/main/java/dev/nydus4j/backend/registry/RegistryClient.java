@@ -58,6 +58,17 @@ public final class RegistryClient implements AutoCloseable {
 
     /** As {@link #open(RegistryConfig)} with another environment (docker config location, NYDUS_HEADER_*). */
     public static RegistryClient open(RegistryConfig config, Map<String, String> env) throws IOException {
+        return open(config, env, false);
+    }
+
+    /**
+     * As {@link #open(RegistryConfig, Map)}; with {@code plainHttpFallback} the client also switches to plain http
+     * (for good) when the registry answers the TLS handshake with plain http or refuses the https connection, as
+     * upstream nydusify and containerd's resolver do for {@code localhost:5000}-style registries, even without
+     * {@code skip_verify}. Certificate errors never switch.
+     */
+    public static RegistryClient open(RegistryConfig config, Map<String, String> env, boolean plainHttpFallback)
+            throws IOException {
         Objects.requireNonNull(config, "config is null");
         if (config.host().isEmpty()) {
             throw new IllegalArgumentException("registry client needs a host");
@@ -66,7 +77,12 @@ public final class RegistryClient implements AutoCloseable {
         if (config.auth().isEmpty() && config.registryToken().isEmpty()) {
             effective = DockerConfigAuth.lookup(config.host(), env).map(config::withAuth).orElse(config);
         }
-        return new RegistryClient(new RegistryTransport(effective, env));
+        return new RegistryClient(new RegistryTransport(effective, env, plainHttpFallback));
+    }
+
+    /** The scheme requests use now: https, or http after a fallback (or for a plain-http config). */
+    public String scheme() {
+        return transport.scheme();
     }
 
     /** Registry host this client talks to. */

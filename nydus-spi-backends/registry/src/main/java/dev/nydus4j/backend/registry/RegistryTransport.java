@@ -58,11 +58,22 @@ final class RegistryTransport implements AutoCloseable {
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile boolean closed;
 
+    private final boolean plainHttpFallback;
+
     /**
      * @param config effective config: host set, {@code auth} already resolved (config, docker config)
      * @param env    environment for {@code NYDUS_HEADER_*}
      */
     RegistryTransport(RegistryConfig config, Map<String, String> env) throws IOException {
+        this(config, env, false);
+    }
+
+    /**
+     * @param plainHttpFallback also switch to http without {@code skip_verify} when the server answers TLS with
+     *                          plain http or refuses the connection (nydusify's rule; nydusd's needs skip_verify)
+     */
+    RegistryTransport(RegistryConfig config, Map<String, String> env, boolean plainHttpFallback) throws IOException {
+        this.plainHttpFallback = plainHttpFallback;
         if (config.host().isEmpty()) {
             throw new IllegalArgumentException("registry host is empty");
         }
@@ -199,7 +210,8 @@ final class RegistryTransport implements AutoCloseable {
         try {
             return sendAuthorized(req);
         } catch (IOException e) {
-            if (req.path != null && config.skipVerify() && "https".equals(before) && isPlainHttpSignal(e)) {
+            boolean fallback = config.skipVerify() ? isPlainHttpSignal(e) : plainHttpFallback && isPlainHttpServer(e);
+            if (req.path != null && "https".equals(before) && fallback) {
                 if ("https".equals(scheme)) {
                     LOG.warn("registry {}: TLS failed ({}); switching to plain http for this backend", config.host(),
                             e.getMessage());
@@ -309,6 +321,22 @@ final class RegistryTransport implements AutoCloseable {
         }
         String rest = target.getRawPath() + (target.getRawQuery() == null ? "" : "?" + target.getRawQuery());
         return URI.create(s + "://" + authority + rest);
+    }
+
+    /**
+     * The server speaks plain http on the port (the JDK's "Unsupported or unrecognized SSL message", formerly
+     * "Unrecognized SSL message, plaintext connection?") or
+     * refuses the connection: upstream nydusify's {@code RetryWithHTTP} cases. Certificate errors never qualify.
+     */
+    private static boolean isPlainHttpServer(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+            if (t instanceof ConnectException || (t instanceof SSLException
+                    && (m.contains("plaintext connection") || m.contains("unrecognized ssl message")))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isPlainHttpSignal(Throwable e) {
