@@ -5,14 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarFile;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
@@ -26,22 +22,19 @@ import java.util.OptionalLong;
 final class DockerArchiveStore implements ImageStore {
     private static final long JSON_LIMIT_BYTES = 16 << 20;
 
-    private record Slice(long offset, long size) {
-    }
-
     private final Path file;
     private final String tag;
-    private final Map<String, Slice> byDigest = new HashMap<>();
+    private final Map<String, TarSlice> byDigest = new HashMap<>();
     private final Manifest manifest;
 
     private DockerArchiveStore(Path file, String tag) throws IOException {
         this.file = file;
         this.tag = tag;
-        Map<String, Slice> byName = new HashMap<>();
+        Map<String, TarSlice> byName = new HashMap<>();
         try (TarFile tar = new TarFile(file)) {
             for (TarArchiveEntry e : tar.getEntries()) {
                 if (e.isFile()) {
-                    byName.put(normalize(e.getName()), new Slice(e.getDataOffset(), e.getSize()));
+                    byName.put(normalize(e.getName()), new TarSlice(e.getDataOffset(), e.getSize()));
                 }
             }
         }
@@ -75,7 +68,7 @@ final class DockerArchiveStore implements ImageStore {
         c.put("size", config.length);
         var layers = m.putArray("layers");
         for (JsonNode l : chosen.path("Layers")) {
-            Slice s = byName.get(normalize(l.asText()));
+            TarSlice s = byName.get(normalize(l.asText()));
             if (s == null) {
                 throw new NoSuchFileException(describe(), null, "layer file " + l.asText() + " missing from the archive");
             }
@@ -97,60 +90,28 @@ final class DockerArchiveStore implements ImageStore {
         return name.startsWith("./") ? name.substring(2) : name;
     }
 
-    private byte[] read(Map<String, Slice> byName, String name) throws IOException {
-        Slice s = byName.get(normalize(name));
+    private byte[] read(Map<String, TarSlice> byName, String name) throws IOException {
+        TarSlice s = byName.get(normalize(name));
         if (s == null) {
             throw new NoSuchFileException(describe(), null, name + " missing from the archive");
         }
         if (s.size() > JSON_LIMIT_BYTES) {
             throw new IOException(describe() + ": " + name + " is larger than " + JSON_LIMIT_BYTES + " bytes");
         }
-        try (InputStream in = stream(s)) {
+        try (InputStream in = s.open(file)) {
             return in.readAllBytes();
         }
     }
 
-    private String hash(Slice s) throws IOException {
+    private String hash(TarSlice s) throws IOException {
         var md = Manifest.sha256Digest();
-        try (InputStream in = stream(s)) {
+        try (InputStream in = s.open(file)) {
             byte[] buf = new byte[1 << 16];
             for (int n; (n = in.read(buf)) > 0; ) {
                 md.update(buf, 0, n);
             }
         }
         return "sha256:" + HexFormat.of().formatHex(md.digest());
-    }
-
-    private InputStream stream(Slice s) throws IOException {
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
-        ch.position(s.offset());
-        InputStream raw = Channels.newInputStream(ch);
-        return new BufferedInputStream(new InputStream() {
-            long left = s.size();
-
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                if (left <= 0) {
-                    return -1;
-                }
-                int n = raw.read(b, off, (int) Math.min(len, left));
-                if (n > 0) {
-                    left -= n;
-                }
-                return n;
-            }
-
-            @Override
-            public void close() throws IOException {
-                raw.close();
-            }
-        }, 1 << 16);
     }
 
     @Override
@@ -170,16 +131,16 @@ final class DockerArchiveStore implements ImageStore {
 
     @Override
     public InputStream openBlob(String digest) throws IOException {
-        Slice s = byDigest.get(digest);
+        TarSlice s = byDigest.get(digest);
         if (s == null) {
             throw new NoSuchFileException(describe(), null, "no blob " + digest);
         }
-        return stream(s);
+        return s.open(file);
     }
 
     @Override
     public OptionalLong blobSize(String digest) {
-        Slice s = byDigest.get(digest);
+        TarSlice s = byDigest.get(digest);
         return s == null ? OptionalLong.empty() : OptionalLong.of(s.size());
     }
 

@@ -4,14 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarFile;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -30,19 +26,15 @@ final class OciArchiveStore implements ImageStore {
     private static final Pattern BLOB = Pattern.compile("blobs/sha256/([0-9a-f]{64})");
     private static final long JSON_LIMIT_BYTES = 16 << 20;
 
-    /** Where one tar entry's data lies. */
-    record Slice(long offset, long size) {
-    }
-
     private final Path file;
     private final String tag;
-    private final Map<String, Slice> blobs = new HashMap<>();
+    private final Map<String, TarSlice> blobs = new HashMap<>();
     private final JsonNode index;
 
     private OciArchiveStore(Path file, String tag) throws IOException {
         this.file = file;
         this.tag = tag;
-        Slice indexSlice = null;
+        TarSlice indexSlice = null;
         boolean layout = false;
         try (TarFile tar = new TarFile(file)) {
             for (TarArchiveEntry e : tar.getEntries()) {
@@ -50,7 +42,7 @@ final class OciArchiveStore implements ImageStore {
                     continue;
                 }
                 String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
-                Slice s = new Slice(e.getDataOffset(), e.getSize());
+                TarSlice s = new TarSlice(e.getDataOffset(), e.getSize());
                 var m = BLOB.matcher(name);
                 if (m.matches()) {
                     blobs.put("sha256:" + m.group(1), s);
@@ -82,46 +74,13 @@ final class OciArchiveStore implements ImageStore {
         return new OciArchiveStore(file, tag);
     }
 
-    private byte[] read(Slice s, String what) throws IOException {
+    private byte[] read(TarSlice s, String what) throws IOException {
         if (s.size() > JSON_LIMIT_BYTES) {
             throw new IOException(describe() + ": " + what + " is larger than " + JSON_LIMIT_BYTES + " bytes");
         }
-        try (InputStream in = stream(file, s)) {
+        try (InputStream in = s.open(file)) {
             return in.readAllBytes();
         }
-    }
-
-    /** A stream over one entry of {@code tar}, with its own channel (safe to use from several threads at once). */
-    static InputStream stream(Path tar, Slice s) throws IOException {
-        FileChannel ch = FileChannel.open(tar, StandardOpenOption.READ);
-        ch.position(s.offset());
-        InputStream raw = Channels.newInputStream(ch);
-        return new BufferedInputStream(new InputStream() {
-            long left = s.size();
-
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                return read(one, 0, 1) <= 0 ? -1 : one[0] & 0xff;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                if (left <= 0) {
-                    return -1;
-                }
-                int n = raw.read(b, off, (int) Math.min(len, left));
-                if (n > 0) {
-                    left -= n;
-                }
-                return n;
-            }
-
-            @Override
-            public void close() throws IOException {
-                raw.close();
-            }
-        }, 1 << 16);
     }
 
     @Override
@@ -163,7 +122,7 @@ final class OciArchiveStore implements ImageStore {
     }
 
     private byte[] readBlob(String digest) throws IOException {
-        Slice s = blobs.get(digest);
+        TarSlice s = blobs.get(digest);
         if (s == null) {
             throw new NoSuchFileException(describe(), null, "blob " + digest + " missing from the archive");
         }
@@ -177,16 +136,16 @@ final class OciArchiveStore implements ImageStore {
 
     @Override
     public InputStream openBlob(String digest) throws IOException {
-        Slice s = blobs.get(digest);
+        TarSlice s = blobs.get(digest);
         if (s == null) {
             throw new NoSuchFileException(describe(), null, "blob " + digest + " missing from the archive");
         }
-        return stream(file, s);
+        return s.open(file);
     }
 
     @Override
     public OptionalLong blobSize(String digest) {
-        Slice s = blobs.get(digest);
+        TarSlice s = blobs.get(digest);
         return s == null ? OptionalLong.empty() : OptionalLong.of(s.size());
     }
 
