@@ -50,12 +50,14 @@ final class LayerTree {
     }
 
     /**
-     * Splits an entry name into components: drops empty and "." components (so a leading "/" is relative to the
-     * layer's root, as GNU tar and containerd's layer applier read it; umoci writes "/" for the root), resolves
-     * ".." inside the tree and rejects names escaping the root and components longer than 255 bytes. An empty
-     * list means the root itself.
+     * Splits an entry name into components: drops empty and "." components, resolves ".." inside the tree and
+     * rejects absolute names, names escaping the root and components longer than 255 bytes. An empty list
+     * means the root itself; "/" is accepted as the root's own entry (umoci 0.4.7's {@code insert} writes it).
      */
     static List<byte[]> normalise(String name, String what) throws IOException {
+        if (name.startsWith("/") && !name.chars().allMatch(c -> c == '/' || c == '.')) {
+            throw new IOException(what + ": absolute name '" + name + "' is not allowed in a layer");
+        }
         if (name.indexOf('\0') >= 0) {
             throw new IOException(what + ": name contains a NUL byte");
         }
