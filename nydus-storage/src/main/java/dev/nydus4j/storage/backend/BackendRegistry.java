@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.security.CodeSource;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
@@ -142,10 +143,16 @@ public final class BackendRegistry {
             p.validate(c);
             return c;
         } catch (UnrecognizedPropertyException e) {
-            String known = e.getKnownPropertyIds() == null ? "" : " (known keys: " + e.getKnownPropertyIds().stream()
-                    .map(String::valueOf).sorted().collect(Collectors.joining(", ")) + ")";
+            // config keys are snake_case; camelCase ids are Java accessor names Jackson also lists
+            List<String> keys = e.getKnownPropertyIds() == null ? List.of() : e.getKnownPropertyIds().stream()
+                    .map(String::valueOf).filter(k -> k.equals(k.toLowerCase(java.util.Locale.ROOT))).sorted()
+                    .toList();
+            String hint = dev.nydus4j.storage.config.KeySuggestion.closest(e.getPropertyName(), keys)
+                    .map(k -> " (did you mean '" + k + "'?)").orElse("");
+            String known = keys.isEmpty() ? "" : "; known keys: " + String.join(", ", keys);
+            // no cause: Jackson's message repeats the key list with Java class names
             throw new IllegalArgumentException("unknown key '" + join(path, e.getPropertyName()) + "' in "
-                    + p.type() + " backend config" + known, e);
+                    + p.type() + " backend config" + hint + known);
         } catch (JsonMappingException e) {
             throw new IllegalArgumentException("invalid " + p.type() + " backend config at '"
                     + join(path, pathOf(e)) + "': " + e.getOriginalMessage(), e);

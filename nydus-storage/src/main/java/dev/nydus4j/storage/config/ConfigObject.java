@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -153,30 +152,7 @@ final class ConfigObject {
     }
 
     private String suggestion(String unknown) {
-        return known.stream()
-                .filter(k -> distance(k, unknown) <= Math.max(2, unknown.length() / 3)
-                        || k.startsWith(unknown) || unknown.startsWith(k))
-                .min(Comparator.comparingInt(k -> distance(k, unknown)))
-                .orElse(null);
-    }
-
-    private static int distance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int c = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + c);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
+        return KeySuggestion.closest(unknown, known).orElse(null);
     }
 
     private static String describe(JsonNode n) {

@@ -62,7 +62,10 @@ class BackendRegistryTest {
         var node = json.readTree("{\"dir\":\"/tmp\",\"dri\":\"/x\"}");
         assertThatThrownBy(() -> BackendRegistry.discover().bindConfig("localfs", node, "device.backend.config"))
                 .hasMessageContaining("unknown key 'device.backend.config.dri'")
-                .hasMessageContaining("alt_dirs");
+                .hasMessageContaining("did you mean 'dir'?")
+                .hasMessageContaining("alt_dirs")
+                .hasMessageNotContaining("altDirs")
+                .hasMessageNotContaining("dev.nydus4j");
     }
 
     @Test
