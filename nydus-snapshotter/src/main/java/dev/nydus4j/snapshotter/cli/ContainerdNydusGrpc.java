@@ -32,7 +32,7 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
     @Option(names = "--address", paramLabel = "SOCKET",
             description = "gRPC socket (default /run/containerd-nydus/containerd-nydus-grpc.sock)")
     Path address;
-    @Option(names = {"--nydusd-path", "--nydusd"}, paramLabel = "PATH", description = "nydusd binary (default: nydusd on PATH)")
+    @Option(names = {"--nydusd-path", "--nydusd"}, paramLabel = "PATH", description = "nydusd binary (default: nydusd on PATH, else the nydusd beside this launcher)")
     String nydusdPath;
     @Option(names = "--daemon-mode", paramLabel = "MODE", description = "dedicated (alias multiple) or shared")
     String daemonMode;
@@ -130,9 +130,29 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
         configureLogging(level, toStdout, rootDir);
         return new SnapshotterConfig(rootDir, address != null ? address : c.address(),
                 nydusdConfig != null ? nydusdConfig : c.nydusdConfig(),
-                nydusdPath != null ? nydusdPath : c.nydusdPath(),
+                nydusdPath != null ? nydusdPath : defaultNydusd(c.nydusdPath(), System.getenv()),
                 daemonMode != null ? SnapshotterConfig.DaemonMode.parse(daemonMode) : c.daemonMode(),
                 c.threads(), level, c.recoverRestart(), c.volatileUpper(), c.cleanupOnClose(), c.dockerConfig());
+    }
+
+    /**
+     * The configured nydusd; the bare default "nydusd" when it is not on PATH falls back to the {@code nydusd}
+     * launcher beside ours ({@code NYDUS4J_BIN}, set by {@code bin/} launchers), so a checkout works un-installed.
+     */
+    static String defaultNydusd(String configured, java.util.Map<String, String> env) {
+        if (!"nydusd".equals(configured)) {
+            return configured;
+        }
+        for (String dir : env.getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty() && java.nio.file.Files.isExecutable(Path.of(dir, configured))) {
+                return configured;
+            }
+        }
+        String bin = env.getOrDefault("NYDUS4J_BIN", "");
+        if (!bin.isEmpty() && java.nio.file.Files.isExecutable(Path.of(bin, "nydusd"))) {
+            return Path.of(bin, "nydusd").toString();
+        }
+        return configured;
     }
 
     /** slf4j-simple settings (the binding the nydus4j jar ships); they must be set before the first logger. */

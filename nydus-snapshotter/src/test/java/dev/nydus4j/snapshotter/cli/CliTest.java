@@ -68,4 +68,20 @@ class CliTest {
                 new PrintWriter(err))).isEqualTo(2);
         assertThat(err.toString()).contains("usage: nydus-overlayfs");
     }
+
+    @Test
+    void defaultNydusdFallsBackToTheLauncherDirectoryOnlyWhenNotOnPath(@TempDir Path t) throws Exception {
+        Path bin = Files.createDirectories(t.resolve("bin"));
+        Path ours = Files.writeString(bin.resolve("nydusd"), "#!/bin/sh\n");
+        ours.toFile().setExecutable(true);
+        Path onPath = Files.createDirectories(t.resolve("path"));
+        assertThat(ContainerdNydusGrpc.defaultNydusd("nydusd",
+                java.util.Map.of("PATH", onPath.toString(), "NYDUS4J_BIN", bin.toString()))).isEqualTo(ours.toString());
+        Path other = Files.writeString(onPath.resolve("nydusd"), "#!/bin/sh\n");
+        other.toFile().setExecutable(true);
+        assertThat(ContainerdNydusGrpc.defaultNydusd("nydusd",
+                java.util.Map.of("PATH", onPath.toString(), "NYDUS4J_BIN", bin.toString()))).isEqualTo("nydusd");
+        assertThat(ContainerdNydusGrpc.defaultNydusd("/opt/x/nydusd",
+                java.util.Map.of("NYDUS4J_BIN", bin.toString()))).isEqualTo("/opt/x/nydusd");
+    }
 }
