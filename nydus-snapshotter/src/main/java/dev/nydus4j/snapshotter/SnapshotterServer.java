@@ -74,7 +74,10 @@ public final class SnapshotterServer implements AutoCloseable {
             Files.createDirectories(socket.getParent());
             Files.setPosixFilePermissions(socket.getParent(), PosixFilePermissions.fromString("rwx------"));
             Files.deleteIfExists(socket);
-            Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+            // bound under a temporary name and renamed once warm: the socket appears only when it answers fast
+            Path starting = socket.resolveSibling("." + socket.getFileName() + ".starting");
+            Files.deleteIfExists(starting);
+            Server server = NettyServerBuilder.forAddress(new DomainSocketAddress(starting.toString()))
                     .channelType(EpollServerDomainSocketChannel.class)
                     .bossEventLoopGroup(boss)
                     .workerEventLoopGroup(workers)
@@ -84,7 +87,9 @@ public final class SnapshotterServer implements AutoCloseable {
                     .addService(new SnapshotsService(snapshotter))
                     .build()
                     .start();
-            warmUp(socket);
+            warmUp(starting);
+            Files.move(starting, socket, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             LOG.info("containerd-nydus-grpc serving on {} (root {}, nydus images {})", socket, layout.root(),
                     daemons == null ? "off: no --nydusd-config" : config.daemonMode().name().toLowerCase());
             return new SnapshotterServer(server, snapshotter, boss, workers, handlers, socket, daemons,
@@ -102,7 +107,7 @@ public final class SnapshotterServer implements AutoCloseable {
      * One call to ourselves before containerd dials: containerd 1.6 gives its first connection attempt only the
      * initial back-off (about 1 s) to finish the HTTP/2 handshake, which a cold JVM on a busy machine can miss
      * ("timed out waiting for server handshake"), failing the first pull. Loading the transport's classes here
-     * avoids that.
+     * avoids that; the call goes to the temporary name, before containerd can see the socket.
      */
     private static void warmUp(Path socket) {
         EventLoopGroup group = new EpollEventLoopGroup(1);
