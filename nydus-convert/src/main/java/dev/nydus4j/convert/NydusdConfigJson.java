@@ -28,6 +28,9 @@ final class NydusdConfigJson {
         r.put("repo", repo);
         r.put("scheme", plainHttp ? "http" : "https");
         r.put("skip_verify", insecure);
+        // the extra CA nydusify itself trusts (SSL_CERT_FILE, nydusify.ca-cert-files) for a registry with its own CA
+        var ca = r.putArray("ca_cert_files");
+        RegistryStore.caCertFiles(System.getenv()).forEach(ca::add);
         r.put("timeout", 30);
         r.put("connect_timeout", 10);
         r.put("retry_limit", 2);

@@ -128,6 +128,14 @@ class RegistryErrorsTest {
             Nydusify.Result c = Nydusify.run("check", "--source", host + "/app:v1", "--target", host + "/app:trusted",
                     "--work-dir", tmp.resolve("check-tls").toString());
             assertThat(c.exitCode()).as(c.toString()).isZero();
+            if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/dev/fuse"))
+                    && java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/fusermount"))) {
+                // the daemon's registry backend trusts the same CA (ca_cert_files), still without skip_verify
+                Nydusify.Result m = Nydusify.run("check", "--mount", "--source", host + "/app:v1", "--target",
+                        host + "/app:trusted", "--work-dir", tmp.resolve("check-tls-mount").toString());
+                assertThat(m.exitCode()).as(m.toString()).isZero();
+                assertThat(m.out()).contains("with the registry backend").contains("0 difference(s)");
+            }
         } finally {
             System.clearProperty("nydusify.ca-cert-files");
         }
