@@ -12,29 +12,22 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.OptionalLong;
 
 /**
  * A {@code docker save} tarball, read-only: {@code manifest.json} names the config and layer files; a Docker v2
  * manifest is synthesized over them (layer digests = sha256 of the stored layer files, hashed once at open).
  * Entries are read with positional reads, so layers can be streamed in parallel.
  */
-final class DockerArchiveStore implements ImageStore {
-    private static final long JSON_LIMIT_BYTES = 16 << 20;
-
-    private final Path file;
-    private final String tag;
-    private final Map<String, TarSlice> byDigest = new HashMap<>();
+final class DockerArchiveStore extends TarArchiveStore {
     private final Manifest manifest;
 
     private DockerArchiveStore(Path file, String tag) throws IOException {
-        this.file = file;
-        this.tag = tag;
+        super(file, tag);
         Map<String, TarSlice> byName = new HashMap<>();
         try (TarFile tar = new TarFile(file)) {
             for (TarArchiveEntry e : tar.getEntries()) {
                 if (e.isFile()) {
-                    byName.put(normalize(e.getName()), new TarSlice(e.getDataOffset(), e.getSize()));
+                    byName.put(entryName(e.getName()), new TarSlice(e.getDataOffset(), e.getSize()));
                 }
             }
         }
@@ -58,7 +51,7 @@ final class DockerArchiveStore implements ImageStore {
         }
         byte[] config = read(byName, chosen.path("Config").asText());
         String configDigest = Manifest.sha256(config);
-        byDigest.put(configDigest, byName.get(normalize(chosen.path("Config").asText())));
+        blobs.put(configDigest, byName.get(entryName(chosen.path("Config").asText())));
         ObjectNode m = Manifest.JSON.createObjectNode();
         m.put("schemaVersion", 2);
         m.put("mediaType", MediaTypes.DOCKER_MANIFEST);
@@ -68,12 +61,12 @@ final class DockerArchiveStore implements ImageStore {
         c.put("size", config.length);
         var layers = m.putArray("layers");
         for (JsonNode l : chosen.path("Layers")) {
-            TarSlice s = byName.get(normalize(l.asText()));
+            TarSlice s = byName.get(entryName(l.asText()));
             if (s == null) {
                 throw new NoSuchFileException(describe(), null, "layer file " + l.asText() + " missing from the archive");
             }
             String digest = hash(s);
-            byDigest.put(digest, s);
+            blobs.put(digest, s);
             ObjectNode d = layers.addObject();
             d.put("mediaType", MediaTypes.DOCKER_LAYER);
             d.put("digest", digest);
@@ -86,21 +79,12 @@ final class DockerArchiveStore implements ImageStore {
         return new DockerArchiveStore(file, tag);
     }
 
-    private static String normalize(String name) {
-        return name.startsWith("./") ? name.substring(2) : name;
-    }
-
     private byte[] read(Map<String, TarSlice> byName, String name) throws IOException {
-        TarSlice s = byName.get(normalize(name));
+        TarSlice s = byName.get(entryName(name));
         if (s == null) {
             throw new NoSuchFileException(describe(), null, name + " missing from the archive");
         }
-        if (s.size() > JSON_LIMIT_BYTES) {
-            throw new IOException(describe() + ": " + name + " is larger than " + JSON_LIMIT_BYTES + " bytes");
-        }
-        try (InputStream in = s.open(file)) {
-            return in.readAllBytes();
-        }
+        return readSmall(s, name);
     }
 
     private String hash(TarSlice s) throws IOException {
@@ -120,52 +104,13 @@ final class DockerArchiveStore implements ImageStore {
     }
 
     @Override
-    public String defaultReference() {
-        return tag == null ? "" : tag;
-    }
-
-    @Override
     public Manifest manifest(String reference) {
         return manifest;
     }
 
     @Override
-    public InputStream openBlob(String digest) throws IOException {
-        TarSlice s = byDigest.get(digest);
-        if (s == null) {
-            throw new NoSuchFileException(describe(), null, "no blob " + digest);
-        }
-        return s.open(file);
-    }
-
-    @Override
-    public OptionalLong blobSize(String digest) {
-        TarSlice s = byDigest.get(digest);
-        return s == null ? OptionalLong.empty() : OptionalLong.of(s.size());
-    }
-
-    @Override
-    public boolean pushBlob(String digest, Path f) {
-        throw readOnly();
-    }
-
-    @Override
-    public boolean pushBlob(String digest, byte[] bytes) {
-        throw readOnly();
-    }
-
-    @Override
-    public void pushManifest(String reference, Manifest m) {
-        throw readOnly();
-    }
-
-    private UnsupportedOperationException readOnly() {
-        return new UnsupportedOperationException(describe() + " is read-only: docker-archive works only as a source;"
-                + " write to a registry or an OCI layout (oci:DIR[:tag])");
-    }
-
-    @Override
-    public void close() {
-        // channels are opened per stream
+    protected String readOnlyHint() {
+        return "is read-only: docker-archive works only as a source; write to a registry or an OCI layout"
+                + " (oci:DIR[:tag])";
     }
 }

@@ -5,14 +5,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarFile;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.OptionalLong;
 import java.util.regex.Pattern;
 
 /**
@@ -22,18 +18,12 @@ import java.util.regex.Pattern;
  * {@code index.json} entries (the tag, or the whole reference as containerd writes it); an archive holding a
  * single image needs no name.
  */
-final class OciArchiveStore implements ImageStore {
+final class OciArchiveStore extends TarArchiveStore {
     private static final Pattern BLOB = Pattern.compile("blobs/sha256/([0-9a-f]{64})");
-    private static final long JSON_LIMIT_BYTES = 16 << 20;
-
-    private final Path file;
-    private final String tag;
-    private final Map<String, TarSlice> blobs = new HashMap<>();
     private final JsonNode index;
 
     private OciArchiveStore(Path file, String tag) throws IOException {
-        this.file = file;
-        this.tag = tag;
+        super(file, tag);
         TarSlice indexSlice = null;
         boolean layout = false;
         try (TarFile tar = new TarFile(file)) {
@@ -41,7 +31,7 @@ final class OciArchiveStore implements ImageStore {
                 if (!e.isFile()) {
                     continue;
                 }
-                String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
+                String name = entryName(e.getName());
                 TarSlice s = new TarSlice(e.getDataOffset(), e.getSize());
                 var m = BLOB.matcher(name);
                 if (m.matches()) {
@@ -59,7 +49,7 @@ final class OciArchiveStore implements ImageStore {
             throw new IOException(describe() + ": not an OCI layout archive (oci-layout and index.json expected at"
                     + " the top of the tar)");
         }
-        JsonNode n = Manifest.JSON.readTree(read(indexSlice, "index.json"));
+        JsonNode n = Manifest.JSON.readTree(readSmall(indexSlice, "index.json"));
         if (n == null || !n.path("manifests").isArray()) {
             throw new IOException(describe() + ": index.json has no 'manifests' array");
         }
@@ -74,23 +64,9 @@ final class OciArchiveStore implements ImageStore {
         return new OciArchiveStore(file, tag);
     }
 
-    private byte[] read(TarSlice s, String what) throws IOException {
-        if (s.size() > JSON_LIMIT_BYTES) {
-            throw new IOException(describe() + ": " + what + " is larger than " + JSON_LIMIT_BYTES + " bytes");
-        }
-        try (InputStream in = s.open(file)) {
-            return in.readAllBytes();
-        }
-    }
-
     @Override
     public String describe() {
         return "oci-archive:" + file;
-    }
-
-    @Override
-    public String defaultReference() {
-        return tag == null ? "" : tag;
     }
 
     @Override
@@ -126,7 +102,7 @@ final class OciArchiveStore implements ImageStore {
         if (s == null) {
             throw new NoSuchFileException(describe(), null, "blob " + digest + " missing from the archive");
         }
-        byte[] bytes = read(s, digest);
+        byte[] bytes = readSmall(s, digest);
         String actual = Manifest.sha256(bytes);
         if (!actual.equals(digest)) {
             throw new IOException(describe() + ": blob " + digest + " digest mismatch: actual " + actual);
@@ -135,42 +111,7 @@ final class OciArchiveStore implements ImageStore {
     }
 
     @Override
-    public InputStream openBlob(String digest) throws IOException {
-        TarSlice s = blobs.get(digest);
-        if (s == null) {
-            throw new NoSuchFileException(describe(), null, "blob " + digest + " missing from the archive");
-        }
-        return s.open(file);
-    }
-
-    @Override
-    public OptionalLong blobSize(String digest) {
-        TarSlice s = blobs.get(digest);
-        return s == null ? OptionalLong.empty() : OptionalLong.of(s.size());
-    }
-
-    @Override
-    public boolean pushBlob(String digest, Path f) {
-        throw readOnly();
-    }
-
-    @Override
-    public boolean pushBlob(String digest, byte[] bytes) {
-        throw readOnly();
-    }
-
-    @Override
-    public void pushManifest(String reference, Manifest m) {
-        throw readOnly();
-    }
-
-    private UnsupportedOperationException readOnly() {
-        return new UnsupportedOperationException(describe() + " is opened as a source; write archives with"
-                + " --target-archive");
-    }
-
-    @Override
-    public void close() {
-        // channels are opened per stream
+    protected String readOnlyHint() {
+        return "is opened as a source; write archives with --target-archive";
     }
 }
