@@ -1,5 +1,6 @@
 package dev.nydus4j.backend.oss;
 
+import dev.nydus4j.backend.objectstorage.ConnectionLimits;
 import dev.nydus4j.backend.objectstorage.ProxyConfig;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
@@ -58,13 +59,7 @@ public record OssConfig(String endpoint, String bucketName, String objectPrefix,
         accessKeySecret = accessKeySecret == null ? "" : accessKeySecret;
         caCertFiles = caCertFiles == null ? List.of() : List.copyOf(caCertFiles);
         proxy = proxy == null ? ProxyConfig.NONE : proxy;
-        if (timeoutSecs < 0 || connectTimeoutSecs < 0) {
-            throw new IllegalArgumentException("timeout and connect_timeout must be >= 0 seconds, got " + timeoutSecs
-                    + " and " + connectTimeoutSecs);
-        }
-        if (retryLimit < 0 || retryLimit > 255) {
-            throw new IllegalArgumentException("retry_limit must be in 0..255, got " + retryLimit);
-        }
+        ConnectionLimits.check(timeoutSecs, connectTimeoutSecs, retryLimit);
     }
 
     /** A config for a bucket at {@code endpoint} with every other key at its default. */

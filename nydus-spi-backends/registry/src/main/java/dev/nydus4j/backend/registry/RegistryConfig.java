@@ -1,5 +1,6 @@
 package dev.nydus4j.backend.registry;
 
+import dev.nydus4j.backend.objectstorage.ConnectionLimits;
 import dev.nydus4j.backend.objectstorage.ProxyConfig;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -67,13 +68,7 @@ public record RegistryConfig(String host, String repo, String scheme, String aut
         caCertFiles = caCertFiles == null ? List.of() : List.copyOf(caCertFiles);
         proxy = proxy == null ? ProxyConfig.NONE : proxy;
         mirrors = mirrors == null ? List.of() : List.copyOf(mirrors);
-        if (timeoutSecs < 0 || connectTimeoutSecs < 0) {
-            throw new IllegalArgumentException("timeout and connect_timeout must be >= 0 seconds, got " + timeoutSecs
-                    + " and " + connectTimeoutSecs);
-        }
-        if (retryLimit < 0 || retryLimit > 255) {
-            throw new IllegalArgumentException("retry_limit must be in 0..255, got " + retryLimit);
-        }
+        ConnectionLimits.check(timeoutSecs, connectTimeoutSecs, retryLimit);
         if (host.contains("://") || host.contains("/")) {
             throw new IllegalArgumentException("host must be host[:port] without scheme or path, got '" + host + "'");
         }
