@@ -116,23 +116,20 @@ final class OciLayoutStore implements ImageStore {
 
     @Override
     public boolean pushBlob(String digest, Path file) throws IOException {
-        Path p = blobPath(digest);
-        if (Files.isRegularFile(p)) {
-            return false;
-        }
-        Files.createDirectories(p.getParent());
-        Path tmp = Files.createTempFile(p.getParent(), ".push-", ".tmp");
-        try {
-            Files.copy(file, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        return true;
+        return publish(digest, tmp -> Files.copy(file, tmp, StandardCopyOption.REPLACE_EXISTING));
     }
 
     @Override
     public boolean pushBlob(String digest, byte[] bytes) throws IOException {
+        return publish(digest, tmp -> Files.write(tmp, bytes));
+    }
+
+    private interface BlobWrite {
+        void to(Path tmp) throws IOException;
+    }
+
+    /** Writes a blob the layout lacks to a temporary file beside it and renames it in; false when present. */
+    private boolean publish(String digest, BlobWrite write) throws IOException {
         Path p = blobPath(digest);
         if (Files.isRegularFile(p)) {
             return false;
@@ -140,7 +137,7 @@ final class OciLayoutStore implements ImageStore {
         Files.createDirectories(p.getParent());
         Path tmp = Files.createTempFile(p.getParent(), ".push-", ".tmp");
         try {
-            Files.write(tmp, bytes);
+            write.to(tmp);
             Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
