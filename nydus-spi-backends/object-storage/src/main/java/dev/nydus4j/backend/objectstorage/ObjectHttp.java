@@ -233,14 +233,20 @@ public final class ObjectHttp implements Closeable {
         return new HttpHost(u.getScheme(), u.getHost(), port);
     }
 
-    /** {@code NYDUS_HEADER_<Name>=<value>} as {@code <Name>: <value>}; invalid names and values skipped. */
+    /**
+     * {@code NYDUS_HEADER_<Name>=<value>} as {@code <Name>: <value>}, for every network backend; invalid names
+     * (not an HTTP token) and values (CR, LF, NUL) are skipped with a warning.
+     */
     public static Map<String, String> envHeaders(Map<String, String> env) {
         Map<String, String> out = new LinkedHashMap<>();
         env.forEach((k, v) -> {
             if (k.startsWith(ENV_HEADER_PREFIX)) {
                 String name = k.substring(ENV_HEADER_PREFIX.length());
-                if (TOKEN.matcher(name).matches() && v.indexOf('\r') < 0 && v.indexOf('\n') < 0) {
+                if (TOKEN.matcher(name).matches() && v.chars().noneMatch(c -> c == '\r' || c == '\n' || c == 0)) {
                     out.put(name, v);
+                } else {
+                    org.slf4j.LoggerFactory.getLogger(ObjectHttp.class)
+                            .warn("ignoring environment variable {}: not a valid HTTP header", k);
                 }
             }
         });
@@ -249,6 +255,20 @@ public final class ObjectHttp implements Closeable {
 
     private static CloseableHttpClient client(TlsSocketStrategy tls, int timeoutSecs, int connectTimeoutSecs,
                                               HttpHost proxyHost) {
+        return httpClient(tls, timeoutSecs, connectTimeoutSecs, proxyHost, true);
+    }
+
+    /**
+     * The HTTP client every network backend uses: pooled (32 per route, 64 in all), {@code timeout} per read and
+     * for a pooled connection, no redirects (callers handle them: no Authorization to blob storage), no automatic
+     * retries (the backend's {@code retry_limit} decides), no content decompression (ranges must arrive as stored),
+     * no cookies.
+     *
+     * @param proxyHost          forward proxy, or null
+     * @param localhostSubdomains resolve {@code *.localhost} to loopback (virtual-hosted buckets in tests)
+     */
+    public static CloseableHttpClient httpClient(TlsSocketStrategy tls, int timeoutSecs, int connectTimeoutSecs,
+                                                 HttpHost proxyHost, boolean localhostSubdomains) {
         ConnectionConfig cc = ConnectionConfig.custom()
                 .setConnectTimeout(Timeout.ofSeconds(connectTimeoutSecs))
                 .setSocketTimeout(Timeout.ofSeconds(timeoutSecs))
@@ -256,7 +276,7 @@ public final class ObjectHttp implements Closeable {
         HttpClientBuilder b = HttpClients.custom()
                 .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
                         .setTlsSocketStrategy(tls)
-                        .setDnsResolver(LOOPBACK_LOCALHOST)
+                        .setDnsResolver(localhostSubdomains ? LOOPBACK_LOCALHOST : SystemDefaultDnsResolver.INSTANCE)
                         .setDefaultConnectionConfig(cc)
                         .setMaxConnPerRoute(32)
                         .setMaxConnTotal(64)

@@ -1,14 +1,11 @@
 package dev.nydus4j.backend.registry;
 
+import dev.nydus4j.backend.objectstorage.ObjectHttp;
 import dev.nydus4j.backend.objectstorage.TlsContexts;
 
 import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
-import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
-import org.apache.hc.client5.http.impl.classic.HttpClientBuilder;
-import org.apache.hc.client5.http.impl.classic.HttpClients;
-import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.client5.http.protocol.HttpClientContext;
 import org.apache.hc.client5.http.ssl.TlsSocketStrategy;
 import org.apache.hc.core5.http.ClassicHttpResponse;
@@ -23,7 +20,6 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -40,8 +36,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class RegistryTransport implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RegistryTransport.class);
-    static final String USER_AGENT = "nydusd/1.0.0";
-    private static final String HEADER_ENV_PREFIX = "NYDUS_HEADER_";
     private static final AtomicInteger THREAD_IDS = new AtomicInteger();
 
     private final RegistryConfig config;
@@ -78,7 +72,7 @@ final class RegistryTransport implements AutoCloseable {
             throw new IllegalArgumentException("registry host is empty");
         }
         this.config = config;
-        this.envHeaders = envHeaders(env);
+        this.envHeaders = ObjectHttp.envHeaders(env);
         this.scheme = config.plainHttp() ? "http" : "https";
         TlsSocketStrategy tls = TlsContexts.strategy("registry", config.skipVerify(), config.caCertFiles());
         background = new ScheduledThreadPoolExecutor(1, r -> {
@@ -129,32 +123,7 @@ final class RegistryTransport implements AutoCloseable {
     }
 
     private CloseableHttpClient client(TlsSocketStrategy tls, HttpHost proxyHost) {
-        ConnectionConfig cc = ConnectionConfig.custom()
-                .setConnectTimeout(Timeout.ofSeconds(config.connectTimeoutSecs()))
-                .setSocketTimeout(Timeout.ofSeconds(config.timeoutSecs()))
-                .build();
-        HttpClientBuilder b = HttpClients.custom()
-                .setConnectionManager(PoolingHttpClientConnectionManagerBuilder.create()
-                        .setTlsSocketStrategy(tls)
-                        .setDefaultConnectionConfig(cc)
-                        .setMaxConnPerRoute(32)
-                        .setMaxConnTotal(64)
-                        .build())
-                .setDefaultRequestConfig(RequestConfig.custom()
-                        .setResponseTimeout(Timeout.ofSeconds(config.timeoutSecs()))
-                        .setConnectionRequestTimeout(Timeout.ofSeconds(Math.max(config.timeoutSecs(), 30)))
-                        .build())
-                // redirects are handled by the callers (no Authorization to blob storage, location cache);
-                // retries are the backend's (retry_limit); ranges must not be decompressed
-                .disableRedirectHandling()
-                .disableAutomaticRetries()
-                .disableContentCompression()
-                .disableCookieManagement()
-                .setUserAgent(USER_AGENT);
-        if (proxyHost != null) {
-            b.setProxy(proxyHost);
-        }
-        return b.build();
+        return ObjectHttp.httpClient(tls, config.timeoutSecs(), config.connectTimeoutSecs(), proxyHost, false);
     }
 
     RegistryConfig config() {
@@ -359,22 +328,6 @@ final class RegistryTransport implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    private static Map<String, String> envHeaders(Map<String, String> env) {
-        Map<String, String> out = new LinkedHashMap<>();
-        env.forEach((k, v) -> {
-            if (k.startsWith(HEADER_ENV_PREFIX) && k.length() > HEADER_ENV_PREFIX.length()) {
-                String name = k.substring(HEADER_ENV_PREFIX.length());
-                if (name.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)
-                        && v.chars().noneMatch(c -> c == '\r' || c == '\n' || c == 0)) {
-                    out.put(name, v);
-                } else {
-                    LOG.warn("ignoring environment variable {}: not a valid HTTP header", k);
-                }
-            }
-        });
-        return Map.copyOf(out);
     }
 
     @Override
