@@ -146,6 +146,86 @@ public final class ObjectBlobBackend implements BlobBackend {
         size = -1;
     }
 
+    /**
+     * A reply to a sub-resource request of this object ({@link #call}).
+     *
+     * @param status  HTTP status (2xx)
+     * @param headers first value of each response header, by lowercase name
+     * @param body    the response body as text (at most {@value #MAX_REPLY_BYTES} bytes)
+     */
+    record Reply(int status, Map<String, String> headers, String body) {
+    }
+
+    static final int MAX_REPLY_BYTES = 1 << 20;
+
+    /** Server error codes that mean the request body was damaged or cut on the way: sending it again may work. */
+    private static final java.util.Set<String> RETRYABLE_400_CODES = java.util.Set.of("BadDigest", "InvalidDigest",
+            "XAmzContentSHA256Mismatch", "IncompleteBody", "RequestTimeout");
+
+    /**
+     * Sends one signed request to this object with the query {@code query} (already encoded, e.g. {@code uploads}
+     * or {@code partNumber=1&uploadId=...}); multipart uploads use it. {@code headers} (lowercase names) are signed
+     * with the request. A status outside 2xx throws a {@link BackendException} naming {@code what}, the status and
+     * the server's code and message; it is retryable for 5xx, 408, 429 and a damaged body (BadDigest and kin).
+     */
+    Reply call(String method, String query, Map<String, String> headers, HttpEntity body, String what)
+            throws IOException {
+        checkOpen();
+        URI target = query.isEmpty() ? uri : URI.create(uri + "?" + query);
+        Map<String, String> signed = signer.sign(method, target, new java.util.TreeMap<>(headers));
+        try {
+            return http.execute(method, target, signed, body, response -> {
+                String text = "";
+                HttpEntity entity = response.getEntity();
+                if (entity != null) {
+                    try (InputStream in = entity.getContent()) {
+                        text = new String(in.readNBytes(MAX_REPLY_BYTES), StandardCharsets.UTF_8);
+                    }
+                }
+                int status = response.getCode();
+                if (status < 200 || status >= 300) {
+                    Matcher code = XML_CODE.matcher(text);
+                    boolean retryable = status >= 500 || status == 429 || status == 408
+                            || (status == 400 && code.find() && RETRYABLE_400_CODES.contains(code.group(1)));
+                    String kind = status == 403 ? " (check access_key_id/access_key_secret, region and bucket)"
+                            : status >= 300 && status < 400 ? " (redirects are not followed by object-store backends)"
+                            : "";
+                    throw new BackendException(type + " backend: " + what + ": HTTP " + status + detail(text) + kind,
+                            retryable, status, null);
+                }
+                Map<String, String> replyHeaders = new java.util.HashMap<>();
+                for (Header h : response.getHeaders()) {
+                    replyHeaders.putIfAbsent(h.getName().toLowerCase(java.util.Locale.ROOT), h.getValue());
+                }
+                return new Reply(status, Map.copyOf(replyHeaders), text);
+            });
+        } catch (BackendException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new BackendException(type + " backend: " + what + ": " + e.getClass().getSimpleName() + ": "
+                    + e.getMessage(), true, 0, e);
+        }
+    }
+
+    /** The server's {@code <Code>} and {@code <Message>} of an XML error body, as " Code: message" (or empty). */
+    static String errorDetail(String body) {
+        return detail(body);
+    }
+
+    /** Where the object lives, for messages ({@code s3://bucket/key}). */
+    String display() {
+        return display;
+    }
+
+    String type() {
+        return type;
+    }
+
+    /** Forgets the size asked before (the object was just written). */
+    void forgetSize() {
+        size = -1;
+    }
+
     /** Sends one request; transport failures (refused, reset, timed out) become retryable BackendExceptions. */
     private <T> T execute(String method, String what, Map<String, String> headers,
                           ObjectHttp.ResponseHandler<T> handler) throws IOException {

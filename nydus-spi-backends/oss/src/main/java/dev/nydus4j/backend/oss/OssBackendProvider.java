@@ -79,7 +79,11 @@ public final class OssBackendProvider implements BlobBackendProvider<OssConfig> 
         return (method, uri, headers) -> {
             TreeMap<String, String> h = new TreeMap<>(headers);
             String date = OssSigner.DATE.format(clock.instant());
-            String sts = OssSigner.stringToSign(method, "", "", date, h, canonicalResource);
+            // Content-MD5 / Content-Type are signed when sent (multipart parts carry Content-MD5); the
+            // sub-resources of the query (uploads, partNumber, uploadId) join the canonical resource
+            String sts = OssSigner.stringToSign(method, h.getOrDefault("content-md5", ""),
+                    h.getOrDefault("content-type", ""), date, h,
+                    OssSigner.canonicalResource(canonicalResource, uri.getRawQuery()));
             h.put("date", date);
             h.put("authorization", OssSigner.authorization(config.accessKeyId(),
                     OssSigner.signature(config.accessKeySecret(), sts)));

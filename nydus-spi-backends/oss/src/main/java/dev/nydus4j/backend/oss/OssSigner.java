@@ -40,6 +40,60 @@ final class OssSigner {
         return sb.append(canonicalResource).toString();
     }
 
+    /**
+     * Query parameters that are OSS sub-resources and so part of the canonical resource (OSS docs, "Include
+     * signatures in the Authorization header": CanonicalizedResource); other parameters are not signed.
+     */
+    static final java.util.Set<String> SUB_RESOURCES = java.util.Set.of("acl", "uploads", "location", "cors",
+            "logging", "website", "referer", "lifecycle", "delete", "append", "tagging", "objectMeta", "uploadId",
+            "partNumber", "security-token", "position", "img", "style", "styleName", "replication",
+            "replicationProgress", "replicationLocation", "cname", "bucketInfo", "comp", "qos", "live", "status",
+            "vod", "startTime", "endTime", "symlink", "x-oss-process", "response-content-type",
+            "response-content-language", "response-expires", "response-cache-control",
+            "response-content-disposition", "response-content-encoding", "udf", "udfName", "udfImage", "udfId",
+            "udfImageDesc", "udfApplication", "udfApplicationLog", "restore", "callback", "callback-var",
+            "continuation-token", "versionId", "versioning", "versions", "policy", "requestPayment", "encryption",
+            "inventory", "worm", "wormId", "wormExtend", "stat", "objectInfo");
+
+    /**
+     * The canonical resource of a request: {@code base} ({@code /bucket/key}) plus the sub-resources of the raw
+     * query, decoded, sorted by name, as {@code ?name[=value]&...} (a bare name, as {@code uploads}, stays bare).
+     */
+    static String canonicalResource(String base, String rawQuery) {
+        if (rawQuery == null || rawQuery.isEmpty()) {
+            return base;
+        }
+        TreeMap<String, String> subs = new TreeMap<>();
+        for (String p : rawQuery.split("&")) {
+            int eq = p.indexOf('=');
+            String name = decode(eq < 0 ? p : p.substring(0, eq));
+            if (SUB_RESOURCES.contains(name)) {
+                subs.put(name, eq < 0 ? null : decode(p.substring(eq + 1)));
+            }
+        }
+        if (subs.isEmpty()) {
+            return base;
+        }
+        StringBuilder sb = new StringBuilder(base);
+        char sep = '?';
+        for (Map.Entry<String, String> e : subs.entrySet()) {
+            sb.append(sep).append(e.getKey());
+            if (e.getValue() != null && !e.getValue().isEmpty()) {
+                sb.append('=').append(e.getValue());
+            }
+            sep = '&';
+        }
+        return sb.toString();
+    }
+
+    private static String decode(String s) {
+        try {
+            return java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return s;
+        }
+    }
+
     /** Base64 of HMAC-SHA1 of the string with the secret. */
     static String signature(String secret, String stringToSign) {
         try {

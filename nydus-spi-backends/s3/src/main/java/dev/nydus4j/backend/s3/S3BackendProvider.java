@@ -86,7 +86,7 @@ public final class S3BackendProvider implements BlobBackendProvider<S3Config> {
             h.put("host", uri.getRawAuthority());
             h.putIfAbsent("x-amz-content-sha256", SigV4.EMPTY_SHA256); // uploads give their body's hash
             h.put("x-amz-date", AMZ_DATE.format(clock.instant()));
-            String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
+            String query = SigV4.canonicalQuery(uri.getRawQuery());
             SigV4.Signature s = SigV4.sign(method, uri.getRawPath(), query, h, h.get("x-amz-content-sha256"),
                     config.accessKeyId(), config.accessKeySecret(), config.region(), "s3", h.get("x-amz-date"));
             h.put("authorization", s.authorization());

@@ -107,6 +107,47 @@ final class SigV4 {
         return sb.toString();
     }
 
+    /**
+     * The canonical query string of SigV4: each {@code name=value} pair (a bare name gets an empty value, as
+     * {@code uploads=}) decoded and encoded again like {@link #encodeComponent}, sorted by name, then value.
+     */
+    static String canonicalQuery(String rawQuery) {
+        if (rawQuery == null || rawQuery.isEmpty()) {
+            return "";
+        }
+        java.util.List<String[]> pairs = new java.util.ArrayList<>();
+        for (String p : rawQuery.split("&")) {
+            if (p.isEmpty()) {
+                continue;
+            }
+            int eq = p.indexOf('=');
+            String name = eq < 0 ? p : p.substring(0, eq);
+            String value = eq < 0 ? "" : p.substring(eq + 1);
+            pairs.add(new String[]{encodeComponent(decode(name)), encodeComponent(decode(value))});
+        }
+        pairs.sort(java.util.Comparator.<String[], String>comparing(a -> a[0]).thenComparing(a -> a[1]));
+        StringJoiner out = new StringJoiner("&");
+        pairs.forEach(a -> out.add(a[0] + "=" + a[1]));
+        return out.toString();
+    }
+
+    /** Encodes a query name or value: every byte except unreserved characters as {@code %XX} (uppercase). */
+    static String encodeComponent(String s) {
+        return encodePath(s).replace("/", "%2F");
+    }
+
+    /** Percent-decoding ({@code +} stays {@code +}: S3 query values are strictly percent-encoded); as is if malformed. */
+    private static String decode(String s) {
+        if (s.indexOf('%') < 0) {
+            return s;
+        }
+        try {
+            return java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return s;
+        }
+    }
+
     private static byte[] hmac(byte[] key, String msg) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");

@@ -1,0 +1,210 @@
+package dev.nydus4j.convert;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nydus4j.backend.s3.S3BackendProvider;
+import dev.nydus4j.spi.BlobBackend;
+import org.gaul.s3proxy.S3ErrorCode;
+import org.gaul.s3proxy.S3Proxy;
+import org.gaul.s3proxy.S3ProxyException;
+import org.gaul.s3proxy.auth.AuthenticationType;
+import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
+import org.gaul.s3proxy.blobstore.domain.MultipartUpload;
+import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.s3.model.UploadPartRequest;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@code --backend-type s3} with blobs above the multipart threshold, against a real in-process s3proxy (SigV4
+ * enforced, TESTING.md 3.1) whose store can be told to fail UploadPart of chosen parts: the blob round-trips byte for
+ * byte and reads back through the s3 backend, a part that fails once is sent again, a part that keeps failing aborts
+ * the upload (no upload listed, no object), and the skip / force-push rules still hold. Small parts (the store's
+ * 5 MiB minimum) keep the blobs at ~12 MiB.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MultipartUploadS3Test {
+    private static final String ACCESS_KEY = "mpu-ak";
+    private static final String SECRET = "mpu-sk-0123456789";
+    private static final long PART = 5L << 20;
+    private static final ExternalBlobBackend.ObjectStoreBlobBackend.Upload SMALL_PARTS =
+            new ExternalBlobBackend.ObjectStoreBlobBackend.Upload(PART, PART, 3, 3, Duration.ofMillis(20));
+
+    @TempDir
+    static Path tmp;
+    private S3Proxy proxy;
+    private TransientNio2BlobStore store;
+    /** part number -> how many more UploadPart calls of it fail (Integer.MAX_VALUE: always). */
+    private final Map<Integer, Integer> failures = new ConcurrentHashMap<>();
+    private final AtomicInteger partCalls = new AtomicInteger();
+    private final Set<String> initiated = ConcurrentHashMap.newKeySet();
+
+    @BeforeAll
+    void start() throws Exception {
+        store = new TransientNio2BlobStore();
+        store.createContainer("nydus");
+        BlobStore faulty = new ForwardingBlobStore(store) {
+            @Override
+            public MultipartUpload initiateMultipartUpload(
+                    software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest request) {
+                MultipartUpload u = super.initiateMultipartUpload(request);
+                initiated.add(u.id());
+                return u;
+            }
+
+            @Override
+            public UploadPartResponse uploadMultipartPart(MultipartUpload upload, UploadPartRequest request,
+                                                          InputStream in) {
+                partCalls.incrementAndGet();
+                int part = request.partNumber();
+                Integer left = failures.get(part);
+                if (left != null && left > 0) {
+                    failures.put(part, left == Integer.MAX_VALUE ? left : left - 1);
+                    throw new S3ProxyException(S3ErrorCode.INTERNAL_ERROR, "injected failure of part " + part);
+                }
+                return super.uploadMultipartPart(upload, request, in);
+            }
+        };
+        proxy = S3Proxy.builder().blobStore(faulty).endpoint(URI.create("http://127.0.0.1:0"))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET).build();
+        proxy.start();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!"STARTED".equals(proxy.getState())) {
+            assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (proxy != null) {
+            proxy.stop();
+        }
+    }
+
+    @BeforeEach
+    void reset() {
+        failures.clear();
+        partCalls.set(0);
+    }
+
+    private ObjectNode config(String prefix) {
+        return (ObjectNode) Manifest.JSON.createObjectNode().put("scheme", "http")
+                .put("endpoint", "127.0.0.1:" + proxy.getPort()).put("region", "us-east-1")
+                .put("bucket_name", "nydus").put("object_prefix", prefix).put("access_key_id", ACCESS_KEY)
+                .put("access_key_secret", SECRET);
+    }
+
+    private ExternalBlobBackend backend(String prefix, boolean force) {
+        return ExternalBlobBackend.ObjectStoreBlobBackend.of(new S3BackendProvider(Map.of()), config(prefix), force,
+                SMALL_PARTS);
+    }
+
+    /** A blob of {@code size} random bytes, returned with its sha256 hex (the blob id). */
+    private static Map.Entry<String, Path> blob(String name, long size, long seed) throws Exception {
+        byte[] data = new byte[(int) size];
+        new Random(seed).nextBytes(data);
+        Path f = Files.write(tmp.resolve(name), data);
+        return Map.entry(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data)), f);
+    }
+
+    private static byte[] readAll(BlobBackend b) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate((int) b.size());
+        while (buf.hasRemaining()) {
+            int n = b.read(buf, buf.position());
+            assertThat(n).as("read at " + buf.position()).isPositive();
+        }
+        return buf.array();
+    }
+
+    private List<String> keys(String prefix) {
+        return store.list("nydus").contents().stream().map(o -> o.key()).filter(k -> k.startsWith(prefix)).toList();
+    }
+
+    @Test
+    void bigBlobGoesInPartsAndReadsBackByteForByte() throws Exception {
+        var blob = blob("big", 2 * PART + 12_345, 1);
+        ExternalBlobBackend backend = backend("rt/", false);
+        assertThat(backend.push(blob.getKey(), blob.getValue())).isTrue();
+        assertThat(partCalls.get()).as("three parts: 5 MiB, 5 MiB, 12345 bytes").isEqualTo(3);
+        assertThat(keys("rt/")).containsExactly("rt/" + blob.getKey());
+        try (BlobBackend b = backend.open(blob.getKey())) {
+            assertThat(b.size()).isEqualTo(Files.size(blob.getValue()));
+            assertThat(readAll(b)).isEqualTo(Files.readAllBytes(blob.getValue()));
+        }
+        assertThat(store.listMultipartUploads("nydus")).as("no upload left open").isEmpty();
+
+        assertThat(backend.push(blob.getKey(), blob.getValue())).as("same size stored: skipped").isFalse();
+        assertThat(partCalls.get()).isEqualTo(3);
+        assertThat(backend("rt/", true).push(blob.getKey(), blob.getValue())).as("--backend-force-push").isTrue();
+        assertThat(partCalls.get()).isEqualTo(6);
+
+        var small = blob("small", PART, 2);
+        assertThat(backend.push(small.getKey(), small.getValue())).isTrue();
+        assertThat(partCalls.get()).as("at the threshold: one PUT, no parts").isEqualTo(6);
+        try (BlobBackend b = backend.open(small.getKey())) {
+            assertThat(readAll(b)).isEqualTo(Files.readAllBytes(small.getValue()));
+        }
+    }
+
+    @Test
+    void aPartFailingOnceIsSentAgain() throws Exception {
+        var blob = blob("retried", 2 * PART + 1, 3);
+        failures.put(2, 1);
+        ExternalBlobBackend backend = backend("retry/", false);
+        assertThat(backend.push(blob.getKey(), blob.getValue())).isTrue();
+        assertThat(failures.get(2)).as("the failure was hit").isZero();
+        assertThat(partCalls.get()).as("3 parts + 1 retry").isEqualTo(4);
+        try (BlobBackend b = backend.open(blob.getKey())) {
+            assertThat(readAll(b)).isEqualTo(Files.readAllBytes(blob.getValue()));
+        }
+        assertThat(store.listMultipartUploads("nydus")).isEmpty();
+    }
+
+    @Test
+    void aPartThatKeepsFailingAbortsTheUploadAndLeavesNoObject() throws Exception {
+        var blob = blob("doomed", 3 * PART, 4);
+        failures.put(2, Integer.MAX_VALUE);
+        int before = initiated.size();
+        ExternalBlobBackend backend = backend("abort/", false);
+        assertThatThrownBy(() -> backend.push(blob.getKey(), blob.getValue()))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("cannot push blob sha256:" + blob.getKey())
+                .hasMessageContaining("s3://nydus/abort/" + blob.getKey())
+                .hasMessageContaining("part 2 of 3")
+                .hasMessageContaining("HTTP 500 InternalError: injected failure of part 2")
+                .hasMessageContaining("after 3 attempts")
+                .hasMessageContaining("the upload was aborted")
+                .hasMessageNotContaining(SECRET);
+        assertThat(initiated.size()).isEqualTo(before + 1);
+        assertThat(store.listMultipartUploads("nydus")).as("ListMultipartUploads: none").isEmpty();
+        assertThat(keys("abort/")).as("no object, no part left").isEmpty();
+        try (BlobBackend b = backend.open(blob.getKey())) {
+            assertThatThrownBy(b::size).isInstanceOf(java.io.FileNotFoundException.class);
+        }
+    }
+}
