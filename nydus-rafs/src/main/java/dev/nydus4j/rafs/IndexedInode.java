@@ -72,6 +72,24 @@ final class IndexedInode {
         return Collections.unmodifiableList(all);
     }
 
+    /** Number of entries other than "." and ".." (directories), else 0. */
+    int childCount() {
+        return childNames.length;
+    }
+
+    /** Name of entry {@code i} in name-byte order (not a copy: not to be modified). */
+    byte[] childName(int i) {
+        return childNames[i];
+    }
+
+    long childIno(int i) {
+        return childInos[i];
+    }
+
+    FileType childType(int i) {
+        return childTypes[i];
+    }
+
     /** Inode number of child {@code name}, or -1. */
     long child(byte[] name) {
         int lo = 0;

@@ -8,6 +8,7 @@ import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.Node;
 import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.storage.ChunkInfo;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import java.util.TreeMap;
  * assigned 1, 2, … in depth-first order with the root at 1 (freshly built trees). Link counts follow the v6
  * writer: directories 2 + subdirectories, other inodes the number of names.
  */
-final class InodeIndex {
+final class InodeIndex implements InodeSource {
     static final int BLOCK_SIZE = 4096;
     private static final int DIRENT_SIZE = 12;
 
@@ -46,6 +47,43 @@ final class InodeIndex {
         this.rootIno = rootIno;
         this.totalDataBlocks = totalDataBlocks;
         this.maxChunkSize = maxChunkSize;
+    }
+
+    @Override
+    public long rootIno() {
+        return rootIno;
+    }
+
+    @Override
+    public IndexedInode get(long ino) {
+        return inodes.get(ino);
+    }
+
+    @Override
+    public int maxChunkSize() {
+        return maxChunkSize;
+    }
+
+    @Override
+    public void collectChunks(List<List<ChunkInfo>> infos, List<List<byte[]>> digests) {
+        inodes.forEachValue(f -> {
+            for (ChunkRef c : f.chunks) {
+                if (c.blobIndex() >= 0 && c.blobIndex() < infos.size()) {
+                    infos.get(c.blobIndex()).add(c.info());
+                    digests.get(c.blobIndex()).add(c.digest());
+                }
+            }
+        });
+    }
+
+    @Override
+    public long[] counts() {
+        return new long[] {inodes.size(), totalDataBlocks};
+    }
+
+    @Override
+    public long[] sortedInos() {
+        return inodes.sortedKeys();
     }
 
     /** Pass-1 facts about one distinct inode. */
@@ -111,25 +149,9 @@ final class InodeIndex {
             if (type == null) {
                 throw new CorruptImageException(resource, -1, String.format("inode %d has unknown mode 0%o", ino, in.mode));
             }
-            ChunkRef[] chunks = NO_CHUNKS;
-            if (type == FileType.REGULAR && !in.chunks.isEmpty()) {
-                chunks = in.chunks.toArray(NO_CHUNKS);
-                for (int i = 0; i < chunks.length; i++) {
-                    ChunkRef c = chunks[i];
-                    if (c.blobIndex() < 0 || c.blobIndex() >= tree.blobs.size()) {
-                        throw new CorruptImageException(resource, -1,
-                                "inode " + ino + " chunk " + i + " names blob " + c.blobIndex() + " of " + tree.blobs.size());
-                    }
-                    if (i > 0 && c.fileOffset() < chunks[i - 1].fileOffset() + chunks[i - 1].info().uncompressedSize()) {
-                        throw new CorruptImageException(resource, -1, "inode " + ino + " chunks overlap or are unsorted at chunk " + i);
-                    }
-                    maxChunk = Math.max(maxChunk, c.info().uncompressedSize());
-                }
-            }
             byte[][] childNames = NO_NAMES;
             long[] childInos = NO_INOS;
             FileType[] childTypes = NO_TYPES;
-            long size = in.size;
             int nlink = s.names;
             long parentIno = ino;
             if (type == FileType.DIRECTORY) {
@@ -151,36 +173,72 @@ final class InodeIndex {
                     i++;
                 }
                 nlink = 2 + subdirs;
-                if (size <= 0) {
-                    size = packedDirSize(childNames);
-                }
-            } else if (type == FileType.SYMLINK) {
-                if (in.symlinkTarget == null || in.symlinkTarget.length == 0) {
-                    throw new CorruptImageException(resource, -1, "symlink inode " + ino + " has no target");
-                }
-                size = in.symlinkTarget.length;
-            } else if (type == FileType.REGULAR) {
-                dataBlocks += (size + BLOCK_SIZE - 1) / BLOCK_SIZE;
-            } else {
-                size = 0;
             }
-            int rdev = (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE) ? in.rdev : 0;
-            InodeAttributes attrs = new InodeAttributes(ino, in.mode, nlink, in.uid, in.gid, size, (size + 511) / 512,
-                    in.mtimeSec, in.mtimeNsec, rdev);
-            SortedMap<String, byte[]> xattrs = Collections.emptySortedMap();
-            if (!in.xattrs.isEmpty()) {
-                TreeMap<String, byte[]> copy = new TreeMap<>();
-                in.xattrs.forEach((k, v) -> copy.put(k, v.clone()));
-                xattrs = Collections.unmodifiableSortedMap(copy);
+            IndexedInode x = indexed(in, type, ino, nlink, parentIno, childNames, childInos, childTypes,
+                    tree.blobs.size(), resource);
+            if (type == FileType.REGULAR) {
+                dataBlocks += (x.attrs.size() + BLOCK_SIZE - 1) / BLOCK_SIZE;
+                for (ChunkRef c : x.chunks) {
+                    maxChunk = Math.max(maxChunk, c.info().uncompressedSize());
+                }
             }
-            byte[] target = in.symlinkTarget == null ? null : in.symlinkTarget.clone();
-            map.put(ino, new IndexedInode(attrs, parentIno, target, xattrs, chunks, childNames, childInos, childTypes));
+            map.put(ino, x);
         }
         return new InodeIndex(map, seen.get(tree.root.inode()).ino, dataBlocks, maxChunk);
     }
 
+    /**
+     * The served form of one inode (shared by the whole-image index and the direct reader): checks the chunk list
+     * (blob indexes, sorted and not overlapping) and symlink target, derives the size (directories: packed dirent
+     * size unless stored; symlinks: target length; devices, fifos, sockets: 0) and copies xattrs and target.
+     *
+     * @param childNames directory entries other than "." and ".." in name-byte order (empty for other types)
+     */
+    static IndexedInode indexed(Inode in, FileType type, long ino, int nlink, long parentIno, byte[][] childNames,
+                                long[] childInos, FileType[] childTypes, int blobCount, String resource)
+            throws CorruptImageException {
+        ChunkRef[] chunks = NO_CHUNKS;
+        if (type == FileType.REGULAR && !in.chunks.isEmpty()) {
+            chunks = in.chunks.toArray(NO_CHUNKS);
+            for (int i = 0; i < chunks.length; i++) {
+                ChunkRef c = chunks[i];
+                if (c.blobIndex() < 0 || c.blobIndex() >= blobCount) {
+                    throw new CorruptImageException(resource, -1,
+                            "inode " + ino + " chunk " + i + " names blob " + c.blobIndex() + " of " + blobCount);
+                }
+                if (i > 0 && c.fileOffset() < chunks[i - 1].fileOffset() + chunks[i - 1].info().uncompressedSize()) {
+                    throw new CorruptImageException(resource, -1, "inode " + ino + " chunks overlap or are unsorted at chunk " + i);
+                }
+            }
+        }
+        long size = in.size;
+        if (type == FileType.DIRECTORY) {
+            if (size <= 0) {
+                size = packedDirSize(childNames);
+            }
+        } else if (type == FileType.SYMLINK) {
+            if (in.symlinkTarget == null || in.symlinkTarget.length == 0) {
+                throw new CorruptImageException(resource, -1, "symlink inode " + ino + " has no target");
+            }
+            size = in.symlinkTarget.length;
+        } else if (type != FileType.REGULAR) {
+            size = 0;
+        }
+        int rdev = (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE) ? in.rdev : 0;
+        InodeAttributes attrs = new InodeAttributes(ino, in.mode, nlink, in.uid, in.gid, size, (size + 511) / 512,
+                in.mtimeSec, in.mtimeNsec, rdev);
+        SortedMap<String, byte[]> xattrs = Collections.emptySortedMap();
+        if (!in.xattrs.isEmpty()) {
+            TreeMap<String, byte[]> copy = new TreeMap<>();
+            in.xattrs.forEach((k, v) -> copy.put(k, v.clone()));
+            xattrs = Collections.unmodifiableSortedMap(copy);
+        }
+        byte[] target = in.symlinkTarget == null ? null : in.symlinkTarget.clone();
+        return new IndexedInode(attrs, parentIno, target, xattrs, chunks, childNames, childInos, childTypes);
+    }
+
     /** Names served must be real directory entries: 1..255 bytes, no '/', no NUL, not "." or "..". */
-    private static void checkName(byte[] name, long dirIno, String resource) throws CorruptImageException {
+    static void checkName(byte[] name, long dirIno, String resource) throws CorruptImageException {
         boolean bad = name.length == 0 || name.length > 255 || Arrays.equals(name, new byte[]{'.'})
                 || Arrays.equals(name, new byte[]{'.', '.'});
         for (byte b : name) {

@@ -6,6 +6,7 @@ import dev.nydus4j.api.InodeAttributes;
 import dev.nydus4j.api.RafsFileSystem;
 import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.rafs.v6.RafsV6DirectReader;
 import dev.nydus4j.storage.ChunkInfo;
 import dev.nydus4j.storage.ChunkReader;
 import dev.nydus4j.storage.blob.BlobInfo;
@@ -41,7 +42,11 @@ public final class RafsImage implements RafsFileSystem {
     private final int version;
     private final int chunkSize;
     private final List<BlobInfo> blobs;
-    private final InodeIndex index;
+    private final InodeSource index;
+    /** The on-demand index when opened in direct mode ({@link #openDirect}), else null. */
+    private final DirectIndex direct;
+    /** The tree's prefetch paths (images opened from a tree). */
+    private final List<String> prefetchPaths;
     private final ChunkReader chunkReader;
     private final boolean verifyDigests;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -50,14 +55,23 @@ public final class RafsImage implements RafsFileSystem {
 
     private RafsImage(String resource, int version, RafsTree tree, ChunkReader chunkReader, boolean verifyDigests)
             throws CorruptImageException {
+        this(resource, version, tree.chunkSize, tree.blobs, InodeIndex.build(tree, resource), null,
+                List.copyOf(tree.prefetchPaths), chunkReader, verifyDigests);
+    }
+
+    private RafsImage(String resource, int version, int chunkSize, List<BlobInfo> blobs, InodeSource index,
+                      DirectIndex direct, List<String> prefetchPaths, ChunkReader chunkReader, boolean verifyDigests)
+            throws CorruptImageException {
         this.resource = resource;
         this.version = version;
-        this.chunkSize = tree.chunkSize;
-        this.blobs = List.copyOf(tree.blobs);
-        this.index = InodeIndex.build(tree, resource);
+        this.chunkSize = chunkSize;
+        this.blobs = List.copyOf(blobs);
+        this.index = index;
+        this.direct = direct;
+        this.prefetchPaths = prefetchPaths;
         this.chunkReader = chunkReader;
         this.verifyDigests = verifyDigests;
-        int bufSize = Math.max(index.maxChunkSize, 1);
+        int bufSize = Math.max(index.maxChunkSize(), 1);
         this.slots = ThreadLocal.withInitial(() -> new ChunkSlot(bufSize));
         describeChunks();
     }
@@ -70,14 +84,13 @@ public final class RafsImage implements RafsFileSystem {
             infos.add(new ArrayList<>());
             digests.add(new ArrayList<>());
         }
-        index.inodes.forEachValue(f -> {
-            for (ChunkRef c : f.chunks) {
-                if (c.blobIndex() >= 0 && c.blobIndex() < blobs.size()) {
-                    infos.get(c.blobIndex()).add(c.info());
-                    digests.get(c.blobIndex()).add(c.digest());
-                }
-            }
-        });
+        try {
+            index.collectChunks(infos, digests);
+        } catch (CorruptImageException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new CorruptImageException(resource, -1, "cannot list the chunks of the image: " + e.getMessage());
+        }
         for (int b = 0; b < blobs.size(); b++) {
             if (!infos.get(b).isEmpty()) {
                 try {
@@ -101,7 +114,7 @@ public final class RafsImage implements RafsFileSystem {
             int version = Bootstraps.version(bytes, bootstrap.toString());
             RafsTree tree = Bootstraps.read(bytes, bootstrap.toString());
             RafsImage image = new RafsImage(bootstrap.toString(), version, tree, chunkReader, true);
-            LOG.debug("opened RAFS v{} image {}: {} inodes", version, bootstrap, image.index.inodes.size());
+            LOG.debug("opened RAFS v{} image {}", version, bootstrap);
             return image;
         } catch (IOException | RuntimeException e) {
             closeQuietlyAfter(chunkReader, e);
@@ -132,6 +145,66 @@ public final class RafsImage implements RafsFileSystem {
         }
     }
 
+    /**
+     * Opens a bootstrap file for serving (nydusd) with chunk digest verification on: a RAFS v6 bootstrap in direct
+     * mode (see {@link #openDirect(byte[], String, ChunkReader, boolean)}), a v5 one whole as {@link #open(Path,
+     * ChunkReader)} does. On failure the chunk reader is closed.
+     */
+    public static RafsImage openDirect(Path bootstrap, ChunkReader chunkReader) throws IOException {
+        Objects.requireNonNull(chunkReader, "chunkReader is null");
+        byte[] bytes;
+        try {
+            bytes = Bootstraps.readBytes(bootstrap);
+        } catch (IOException | RuntimeException e) {
+            closeQuietlyAfter(chunkReader, e);
+            throw e;
+        }
+        return openDirect(bytes, bootstrap.toString(), chunkReader, true);
+    }
+
+    /**
+     * Opens bootstrap bytes (kept, not copied: not to be modified afterwards) for serving. A RAFS v6 bootstrap is
+     * opened in direct mode: the superblocks, the blob and device tables and the chunk table are validated now and
+     * the chunk reader gets every blob's chunk table; each inode, directory, xattr area, symlink target and chunk
+     * list is decoded and validated with the whole-image reader's per-structure checks when first used, and a
+     * corrupt one is a {@link CorruptImageException} naming the bootstrap and the offset or nid then. Served the
+     * same as {@link #open(RafsTree, int, ChunkReader, boolean)} of the tree {@link Bootstraps#read} gives, except:
+     * <ul>
+     *   <li>checks that need the whole tree are not made: that structures do not overlap, that bytes between them
+     *       are zero, that no unreachable directory is malformed (a directory found in two places, or whose
+     *       {@code ..} is not where it was found, is still corrupt when met);</li>
+     *   <li>the link count of a non-directory is its on-disk {@code i_nlink} (the whole-image index counts its
+     *       names; writers store that count);</li>
+     *   <li>an image with an inode at nid 0 (renumbered by the whole-image index) is opened whole at open when
+     *       its root is nid 0, and otherwise a directory entry naming nid 0 is reported corrupt when met;</li>
+     *   <li>{@link #stats()}, {@link #inodeNumbers()} walk the whole tree on first use; {@link #prefetchPaths()}
+     *       resolves the prefetch table then, and the chunk reader is told about every chunk-table record, including
+     *       any that no file refers to.</li>
+     * </ul>
+     * A RAFS v5 bootstrap is read whole. On failure the chunk reader is closed.
+     */
+    public static RafsImage openDirect(byte[] bootstrap, String resource, ChunkReader chunkReader,
+                                       boolean verifyDigests) throws IOException {
+        Objects.requireNonNull(chunkReader, "chunkReader is null");
+        try {
+            int version = Bootstraps.version(bootstrap, resource);
+            RafsV6DirectReader reader = version == 6 ? RafsV6DirectReader.open(bootstrap, resource) : null;
+            if (reader == null || reader.rootNid() == 0) {
+                return new RafsImage(resource, version, Bootstraps.read(bootstrap, resource), chunkReader,
+                        verifyDigests);
+            }
+            DirectIndex index = new DirectIndex(reader);
+            RafsImage image = new RafsImage(resource, 6, reader.chunkSize(), reader.blobs(), index, index, List.of(),
+                    chunkReader, verifyDigests);
+            image.getattr(index.rootIno()); // the root and its entries now: a bad root fails the open
+            LOG.debug("opened RAFS v6 image {} in direct mode", resource);
+            return image;
+        } catch (IOException | RuntimeException e) {
+            closeQuietlyAfter(chunkReader, e);
+            throw e;
+        }
+    }
+
     private static void closeQuietlyAfter(ChunkReader reader, Throwable primary) {
         try {
             reader.close();
@@ -147,11 +220,11 @@ public final class RafsImage implements RafsFileSystem {
 
     @Override
     public long rootInode() {
-        return index.rootIno;
+        return index.rootIno();
     }
 
-    private IndexedInode inode(long ino) throws FileNotFoundException {
-        IndexedInode i = index.inodes.get(ino);
+    private IndexedInode inode(long ino) throws IOException {
+        IndexedInode i = index.get(ino);
         if (i == null) {
             throw new FileNotFoundException("no inode " + ino + " in " + resource);
         }
@@ -184,7 +257,7 @@ public final class RafsImage implements RafsFileSystem {
         if (!path.startsWith("/")) {
             throw new IllegalArgumentException("path must be absolute: '" + path + "'");
         }
-        IndexedInode cur = inode(index.rootIno);
+        IndexedInode cur = inode(index.rootIno());
         for (String part : path.split("/")) {
             if (part.isEmpty()) {
                 continue;
@@ -304,18 +377,41 @@ public final class RafsImage implements RafsFileSystem {
         return slot.buf;
     }
 
+    /**
+     * {@inheritDoc} In direct mode the first call walks the whole tree to count inodes and data blocks (without
+     * keeping what it decodes); if that walk meets a corrupt structure the figures are those found before it.
+     */
     @Override
     public FsStats stats() {
-        return new FsStats(version, index.inodes.size(), InodeIndex.BLOCK_SIZE, index.totalDataBlocks, chunkSize);
+        long[] c;
+        try {
+            c = index.counts();
+        } catch (IOException e) {
+            LOG.warn("statfs of {}: {}", resource, e.getMessage());
+            c = new long[] {0, 0};
+        }
+        return new FsStats(version, c[0], InodeIndex.BLOCK_SIZE, c[1], chunkSize);
     }
 
-    /** All inode numbers, ascending (for checkers and exporters). */
-    public List<Long> inodeNumbers() {
-        List<Long> l = new ArrayList<>(index.inodes.size());
-        for (long ino : index.inodes.sortedKeys()) {
+    /** All inode numbers, ascending (for checkers and exporters; in direct mode this walks the whole tree). */
+    public List<Long> inodeNumbers() throws IOException {
+        long[] inos = index.sortedInos();
+        List<Long> l = new ArrayList<>(inos.length);
+        for (long ino : inos) {
             l.add(ino);
         }
         return l;
+    }
+
+    /**
+     * Absolute paths of the bootstrap's prefetch table, in table order (for the daemon's prefetcher): the tree's
+     * {@code prefetchPaths} for an image opened from a tree; in direct mode resolved now from the table's nids by a
+     * breadth-first walk of the directories that stops once all are found.
+     *
+     * @throws CorruptImageException when a nid of the table is not an inode of the tree
+     */
+    public List<String> prefetchPaths() throws IOException {
+        return direct != null ? direct.prefetchPaths() : prefetchPaths;
     }
 
     @Override

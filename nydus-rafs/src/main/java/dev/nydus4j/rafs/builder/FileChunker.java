@@ -61,6 +61,8 @@ final class FileChunker implements AutoCloseable {
     private final ChunkIndex index;
     private final SinkSupplier sink;
     private final ExecutorService hashPool;
+    /** Whether {@link #hashPool} is this chunker's own (shut down on close) or shared with other builds. */
+    private final boolean ownsPool;
     private final Thread writer;
     private final BlockingQueue<byte[]> freeBuffers;
     private final BlockingQueue<Pending> ordered;
@@ -82,6 +84,17 @@ final class FileChunker implements AutoCloseable {
      */
     FileChunker(int chunkSize, DigestAlgorithm digester, CompressionAlgorithm compressor, ChunkIndex index,
                 SinkSupplier sink, int hashThreads) {
+        this(chunkSize, digester, compressor, index, sink, hashThreads, null);
+    }
+
+    /**
+     * @param sharedPool when non-null, the chunks are digested and compressed on this pool (of {@code hashThreads}
+     *                   threads, shared with other builds running at the same time and not shut down here) instead
+     *                   of a pool of this chunker's own: concurrent layer builds then keep every core busy even
+     *                   when one of them has finished (nydusify)
+     */
+    FileChunker(int chunkSize, DigestAlgorithm digester, CompressionAlgorithm compressor, ChunkIndex index,
+                SinkSupplier sink, int hashThreads, ExecutorService sharedPool) {
         this.chunkSize = chunkSize;
         this.digester = Objects.requireNonNull(digester, "digester is null");
         this.compressor = compressor == CompressionAlgorithm.NONE ? null : compressor;
@@ -90,7 +103,11 @@ final class FileChunker implements AutoCloseable {
         if (hashThreads < 0) {
             throw new IllegalArgumentException("hashThreads must be >= 0, got " + hashThreads);
         }
+        if (sharedPool != null && hashThreads == 0) {
+            throw new IllegalArgumentException("a shared hash pool needs its thread count (> 0)");
+        }
         if (hashThreads == 0) {
+            this.ownsPool = false;
             this.hashPool = null;
             this.writer = null;
             this.freeBuffers = null;
@@ -99,19 +116,24 @@ final class FileChunker implements AutoCloseable {
             return;
         }
         int id = POOL_IDS.incrementAndGet();
-        AtomicInteger n = new AtomicInteger();
-        this.hashPool = new ThreadPoolExecutor(hashThreads, hashThreads, 0, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "nydus-builder-" + id + "-hash-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+        this.ownsPool = sharedPool == null;
+        this.hashPool = sharedPool != null ? sharedPool : newHashPool(hashThreads, "nydus-builder-" + id);
         this.maxBuffers = 2 * hashThreads + 2;
         this.freeBuffers = new ArrayBlockingQueue<>(maxBuffers);
         this.ordered = new ArrayBlockingQueue<>(maxBuffers + 1);
         this.writer = new Thread(this::writeLoop, "nydus-builder-" + id + "-writer");
         this.writer.setDaemon(true);
         this.writer.start();
+    }
+
+    /** A pool of {@code threads} daemon threads named {@code <prefix>-hash-<n>}, to share between builds. */
+    static ExecutorService newHashPool(int threads, String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, prefix + "-hash-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -196,7 +218,9 @@ final class FileChunker implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
-                hashPool.shutdown();
+                if (ownsPool) {
+                    hashPool.shutdown();
+                }
             }
         }
     }

@@ -37,18 +37,23 @@ final class ChunkTable {
     }
 
     private final Map<Key, ChunkRecord> byKey;
+    /** The records in table order. */
+    private final ChunkRecord[] records;
 
-    private ChunkTable(Map<Key, ChunkRecord> byKey) {
+    private ChunkTable(Map<Key, ChunkRecord> byKey, ChunkRecord[] records) {
         this.byKey = byKey;
+        this.records = records;
     }
 
     static ChunkTable read(ByteBuffer file, long offset, long size, List<BlobInfo> blobs, String resource)
             throws CorruptImageException {
         int n = (int) (size / ChunkRecord.SIZE);
         Map<Key, ChunkRecord> map = new HashMap<>(Math.max(16, n * 2));
+        ChunkRecord[] records = new ChunkRecord[n];
         for (int i = 0; i < n; i++) {
             int at = (int) offset + i * ChunkRecord.SIZE;
             ChunkRecord r = ChunkRecord.wrap(file, at);
+            records[i] = r;
             r.validate(resource, 0);
             if (r.blobIndex() >= blobs.size()) {
                 throw new CorruptImageException(resource, at + ChunkRecord.BLOB_INDEX_OFFSET, "chunk table record "
@@ -80,12 +85,19 @@ final class ChunkTable {
                         + ") expected unique, found twice");
             }
         }
-        return new ChunkTable(map);
+        return new ChunkTable(map, records);
     }
 
     /** The record for a chunk address, or null. */
     ChunkRecord find(int blobIndex, int chunkIndex, long blkAddr) {
         return byKey.get(new Key(blobIndex, chunkIndex, blkAddr));
+    }
+
+    /** Visits the records in table order. */
+    void forEach(java.util.function.Consumer<ChunkRecord> visitor) {
+        for (ChunkRecord r : records) {
+            visitor.accept(r);
+        }
     }
 
     int size() {

@@ -3,11 +3,9 @@ package dev.nydus4j.rafs.v6;
 import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.api.FileType;
 import dev.nydus4j.rafs.LongHashMap;
-import dev.nydus4j.rafs.tree.ChunkRef;
 import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.Node;
 import dev.nydus4j.rafs.tree.RafsTree;
-import dev.nydus4j.storage.blob.BlobInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,8 +23,6 @@ import java.util.Map;
  */
 final class TreeWalk {
     private static final Logger LOG = LoggerFactory.getLogger(TreeWalk.class);
-    private static final int BLOCK = ErofsSuperBlock.BLOCK_SIZE;
-    private static final int MAX_SYMLINK = 4096;
     private static final byte[] DOT = {'.'};
     private static final byte[] DOTDOT = {'.', '.'};
 
@@ -35,9 +31,8 @@ final class TreeWalk {
     private final Extents extents = new Extents();
     private ByteBuffer file;
     private V6Headers h;
-    private long metaBase;
+    private InodeDecoder dec;
     private int chunkSize;
-    private int baseChunkBits;
     private ChunkTable chunks;
     private final LongHashMap<Inode> inodes = new LongHashMap<>(1024);
     /** Where each inode was first found: a path, built into text only for error messages and the prefetch table. */
@@ -75,12 +70,11 @@ final class TreeWalk {
     RafsTree run() throws CorruptImageException {
         h = V6Headers.read(bytes, resource, extents);
         file = h.file();
-        metaBase = h.sb().metaBlkaddr() * BLOCK;
-        chunkSize = (int) h.ext().chunkSize();
-        baseChunkBits = Integer.numberOfTrailingZeros(chunkSize) - 12;
         RafsV6ExtSuperBlock ext = h.ext();
         extents.add(ext.chunkTableOffset(), ext.chunkTableSize(), "chunk table");
         chunks = ChunkTable.read(file, ext.chunkTableOffset(), ext.chunkTableSize(), h.blobs(), resource);
+        dec = new InodeDecoder(bytes, resource, h, chunks, extents);
+        chunkSize = dec.chunkSize;
         pathsOfAll = ext.hasPrefetchTable();
         long rootNid = h.sb().rootNid();
         Inode rootInode = inode(rootNid, "/");
@@ -125,12 +119,7 @@ final class TreeWalk {
     }
 
     private long inodeOffset(long nid, Object path) throws CorruptImageException {
-        long max = (bytes.length - metaBase - CompactInode.SIZE) >> DiskInode.NID_SHIFT;
-        if (nid < 0 || nid > max) {
-            throw new CorruptImageException(resource, -1, "nid " + nid + " of '" + path
-                    + "' expected an inode inside the file (max nid " + max + ")");
-        }
-        return metaBase + (nid << DiskInode.NID_SHIFT);
+        return dec.inodeOffset(nid, path);
     }
 
     /** Decodes inode {@code nid} (once; hard links get the same object). */
@@ -139,48 +128,10 @@ final class TreeWalk {
         if (known != null) {
             return known;
         }
-        int off = (int) inodeOffset(nid, path);
-        DiskInode d = DiskInode.wrap(file, off, resource);
-        d.validate(resource);
-        int xattrOff = off + d.inodeSize();
-        int xattrSize = d.xattrSize();
-        extents.add(off, (long) d.inodeSize() + xattrSize, new InodeExtent(nid, path));
-        Inode in = new Inode(d.mode());
-        in.ino = nid;
-        in.uid = (int) d.uid();
-        in.gid = (int) d.gid();
-        in.mtimeSec = d.mtime();
-        in.mtimeNsec = d.mtimeNsec();
-        if (xattrSize > 0) {
-            in.xattrs.putAll(InlineXattrs.read(file, xattrOff, xattrSize, resource));
-        }
-        long dataOff = (long) xattrOff + xattrSize;
+        DiskInode d = dec.disk(nid, path);
+        extents.add(d.offset(), (long) d.inodeSize() + d.xattrSize(), new InodeExtent(nid, path));
+        Inode in = dec.decode(d, nid, path);
         FileType type = in.type();
-        switch (type) {
-            case DIRECTORY:
-                checkFlatLayout(d, path);
-                break;
-            case SYMLINK:
-                checkFlatLayout(d, path);
-                if (d.size() < 1 || d.size() > MAX_SYMLINK) {
-                    throw new CorruptImageException(resource, off, "symlink '" + path + "' size expected"
-                            + " 1..4096, found " + d.size());
-                }
-                in.symlinkTarget = readFlatData(d, dataOff, path);
-                break;
-            case REGULAR:
-                in.size = d.size();
-                readChunks(d, dataOff, in, path);
-                break;
-            default:
-                if (d.size() != 0) {
-                    throw new CorruptImageException(resource, off, type + " '" + path + "' size expected 0,"
-                            + " found " + d.size());
-                }
-                if (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE) {
-                    in.rdev = (int) d.iu();
-                }
-        }
         inodes.put(nid, in);
         if (pathsOfAll || type == FileType.DIRECTORY) {
             pathOf.put(nid, path);
@@ -191,134 +142,9 @@ final class TreeWalk {
         return in;
     }
 
-    private void checkFlatLayout(DiskInode d, Object path) throws CorruptImageException {
-        int l = d.layout();
-        if (l != DiskInode.LAYOUT_FLAT_PLAIN && l != DiskInode.LAYOUT_FLAT_INLINE) {
-            throw new CorruptImageException(resource, d.offset(), "'" + path + "' data layout expected"
-                    + " FLAT_PLAIN (0) or FLAT_INLINE (2), found " + l);
-        }
-    }
-
-    /** Start and length of data block {@code b} of a flat inode whose inline tail would start at dataOff. */
-    private long[] flatBlock(DiskInode d, long dataOff, int b, int nb, Object path) throws CorruptImageException {
-        long size = d.size();
-        if (b == nb - 1 && d.layout() == DiskInode.LAYOUT_FLAT_INLINE) {
-            long len = size - (long) (nb - 1) * BLOCK;
-            if (dataOff % BLOCK + len > BLOCK || dataOff + len > bytes.length) {
-                throw new CorruptImageException(resource, dataOff, "inline tail of '" + path + "' ("
-                        + len + " bytes at block offset " + dataOff % BLOCK + ") expected inside one block");
-            }
-            extents.add(dataOff, len, new Extents.Label("inline tail of '", path, "'"));
-            return new long[] {dataOff, len};
-        }
-        long blk = d.iu() + b;
-        if ((blk + 1) * BLOCK > bytes.length || blk * BLOCK < metaBase) {
-            throw new CorruptImageException(resource, d.offset(), "data block " + blk + " of '" + path
-                    + "' expected inside the metadata area [" + metaBase / BLOCK + ", " + bytes.length / BLOCK
-                    + ")");
-        }
-        long len = Math.min(BLOCK, size - (long) b * BLOCK);
-        extents.add(blk * BLOCK, BLOCK, new Extents.Label("data block " + b + " of '", path, "'"));
-        return new long[] {blk * BLOCK, len};
-    }
-
-    private byte[] readFlatData(DiskInode d, long dataOff, Object path) throws CorruptImageException {
-        int nb = (int) ((d.size() + BLOCK - 1) / BLOCK);
-        byte[] out = new byte[(int) d.size()];
-        for (int b = 0; b < nb; b++) {
-            long[] r = flatBlock(d, dataOff, b, nb, path);
-            file.get((int) r[0], out, b * BLOCK, (int) r[1]);
-        }
-        return out;
-    }
-
-    private void readChunks(DiskInode d, long dataOff, Inode in, Object path) throws CorruptImageException {
-        if (d.layout() != DiskInode.LAYOUT_CHUNK_BASED) {
-            throw new CorruptImageException(resource, d.offset(), "regular file '" + path + "' data layout"
-                    + " expected CHUNK_BASED (4), found " + d.layout());
-        }
-        long fmt = d.iu();
-        if ((fmt & ~(ChunkAddress.CHUNK_FORMAT_INDEXES | ChunkAddress.CHUNK_FORMAT_BLKBITS_MASK)) != 0
-                || (fmt & ChunkAddress.CHUNK_FORMAT_INDEXES) == 0) {
-            throw new CorruptImageException(resource, d.offset(), String.format("chunk format of '%s' expected"
-                    + " INDEXES (0x20) set and bits 6..31 clear, found 0x%x", path, fmt));
-        }
-        int chunkBits = (int) (fmt & ChunkAddress.CHUNK_FORMAT_BLKBITS_MASK);
-        long size = d.size();
-        long n = (size + chunkSize - 1) / chunkSize;
-        long arrayOff = (dataOff + 7) & ~7L;
-        if (n > (bytes.length - arrayOff) / ChunkAddress.SIZE) {
-            throw new CorruptImageException(resource, arrayOff, "chunk address array of '" + path + "' ("
-                    + n + " entries for size " + size + ") expected inside the file");
-        }
-        extents.add(arrayOff, n * ChunkAddress.SIZE, new Extents.Label("chunk addresses of '", path, "'"));
-        int firstBlob = -1;
-        long firstBlk = 0;
-        boolean contiguous = true;
-        for (int i = 0; i < n; i++) {
-            int at = (int) arrayOff + i * ChunkAddress.SIZE;
-            ChunkAddress a = ChunkAddress.wrap(file, at);
-            int blob = a.blobIndex();
-            if (blob < 0 || blob >= h.blobs().size()) {
-                throw new CorruptImageException(resource, at, "chunk " + i + " of '" + path + "': blob index"
-                        + " expected 0.." + (h.blobs().size() - 1) + ", found " + blob);
-            }
-            BlobInfo bi = h.blobs().get(blob);
-            long fileOff = (long) i * chunkSize;
-            long expectLen = Math.min(chunkSize, size - fileOff);
-            if (a.chunkIndex() >= bi.chunkCount()) {
-                throw new CorruptImageException(resource, at, "chunk " + i + " of '" + path + "': chunk index"
-                        + " expected < chunk_count " + bi.chunkCount() + ", found " + a.chunkIndex());
-            }
-            if (a.blkAddr() == ChunkAddress.HOLE_BLKADDR
-                    || a.blkAddr() * BLOCK + expectLen > bi.uncompressedSize()) {
-                throw new CorruptImageException(resource, at, "chunk " + i + " of '" + path + "': block address"
-                        + " expected inside the blob's " + bi.uncompressedSize() + " uncompressed bytes, found "
-                        + a.blkAddr());
-            }
-            ChunkRecord r = chunks.find(blob, a.chunkIndex(), a.blkAddr());
-            if (r == null) {
-                throw new CorruptImageException(resource, at, "chunk " + i + " of '" + path + "' (blob " + blob
-                        + ", chunk index " + a.chunkIndex() + ", blkaddr " + a.blkAddr() + ") expected in the"
-                        + " bootstrap chunk table, found none");
-            }
-            if (r.uncompressedSize() != expectLen) {
-                throw new CorruptImageException(resource, r.position(), "chunk " + i + " of '" + path + "'"
-                        + " uncompressed_size expected " + expectLen + ", found " + r.uncompressedSize());
-            }
-            if (i == 0) {
-                firstBlob = blob;
-                firstBlk = a.blkAddr();
-            } else if (blob != firstBlob || a.blkAddr() != firstBlk + fileOff / BLOCK) {
-                contiguous = false;
-            }
-            in.chunks.add(new ChunkRef(blob, r.digest(), r.toChunkInfo(), fileOff));
-        }
-        if (chunkBits != baseChunkBits) {
-            // the kernel sees one chunk of 1 << (12 + chunkbits) bytes: valid only for the contiguity case
-            boolean ok = chunkBits > baseChunkBits && n > 1 && contiguous && chunkBits + 12 < 63
-                    && (1L << (12 + chunkBits)) >= size;
-            if (!ok) {
-                throw new CorruptImageException(resource, d.offset(), "chunkbits of '" + path + "' expected "
-                        + baseChunkBits + " (or a larger value covering a contiguous file), found " + chunkBits);
-            }
-        }
-    }
-
     private void readDirectory(Pending p, ArrayDeque<Pending> queue) throws CorruptImageException {
         DiskInode d = directoryInodes.get(p.nid);
-        long dataOff = d.offset() + d.inodeSize() + d.xattrSize();
-        long size = d.size();
-        if (size < 2L * Dirent.SIZE + 3 || size > (long) bytes.length) {
-            throw new CorruptImageException(resource, d.offset(), "directory '" + p.path + "' size expected"
-                    + " >= 27 (. and ..) and inside the file, found " + size);
-        }
-        int nb = (int) ((size + BLOCK - 1) / BLOCK);
-        DirectoryData data = new DirectoryData();
-        for (int b = 0; b < nb; b++) {
-            long[] r = flatBlock(d, dataOff, b, nb, p.path);
-            data.readBlock(file, (int) r[0], (int) r[1], resource, p.path);
-        }
+        DirectoryData data = dec.directory(d, p.path);
         boolean dot = false;
         boolean dotdot = false;
         for (DirectoryData.Entry e : data.entries()) {
