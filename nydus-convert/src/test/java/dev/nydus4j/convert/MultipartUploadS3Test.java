@@ -207,4 +207,70 @@ class MultipartUploadS3Test {
             assertThatThrownBy(b::size).isInstanceOf(java.io.FileNotFoundException.class);
         }
     }
+
+    /**
+     * {@code --backend-type oss} in parts through s3proxy without authentication (it serves OSS-signed requests,
+     * TESTING.md 3.1) with virtual-hosted buckets: s3proxy checks each part's Content-MD5 and the 5 MiB part minimum.
+     */
+    @Test
+    void ossBlobGoesInPartsThroughAnS3CompatibleStore() throws Exception {
+        TransientNio2BlobStore ossStore = new TransientNio2BlobStore();
+        ossStore.createContainer("nydus");
+        S3Proxy oss = S3Proxy.builder().blobStore(ossStore).endpoint(URI.create("http://127.0.0.1:0"))
+                .virtualHost("localhost").awsAuthentication(AuthenticationType.NONE, "", "").build();
+        oss.start();
+        try {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!"STARTED".equals(oss.getState())) {
+                assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            ObjectNode config = (ObjectNode) Manifest.JSON.createObjectNode().put("scheme", "http")
+                    .put("endpoint", "localhost:" + oss.getPort()).put("bucket_name", "nydus")
+                    .put("object_prefix", "oss/").put("access_key_id", "ak").put("access_key_secret", "sk");
+            ExternalBlobBackend backend = ExternalBlobBackend.ObjectStoreBlobBackend.of(
+                    new dev.nydus4j.backend.oss.OssBackendProvider(Map.of()), config, false, SMALL_PARTS);
+            var blob = blob("oss-big", 2 * PART + 99, 5);
+            assertThat(backend.push(blob.getKey(), blob.getValue())).isTrue();
+            assertThat(ossStore.list("nydus").contents()).singleElement()
+                    .satisfies(o -> assertThat(o.key()).isEqualTo("oss/" + blob.getKey()))
+                    .satisfies(o -> assertThat(o.size()).isEqualTo(Files.size(blob.getValue())));
+            assertThat(ossStore.listMultipartUploads("nydus")).isEmpty();
+            try (BlobBackend b = backend.open(blob.getKey())) {
+                assertThat(readAll(b)).isEqualTo(Files.readAllBytes(blob.getValue()));
+            }
+            assertThat(backend.push(blob.getKey(), blob.getValue())).as("same size stored: skipped").isFalse();
+        } finally {
+            oss.stop();
+        }
+    }
+
+    /** Upstream nydusify's {@code part_size} / {@code num_upload_threads} are taken and kept out of nydusd's config. */
+    @Test
+    void uploadKeysOfTheConfigAreCheckedAndNotPassedToNydusd() {
+        ObjectNode config = config("k/").put("part_size", 16 << 20).put("num_upload_threads", 2);
+        var backend = ExternalBlobBackend.ObjectStoreBlobBackend.of(new S3BackendProvider(Map.of()), config, false);
+        assertThat(backend.upload().partSize()).isEqualTo(16 << 20);
+        assertThat(backend.upload().threshold()).as("as upstream: more than one part's worth goes in parts")
+                .isEqualTo(16 << 20);
+        assertThat(backend.upload().threads()).isEqualTo(2);
+        assertThat(backend.config().has("part_size")).isFalse();
+        assertThat(backend.config().has("num_upload_threads")).isFalse();
+        assertThat(backend.config().path("bucket_name").asText()).isEqualTo("nydus");
+
+        var defaults = ExternalBlobBackend.ObjectStoreBlobBackend.of(new S3BackendProvider(Map.of()), config("k/"),
+                false).upload();
+        assertThat(defaults.threshold()).isEqualTo(64L << 20);
+        assertThat(defaults.partSize()).isEqualTo(32L << 20);
+        assertThat(defaults.threads()).isEqualTo(3);
+
+        assertThatThrownBy(() -> ExternalBlobBackend.ObjectStoreBlobBackend.of(new S3BackendProvider(Map.of()),
+                config("k/").put("part_size", 1024), false))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("s3 backend config is invalid").hasMessageContaining("\"part_size\"")
+                .hasMessageContaining("5242880..5368709120");
+        assertThatThrownBy(() -> ExternalBlobBackend.ObjectStoreBlobBackend.of(new S3BackendProvider(Map.of()),
+                config("k/").put("num_upload_threads", "four"), false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"num_upload_threads\"");
+    }
 }
