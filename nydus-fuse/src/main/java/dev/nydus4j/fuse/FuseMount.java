@@ -13,31 +13,56 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One FUSE mount of a {@link RafsFuse}: mounts with libfuse's blocking main loop in its own thread (the
- * non-blocking jnr-fuse call costs a fixed 2 s), waits until the kernel lists the mount, clears a stale mount
- * left by a killed daemon first, and unmounts on {@link #close()} (idempotent).
+ * One FUSE mount of a daemon, served by either engine ({@link FuseEngine}): the kernel session
+ * ({@link KernelSession}) or libfuse2's blocking main loop in its own thread (the non-blocking jnr-fuse call costs a
+ * fixed 2 s). Clears a stale mount left by a killed daemon first, returns once the mount is usable, and unmounts on
+ * {@link #close()} (idempotent).
  */
 public final class FuseMount implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FuseMount.class);
     private static final long MOUNT_TIMEOUT_MS = 15_000;
 
+    /** What the engines do for a mount. */
+    interface Session {
+        /** {@code kernel} or {@code libfuse}. */
+        String engine();
+
+        boolean isAlive();
+
+        void await() throws InterruptedException;
+
+        /** Waits up to {@code millis} for the end; true when it ended. */
+        boolean awaitEnd(long millis) throws InterruptedException;
+
+        void unmount(boolean lazy) throws IOException;
+
+        /** After an image was mounted or unmounted at {@code virtualMountpoint}: drop what the kernel cached. */
+        default void invalidate(String virtualMountpoint, List<String> rootNames) {
+        }
+
+        /** Releases what is left once the session ended. */
+        default void release() {
+        }
+    }
+
     private final Path mountpoint;
-    private final Thread loop;
-    private final AtomicReference<Throwable> loopFailure;
+    private final Session session;
     private volatile boolean closed;
 
-    private FuseMount(Path mountpoint, Thread loop, AtomicReference<Throwable> loopFailure) {
+    private FuseMount(Path mountpoint, Session session) {
         this.mountpoint = mountpoint;
-        this.loop = loop;
-        this.loopFailure = loopFailure;
+        this.session = session;
     }
 
     /**
-     * Mounts {@code fs} read-only at {@code mountpoint} and returns once the mount is usable.
+     * Mounts {@code ops} read-only at {@code mountpoint} and returns once the mount is usable.
      *
-     * @param extraOptions more {@code -o} options (e.g. {@code allow_other})
+     * @param engine          the engine to try first; a kernel session that cannot mount falls back to libfuse
+     * @param threads         worker threads of the kernel engine (libfuse2 sizes its own pool)
+     * @param libfuseOptions  more {@code -o} options for libfuse (cache timeouts)
      */
-    public static FuseMount mount(RafsFuse fs, Path mountpoint, List<String> extraOptions) throws IOException {
+    static FuseMount mount(FsOps ops, Path mountpoint, FuseEngine engine, int threads, List<String> libfuseOptions)
+            throws IOException {
         Path mp = mountpoint.toAbsolutePath().normalize();
         clearStale(mp);
         if (!Files.isDirectory(mp)) {
@@ -46,6 +71,29 @@ public final class FuseMount implements AutoCloseable {
         if (isMounted(mp)) {
             throw new IOException("mountpoint " + mp + " already has a file system mounted");
         }
+        long start = System.nanoTime();
+        if (engine == FuseEngine.KERNEL) {
+            try {
+                KernelSession s = KernelSession.mount(ops, mp, threads);
+                // FUSE_INIT's answer has set the readahead (to 128 KiB at most): raise it now that it is done
+                raiseReadahead(mp);
+                LOG.info("mounted RAFS at {} in {} ms (FUSE engine kernel, {} threads)", mp,
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), threads);
+                return new FuseMount(mp, s);
+            } catch (IOException | LinkageError e) { // LinkageError: JNA or libc unavailable
+                LOG.warn("the kernel FUSE engine cannot mount {} ({}): falling back to libfuse", mp, e.getMessage());
+                LOG.debug("kernel FUSE engine failure", e);
+                start = System.nanoTime();
+            }
+        }
+        Session s = mountLibfuse(ops, mp, libfuseOptions);
+        LOG.info("mounted RAFS at {} in {} ms (FUSE engine libfuse)", mp,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        return new FuseMount(mp, s);
+    }
+
+    private static Session mountLibfuse(FsOps ops, Path mp, List<String> extraOptions) throws IOException {
+        RafsFuse fs = new RafsFuse(ops);
         List<String> opts = new ArrayList<>(List.of("ro", "use_ino", "fsname=nydus4j", "subtype=rafs",
                 "entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400", "allow_other"));
         opts.addAll(extraOptions);
@@ -53,7 +101,7 @@ public final class FuseMount implements AutoCloseable {
         // the kernel sets the readahead when libfuse answers FUSE_INIT, after the mount is listed; it sends no other
         // request before that answer, so the first one is where it can be raised for good (a request from this
         // process to its own mount could deadlock a kill)
-        fs.onFirstRequest(() -> raiseReadahead(mp));
+        ops.onFirstRequest(() -> raiseReadahead(mp));
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try {
@@ -81,22 +129,60 @@ public final class FuseMount implements AutoCloseable {
                 throw new IOException("interrupted while mounting " + mp, e);
             }
         }
-        LOG.info("mounted RAFS at {} in {} ms", mp, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-        return new FuseMount(mp, t, failure);
+        return new LibfuseSession(mp, t);
+    }
+
+    /** libfuse2's main loop in its thread; unmounting (fusermount) makes it return. */
+    private record LibfuseSession(Path mountpoint, Thread loop) implements Session {
+        @Override
+        public String engine() {
+            return "libfuse";
+        }
+
+        @Override
+        public boolean isAlive() {
+            return loop.isAlive();
+        }
+
+        @Override
+        public void await() throws InterruptedException {
+            loop.join();
+        }
+
+        @Override
+        public boolean awaitEnd(long millis) throws InterruptedException {
+            loop.join(millis);
+            return !loop.isAlive();
+        }
+
+        @Override
+        public void unmount(boolean lazy) throws IOException {
+            FuseMount.unmount(mountpoint, lazy);
+        }
     }
 
     public Path mountpoint() {
         return mountpoint;
     }
 
-    /** Whether the FUSE main loop is still serving. */
+    /** The engine serving the mount: {@code kernel} or {@code libfuse}. */
+    public String engine() {
+        return session.engine();
+    }
+
+    /** Whether the FUSE session is still serving. */
     public boolean isAlive() {
-        return loop.isAlive();
+        return session.isAlive();
     }
 
     /** Blocks until the mount ends (unmounted from outside or by {@link #close()}). */
     public void await() throws InterruptedException {
-        loop.join();
+        session.await();
+    }
+
+    /** After an image was mounted or unmounted at {@code virtualMountpoint}: the kernel forgets its cached view. */
+    void invalidate(String virtualMountpoint, List<String> rootNames) {
+        session.invalidate(virtualMountpoint, rootNames);
     }
 
     @Override
@@ -106,16 +192,17 @@ public final class FuseMount implements AutoCloseable {
         }
         closed = true;
         if (isMounted(mountpoint)) {
-            unmount(mountpoint, false);
+            session.unmount(false);
         }
         try {
-            loop.join(10_000);
+            session.awaitEnd(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         if (isMounted(mountpoint)) {
-            unmount(mountpoint, true);
+            session.unmount(true);
         }
+        session.release();
         LOG.info("unmounted {}", mountpoint);
     }
 

@@ -22,6 +22,7 @@ final class MountTable {
 
     private final ConcurrentSkipListMap<String, RafsInstance> instances = new ConcurrentSkipListMap<>();
     private final Map<String, Long> pseudoInos = new ConcurrentHashMap<>();
+    private final Map<Long, String> pseudoPaths = new ConcurrentHashMap<>();
     private final AtomicLong nextPseudoIno = new AtomicLong(2);
     private final AtomicInteger nextNumber = new AtomicInteger(1);
 
@@ -115,8 +116,65 @@ final class MountTable {
         if (!path.equals("/") && children.isEmpty()) {
             return null;
         }
-        long ino = path.equals("/") ? ROOT_INO : pseudoInos.computeIfAbsent(path, p -> nextPseudoIno.getAndIncrement());
+        long ino = path.equals("/") ? ROOT_INO : pseudoInos.computeIfAbsent(path, p -> {
+            long n = nextPseudoIno.getAndIncrement();
+            pseudoPaths.put(n, p);
+            return n;
+        });
         return new Pseudo(path, ino, children);
+    }
+
+    /**
+     * Bit 63 marks the kernel-protocol node ids of image inodes; pseudo directories keep their (small) numbers and
+     * the mount root is always {@link #ROOT_INO}, which the kernel requires. So neither an image whose root is not
+     * inode 1 nor one with a non-root inode 1 collides with the root or a pseudo directory.
+     */
+    private static final long IMAGE_NODE = 1L << 63;
+    private static final long IMAGE_INO_MASK = (1L << INSTANCE_SHIFT) - 1;
+
+    /** The kernel node id of an image inode: its {@link #fuseIno} tagged, or the root id for the root at "/". */
+    static long nodeId(RafsInstance inst, long imageIno) {
+        if (imageIno == inst.image().rootInode() && inst.mountpoint().equals("/")) {
+            return ROOT_INO;
+        }
+        return IMAGE_NODE | fuseIno(inst, imageIno);
+    }
+
+    static boolean isImageNode(long nodeId) {
+        return (nodeId & IMAGE_NODE) != 0;
+    }
+
+    /** The image a node id of {@link #nodeId} belongs to, or null when it is not served (any more). */
+    RafsInstance instanceOfNode(long nodeId) {
+        RafsInstance whole = instances.get("/");
+        if (whole != null) {
+            return whole;
+        }
+        long number = (nodeId & ~IMAGE_NODE) >>> INSTANCE_SHIFT;
+        for (RafsInstance inst : instances.values()) {
+            if (inst.number() == number) {
+                return inst;
+            }
+        }
+        return null;
+    }
+
+    /** The image inode number of a node id of {@link #nodeId}. */
+    static long imageIno(RafsInstance inst, long nodeId) {
+        long f = nodeId & ~IMAGE_NODE;
+        return inst.mountpoint().equals("/") ? f : f & IMAGE_INO_MASK;
+    }
+
+    /** The inode number of the pseudo directory at {@code path} if it was ever resolved, else 0. */
+    long pseudoIno(String path) {
+        Long n = pseudoInos.get(path);
+        return n == null ? 0 : n;
+    }
+
+    /** The pseudo directory with inode number {@code ino}, or null when it is gone (or never was). */
+    Pseudo pseudo(long ino) {
+        String path = ino == ROOT_INO ? "/" : pseudoPaths.get(ino);
+        return path != null && resolve(path) instanceof Pseudo p ? p : null;
     }
 
     /** Inode number the kernel sees for an image inode. */

@@ -38,7 +38,7 @@ public final class NydusDaemon implements AutoCloseable {
     /** Blob cache types (cache.type) on the class path: blobcache/filecache, dummycache/dummy and plugins. */
     private static final dev.nydus4j.storage.cache.CacheRegistry CACHES = dev.nydus4j.storage.cache.CacheRegistry.discover();
     private final java.util.Map<String, HotBackend> hotBackends = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile RafsFuse fuse;
+    private volatile FsOps ops;
     private final String id;
     private final String supervisor;
     private volatile FuseMount mount;
@@ -72,6 +72,24 @@ public final class NydusDaemon implements AutoCloseable {
      */
     public static NydusDaemon start(StartupImage image, Path mountpoint, BackendRegistry registry, String id,
                                     String supervisor) throws IOException {
+        return start(image, mountpoint, registry, id, supervisor, FuseEngine.byDefault(), DEFAULT_THREADS);
+    }
+
+    /** FUSE worker threads of the kernel engine when not given ({@code --thread-num}'s default). */
+    public static final int DEFAULT_THREADS = 4;
+
+    /**
+     * As {@link #start(StartupImage, Path, BackendRegistry, String, String)} with a FUSE engine and worker count.
+     *
+     * @param engine  the engine to use ({@link FuseEngine#byDefault()}); kernel falls back to libfuse when it
+     *                cannot mount
+     * @param threads worker threads of the kernel engine ({@code --thread-num})
+     */
+    public static NydusDaemon start(StartupImage image, Path mountpoint, BackendRegistry registry, String id,
+                                    String supervisor, FuseEngine engine, int threads) throws IOException {
+        if (threads < 1) {
+            throw new IllegalArgumentException("FUSE threads must be >= 1, got " + threads);
+        }
         long t0 = System.nanoTime();
         NydusDaemon d = new NydusDaemon(registry, id, supervisor);
         java.util.concurrent.FutureTask<RafsInstance> loading = null;
@@ -83,17 +101,18 @@ public final class NydusDaemon implements AutoCloseable {
                 t.setDaemon(true);
                 t.start();
             }
-            d.fuse = new RafsFuse(d.table, true, d.events, image != null);
+            d.ops = new FsOps(d.table, true, d.events, image != null);
             // an image mounted at start never changes: long kernel caches; a shared daemon's root does change
             boolean immutable = image != null && MountTable.normalize(image.virtualMountpoint()).equals("/");
             List<String> opts = immutable
                     ? List.of("entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400")
                     : List.of("entry_timeout=1", "attr_timeout=1", "negative_timeout=0");
-            d.mount = FuseMount.mount(d.fuse, mountpoint, opts);
+            d.mount = FuseMount.mount(d.ops, mountpoint, java.util.Objects.requireNonNull(engine, "engine is null"),
+                    threads, opts);
             long mounted = System.nanoTime();
             if (loading != null) {
                 awaitImage(loading);
-                d.fuse.ready();
+                d.ops.ready();
             }
             d.state = State.RUNNING;
             LOG.info("started in {} ms (FUSE mounted after {} ms, image ready after {} ms)",
@@ -109,8 +128,8 @@ public final class NydusDaemon implements AutoCloseable {
                     // the first failure is the one reported
                 }
             }
-            if (d.fuse != null) {
-                d.fuse.ready(); // release FUSE requests waiting for the image (the mount is going away)
+            if (d.ops != null) {
+                d.ops.ready(); // release FUSE requests waiting for the image (the mount is going away)
             }
             d.close();
             throw e;
@@ -212,6 +231,10 @@ public final class NydusDaemon implements AutoCloseable {
             throw e;
         }
         hotBackends.put(mp, hot);
+        FuseMount m = mount;
+        if (m != null) {
+            m.invalidate(mp, List.of()); // a name looked up before (maybe cached as absent) now leads to the image
+        }
         if (state == State.INIT) {
             state = State.READY;
         }
@@ -226,6 +249,19 @@ public final class NydusDaemon implements AutoCloseable {
         RafsInstance inst = table.remove(mp);
         if (inst == null) {
             throw new IllegalArgumentException("nothing is mounted at " + mp);
+        }
+        FuseMount m = mount;
+        if (m != null) {
+            List<String> rootNames = List.of();
+            if (mp.equals("/")) { // its root's names were cached as the mount root's entries
+                try {
+                    rootNames = inst.image().readdir(inst.image().rootInode()).stream()
+                            .map(dev.nydus4j.api.DirEntry::name).toList();
+                } catch (IOException e) {
+                    LOG.warn("cannot list the root of {} to invalidate it: {}", mp, e.getMessage());
+                }
+            }
+            m.invalidate(mp, rootNames);
         }
         try {
             inst.close();
@@ -295,12 +331,12 @@ public final class NydusDaemon implements AutoCloseable {
 
     /** Reads being served now, as {@code /api/v1/metrics/inflight} entries. */
     List<java.util.Map<String, Object>> inflight() {
-        RafsFuse f = fuse;
+        FsOps f = ops;
         if (f == null) {
             return List.of();
         }
         return f.inflight().stream().map(r -> java.util.Map.<String, Object>of("inode", r.inode(), "opcode",
-                RafsFuse.InflightRead.FUSE_READ_OPCODE, "unique", r.unique(), "timestamp_secs", r.timestampSecs()))
+                FsOps.InflightRead.FUSE_READ_OPCODE, "unique", r.unique(), "timestamp_secs", r.timestampSecs()))
                 .toList();
     }
 

@@ -74,8 +74,13 @@ public final class NydusdCommand implements Callable<Integer> {
                 description = "none, resend or flush (accepted; failover is not supported).")
         String failoverPolicy;
         @Option(names = {"--fuse-threads", "--thread-num"}, scope = ScopeType.INHERIT, defaultValue = "4",
-                description = "FUSE worker threads, 1..1024 (libfuse2 sizes its own pool; checked for range).")
+                description = "FUSE worker threads, 1..1024 (the kernel engine's; libfuse2 sizes its own pool).")
         int threads;
+        @Option(names = "--fuse-engine", scope = ScopeType.INHERIT, paramLabel = "kernel|libfuse",
+                description = "kernel: nydusd's own /dev/fuse session (1 MiB reads, no open round trips; needs root),"
+                        + " libfuse: libfuse2 via jnr-fuse. Default: kernel as root, else libfuse; kernel falls back"
+                        + " to libfuse when it cannot mount.")
+        String fuseEngine;
         @Option(names = "--writable", scope = ScopeType.INHERIT, description = "Mount read-write (not supported).")
         boolean writable;
         @Option(names = {"-B", "--bootstrap"}, paramLabel = "FILE", scope = ScopeType.INHERIT,
@@ -173,7 +178,9 @@ public final class NydusdCommand implements Callable<Integer> {
         CountDownLatch exit = new CountDownLatch(1);
         NydusDaemon.StartupImage image = o.bootstrap == null ? null
                 : new NydusDaemon.StartupImage(config, o.bootstrap, o.virtualMountpoint, prefetch);
-        NydusDaemon daemon = NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor);
+        dev.nydus4j.fuse.FuseEngine engine = o.fuseEngine == null ? dev.nydus4j.fuse.FuseEngine.byDefault()
+                : dev.nydus4j.fuse.FuseEngine.parse(o.fuseEngine);
+        NydusDaemon daemon = NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor, engine, o.threads);
         ApiServer api = null;
         try {
             if (o.apisock != null) {

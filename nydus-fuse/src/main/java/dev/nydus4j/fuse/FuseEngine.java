@@ -1,0 +1,45 @@
+package dev.nydus4j.fuse;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * How nydusd talks to the kernel's FUSE: {@link #KERNEL}, its own protocol session on /dev/fuse
+ * ({@link KernelSession}: needs root for mount(2)), or {@link #LIBFUSE}, libfuse2's path API through jnr-fuse
+ * ({@link RafsFuse}), which also works where only fusermount may mount. The default is {@code kernel} for root and
+ * {@code libfuse} otherwise; the system property {@value #PROPERTY} or {@code --fuse-engine} choose. A kernel
+ * session that cannot mount falls back to libfuse (logged).
+ */
+public enum FuseEngine {
+    KERNEL, LIBFUSE;
+
+    /** System property naming the default engine ({@code kernel} or {@code libfuse}). */
+    public static final String PROPERTY = "nydus4j.fuse.engine";
+
+    /** Parses {@code kernel} or {@code libfuse} (any case). */
+    public static FuseEngine parse(String name) {
+        try {
+            return valueOf(name.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException("unknown FUSE engine '" + name + "': use kernel or libfuse");
+        }
+    }
+
+    /** {@value #PROPERTY} if set, else kernel for root and libfuse otherwise. */
+    public static FuseEngine byDefault() {
+        String p = System.getProperty(PROPERTY);
+        if (p != null && !p.isBlank()) {
+            return parse(p);
+        }
+        try {
+            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid")) ? KERNEL : LIBFUSE;
+        } catch (Exception e) {
+            return LIBFUSE;
+        }
+    }
+
+    public String cliName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}
