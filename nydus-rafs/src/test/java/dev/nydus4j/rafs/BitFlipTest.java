@@ -30,6 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  * damaged bootstrap or blob either reads successfully — and then every regular file that exists in both the
  * intact and the damaged image has exactly the intact bytes — or fails with an {@link IOException} (normally
  * {@link dev.nydus4j.api.CorruptImageException}). Never another exception type, never a hang, never wrong bytes.
+ * Every damaged image is read both whole ({@link Bootstraps#read}) and in direct mode ({@link RafsImage#openDirect},
+ * structures decoded as the walk touches them).
  */
 class BitFlipTest {
     private static final int TRIALS = 300;
@@ -94,6 +96,8 @@ class BitFlipTest {
                 String what = img.name + " truncated to " + len;
                 Outcome o = trial(what, () -> readAll(cut, img));
                 assertThat(o.failed).as("%s must fail: %s", what, o.contents).isTrue();
+                Outcome d = trial(what + " direct", () -> readAllDirect(cut, img));
+                assertThat(d.failed).as("%s must fail in direct mode: %s", what, d.contents).isTrue();
             }
             assertThat(intact).isNotEmpty();
         }
@@ -130,6 +134,12 @@ class BitFlipTest {
             } else {
                 assertSameContents(what, intact, o.contents);
             }
+            if (t % 4 == 0) {
+                Outcome d = trial(what + " direct", () -> readAllDirect(img.bootstrap, damaged));
+                if (!d.failed) {
+                    assertSameContents(what + " direct", intact, d.contents);
+                }
+            }
         }
         System.out.println("  " + failed + " of " + trials + " blob flips detected");
     }
@@ -151,6 +161,10 @@ class BitFlipTest {
                 if (!o.failed) {
                     assertSameContents(what, intact, o.contents);
                 }
+                Outcome d = trial(what + " direct", () -> readAllDirect(img.bootstrap, damaged));
+                if (!d.failed) {
+                    assertSameContents(what + " direct", intact, d.contents);
+                }
             }
         }
     }
@@ -161,6 +175,7 @@ class BitFlipTest {
         System.out.println("BitFlipTest bootstrap flips of " + img.name + " seed=" + seed);
         Random rnd = new Random(seed);
         int failed = 0;
+        int failedDirect = 0;
         for (int t = 0; t < trials; t++) {
             byte[] b = img.bootstrap.clone();
             int off = rnd.nextInt(b.length);
@@ -173,8 +188,15 @@ class BitFlipTest {
             } else {
                 assertSameContents(what, intact, o.contents);
             }
+            Outcome d = trial(what + " direct", () -> readAllDirect(b, img));
+            if (d.failed) {
+                failedDirect++;
+            } else {
+                assertSameContents(what + " direct", intact, d.contents);
+            }
         }
-        System.out.println("  " + failed + " of " + trials + " bootstrap flips rejected");
+        System.out.println("  " + failed + " of " + trials + " bootstrap flips rejected (direct mode: " + failedDirect
+                + ")");
     }
 
     private static Image tocInlined() throws IOException {
@@ -205,6 +227,21 @@ class BitFlipTest {
                     out.put(e.path(), e.sha256());
                 }
             }
+        }
+        return out;
+    }
+
+    /** As {@link #readAll}, with the image opened in direct mode (v6 decoded on demand; v5 whole). */
+    private static Map<String, String> readAllDirect(byte[] bootstrap, Image img) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        try (RafsImage fs = RafsImage.openDirect(bootstrap, img.name, img.readers.apply(img.blobDir), true)) {
+            for (TreeSnapshot.Entry e : TreeSnapshot.of(fs).entries().values()) {
+                if (e.type() == FileType.REGULAR) {
+                    out.put(e.path(), e.sha256());
+                }
+            }
+            fs.prefetchPaths();
+            fs.stats();
         }
         return out;
     }

@@ -12,13 +12,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -61,8 +60,8 @@ final class FileChunker implements AutoCloseable {
     private final ChunkIndex index;
     private final SinkSupplier sink;
     private final ExecutorService hashPool;
-    /** Whether {@link #hashPool} is this chunker's own (shut down on close) or shared with other builds. */
-    private final boolean ownsPool;
+    /** The pool shared with other builds ({@link #hashPool} is its executor, not shut down here), or null. */
+    private final HashPool shared;
     private final Thread writer;
     private final BlockingQueue<byte[]> freeBuffers;
     private final BlockingQueue<Pending> ordered;
@@ -88,13 +87,12 @@ final class FileChunker implements AutoCloseable {
     }
 
     /**
-     * @param sharedPool when non-null, the chunks are digested and compressed on this pool (of {@code hashThreads}
-     *                   threads, shared with other builds running at the same time and not shut down here) instead
-     *                   of a pool of this chunker's own: concurrent layer builds then keep every core busy even
-     *                   when one of them has finished (nydusify)
+     * @param shared when non-null, chunks are digested and compressed on this pool of threads shared with other
+     *               builds running at the same time (or on the caller's thread while the pool has no spare thread,
+     *               see {@link HashPool}); {@code hashThreads} is then ignored
      */
     FileChunker(int chunkSize, DigestAlgorithm digester, CompressionAlgorithm compressor, ChunkIndex index,
-                SinkSupplier sink, int hashThreads, ExecutorService sharedPool) {
+                SinkSupplier sink, int hashThreads, HashPool shared) {
         this.chunkSize = chunkSize;
         this.digester = Objects.requireNonNull(digester, "digester is null");
         this.compressor = compressor == CompressionAlgorithm.NONE ? null : compressor;
@@ -103,11 +101,11 @@ final class FileChunker implements AutoCloseable {
         if (hashThreads < 0) {
             throw new IllegalArgumentException("hashThreads must be >= 0, got " + hashThreads);
         }
-        if (sharedPool != null && hashThreads == 0) {
-            throw new IllegalArgumentException("a shared hash pool needs its thread count (> 0)");
+        if (shared != null) {
+            hashThreads = shared.threads();
         }
+        this.shared = shared;
         if (hashThreads == 0) {
-            this.ownsPool = false;
             this.hashPool = null;
             this.writer = null;
             this.freeBuffers = null;
@@ -116,24 +114,16 @@ final class FileChunker implements AutoCloseable {
             return;
         }
         int id = POOL_IDS.incrementAndGet();
-        this.ownsPool = sharedPool == null;
-        this.hashPool = sharedPool != null ? sharedPool : newHashPool(hashThreads, "nydus-builder-" + id);
+        this.hashPool = shared != null ? shared.executor() : HashPool.newExecutor(hashThreads, "nydus-builder-" + id);
         this.maxBuffers = 2 * hashThreads + 2;
         this.freeBuffers = new ArrayBlockingQueue<>(maxBuffers);
         this.ordered = new ArrayBlockingQueue<>(maxBuffers + 1);
         this.writer = new Thread(this::writeLoop, "nydus-builder-" + id + "-writer");
         this.writer.setDaemon(true);
         this.writer.start();
-    }
-
-    /** A pool of {@code threads} daemon threads named {@code <prefix>-hash-<n>}, to share between builds. */
-    static ExecutorService newHashPool(int threads, String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, prefix + "-hash-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        if (shared != null) {
+            shared.enter();
+        }
     }
 
     /**
@@ -171,7 +161,19 @@ final class FileChunker implements AutoCloseable {
                     throw new IOException(what + ": " + e.getMessage(), e);
                 }
             } else {
-                Future<Prepared> d = hashPool.submit(() -> prepare(buf, want));
+                Future<Prepared> d;
+                if (shared == null || shared.hasSpareThreads()) {
+                    d = hashPool.submit(() -> prepare(buf, want));
+                } else {
+                    // every pool thread's core is busy reading another build: digest here, the writer stores
+                    CompletableFuture<Prepared> f = new CompletableFuture<>();
+                    try {
+                        f.complete(prepare(buf, want));
+                    } catch (RuntimeException | Error e) {
+                        f.completeExceptionally(e);
+                    }
+                    d = f;
+                }
                 put(new Pending(buf, want, off, d, target, what, null));
             }
             off += want;
@@ -218,8 +220,10 @@ final class FileChunker implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
-                if (ownsPool) {
+                if (shared == null) {
                     hashPool.shutdown();
+                } else {
+                    shared.leave();
                 }
             }
         }

@@ -20,7 +20,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
 
 /**
  * Builds a RAFS image from a directory or an OCI layer tar stream (upstream {@code nydus-image create}): reads the
@@ -43,7 +42,7 @@ public final class ImageBuilder {
     private final BlobSink.Factory sinks;
     private final BootstrapCodec codec;
     private int hashThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
-    private ExecutorService sharedHashPool;
+    private HashPool sharedHashPool;
 
     public ImageBuilder(BuildOptions options) {
         this(options, BlobWriterSink::open, RafsBootstrapCodec.INSTANCE);
@@ -70,23 +69,12 @@ public final class ImageBuilder {
     }
 
     /**
-     * Digests and compresses chunks on {@code pool} (of {@code threads} threads), shared with other builds running
-     * at the same time, instead of a pool of this build's own; the pool is not shut down here. Builds of several
-     * layers at once then use every core until the last one ends, whatever their sizes. The output is the same.
+     * Digests and compresses chunks on {@code pool}, shared with other builds running at the same time, instead
+     * of threads of this build's own (see {@link HashPool}); the pool is not closed here. The output is the same.
      */
-    public ImageBuilder hashPool(ExecutorService pool, int threads) {
-        Objects.requireNonNull(pool, "pool is null");
-        if (threads < 1) {
-            throw new IllegalArgumentException("a shared hash pool has >= 1 thread, got " + threads);
-        }
-        this.sharedHashPool = pool;
-        this.hashThreads = threads;
+    public ImageBuilder hashPool(HashPool pool) {
+        this.sharedHashPool = Objects.requireNonNull(pool, "pool is null");
         return this;
-    }
-
-    /** A pool for {@link #hashPool}: {@code threads} daemon threads named {@code <name>-hash-<n>}. */
-    public static ExecutorService newHashPool(int threads, String name) {
-        return FileChunker.newHashPool(threads, name);
     }
 
     public BuildOptions options() {

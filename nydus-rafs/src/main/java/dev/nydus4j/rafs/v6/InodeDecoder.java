@@ -94,10 +94,11 @@ final class InodeDecoder {
                             + " 1..4096, found " + d.size());
                 }
                 in.symlinkTarget = readFlatData(d, dataOff, path);
+                checkAfter(flatEnd(d, dataOff), path);
                 break;
             case REGULAR:
                 in.size = d.size();
-                readChunks(d, dataOff, in, path);
+                checkAfter(readChunks(d, dataOff, in, path), path);
                 break;
             default:
                 if (d.size() != 0) {
@@ -107,6 +108,7 @@ final class InodeDecoder {
                 if (type == FileType.CHAR_DEVICE || type == FileType.BLOCK_DEVICE) {
                     in.rdev = (int) d.iu();
                 }
+                checkAfter(dataOff, path);
         }
         return in;
     }
@@ -129,6 +131,7 @@ final class InodeDecoder {
             long[] r = flatBlock(d, dataOff, b, nb, path);
             data.readBlock(file, (int) r[0], (int) r[1], resource, path);
         }
+        checkAfter(flatEnd(d, dataOff), path);
         return data;
     }
 
@@ -177,7 +180,8 @@ final class InodeDecoder {
         return out;
     }
 
-    private void readChunks(DiskInode d, long dataOff, Inode in, Object path) throws CorruptImageException {
+    /** Reads the chunk list; returns the end of the chunk address array (dataOff when there is none). */
+    private long readChunks(DiskInode d, long dataOff, Inode in, Object path) throws CorruptImageException {
         if (d.layout() != DiskInode.LAYOUT_CHUNK_BASED) {
             throw new CorruptImageException(resource, d.offset(), "regular file '" + path + "' data layout"
                     + " expected CHUNK_BASED (4), found " + d.layout());
@@ -250,5 +254,64 @@ final class InodeDecoder {
                         + baseChunkBits + " (or a larger value covering a contiguous file), found " + chunkBits);
             }
         }
+        return n == 0 ? dataOff : arrayOff + n * ChunkAddress.SIZE;
+    }
+
+    /** End of a flat inode's inline tail (FLAT_INLINE), or dataOff (FLAT_PLAIN), once its blocks are checked. */
+    private static long flatEnd(DiskInode d, long dataOff) {
+        if (d.layout() != DiskInode.LAYOUT_FLAT_INLINE) {
+            return dataOff;
+        }
+        long nb = (d.size() + BLOCK - 1) / BLOCK;
+        return dataOff + d.size() - (nb - 1) * BLOCK;
+    }
+
+    /**
+     * Direct mode's local part of the whole-image zero check, run after an inode's last structure (inode, xattrs,
+     * inline tail or chunk addresses) ending at {@code end}: the padding up to the next 32-byte inode slot must be
+     * zero, and that slot, unless a block or table starts there, must be zero or hold a valid inode header. A
+     * shorter i_size (or a cut tail) leaves chunk addresses or name bytes behind, which this catches where the
+     * whole-image reader would report a non-zero gap. Not run by the whole-image walk (its extents do more).
+     */
+    private void checkAfter(long end, Object path) throws CorruptImageException {
+        if (extents != null) {
+            return;
+        }
+        long next = Math.min((end + 31) & ~31L, bytes.length);
+        if (tableStartsIn(end, next)) {
+            return;
+        }
+        for (long p = end; p < next; p++) {
+            if (bytes[(int) p] != 0) {
+                throw new CorruptImageException(resource, p, String.format("byte after '%s' expected 0 (padding up"
+                        + " to the next inode slot), found 0x%02x", path, bytes[(int) p] & 0xFF));
+            }
+        }
+        if (next % BLOCK == 0 || next + CompactInode.SIZE > bytes.length || tableStartsIn(next, next + 1)) {
+            return;
+        }
+        boolean zero = true;
+        for (int p = (int) next; p < next + CompactInode.SIZE && zero; p++) {
+            zero = bytes[p] == 0;
+        }
+        if (!zero) {
+            try {
+                DiskInode.wrap(file, (int) next, resource).validate(resource);
+            } catch (CorruptImageException e) {
+                throw new CorruptImageException(resource, next, "the slot after '" + path + "' expected zeros or an"
+                        + " inode (a shorter size leaves data behind): " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Whether a bootstrap table starts in {@code [from, to)} or at {@code to}. */
+    private boolean tableStartsIn(long from, long to) {
+        RafsV6ExtSuperBlock ext = h.ext();
+        return within(ext.blobTableOffset(), from, to) || within(ext.chunkTableOffset(), from, to)
+                || (ext.hasPrefetchTable() && within(ext.prefetchTableOffset(), from, to));
+    }
+
+    private static boolean within(long at, long from, long to) {
+        return at >= from && at <= to;
     }
 }

@@ -1,6 +1,7 @@
 package dev.nydus4j.rafs.v6;
 
 import dev.nydus4j.api.CorruptImageException;
+import dev.nydus4j.rafs.DirectWalk;
 import dev.nydus4j.rafs.tree.Inode;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.testkit.Fixtures;
@@ -60,7 +61,25 @@ class RafsV6ReaderCorruptionTest {
         return tree.root.child(rootChild).inode().ino;
     }
 
+    /**
+     * Both readers must reject {@code bytes}: the whole-image reader at read, the direct reader at open or when a
+     * walk through the public API (every directory, inode, xattr, target, the prefetch paths) touches the bad
+     * structure. The direct reader names inodes by nid, so fragments naming a path are checked on the whole-image
+     * reader's message only.
+     */
     private static void expectCorrupt(byte[] bytes, String... fragments) {
+        expectCorruptWholeImage(bytes, fragments);
+        var a = assertThatThrownBy(() -> DirectWalk.walk(bytes, "corrupt.boot"))
+                .isInstanceOf(CorruptImageException.class).hasMessageContaining("corrupt.boot");
+        for (String s : fragments) {
+            if (!s.contains("'/")) {
+                a.hasMessageContaining(s);
+            }
+        }
+    }
+
+    /** Only the whole-image reader must reject {@code bytes} (checks that need the whole tree). */
+    private static void expectCorruptWholeImage(byte[] bytes, String... fragments) {
         var a = assertThatThrownBy(() -> RafsV6Reader.read(bytes, "corrupt.boot"))
                 .isInstanceOf(CorruptImageException.class).hasMessageContaining("corrupt.boot");
         for (String s : fragments) {
@@ -132,10 +151,12 @@ class RafsV6ReaderCorruptionTest {
     }
 
     @Test
-    void nonZeroByteOutsideStructures() {
+    void nonZeroByteOutsideStructures() throws Exception {
         byte[] b = image.clone();
         b[100] = 1;
-        expectCorrupt(b, "outside every structure", "found 0x01");
+        expectCorruptWholeImage(b, "outside every structure", "found 0x01");
+        // a whole-image property: the direct reader does not look at bytes no structure uses, and serves the same
+        assertThat(DirectWalk.walk(b, "corrupt.boot")).isEqualTo(DirectWalk.walk(image, "intact.boot"));
     }
 
     @Test
@@ -241,6 +262,8 @@ class RafsV6ReaderCorruptionTest {
         Random rnd = new Random(seed);
         byte[][] bases = {image, Files.readAllBytes(Fixtures.upstream("bootstrap/rafs-v6-2.2.boot"))};
         int detected = 0;
+        int detectedDirect = 0;
+        int wholeImageOnly = 0;
         for (int i = 0; i < 3000; i++) {
             byte[] base = bases[i % 2];
             byte[] b = base.clone();
@@ -249,15 +272,35 @@ class RafsV6ReaderCorruptionTest {
                 int pos = rnd.nextInt(b.length);
                 b[pos] ^= (byte) (1 << rnd.nextInt(8));
             }
+            String wholeImage = null;
             try {
                 RafsV6Reader.read(b, "flip");
             } catch (CorruptImageException expected) {
                 detected++;
+                wholeImage = expected.getMessage();
             } catch (RuntimeException e) {
                 fail("seed " + seed + " iteration " + i + ": reader threw " + e, e);
             }
+            if (i % 3 == 0) {
+                // the direct reader, walked whole: a CorruptImageException or a result, nothing else; and what the
+                // whole-image reader rejects it rejects too, unless only a whole-image check can see it
+                try {
+                    DirectWalk.walk(b, "flip");
+                    if (wholeImage != null) {
+                        assertThat(wholeImage).as("seed %d iteration %d: rejected by the whole-image reader only",
+                                seed, i).containsAnyOf("outside every structure", "structures overlap");
+                        wholeImageOnly++;
+                    }
+                } catch (CorruptImageException expected) {
+                    detectedDirect++;
+                } catch (RuntimeException e) {
+                    fail("seed " + seed + " iteration " + i + ": direct reader threw " + e, e);
+                }
+            }
         }
-        System.out.println("bit flips detected: " + detected + " / 3000");
+        System.out.println("bit flips detected: " + detected + " / 3000; of 1000 also read directly: " + detectedDirect
+                + " detected, " + wholeImageOnly + " only by the whole-image checks (zero gaps, overlaps)");
         assertThat(detected).isGreaterThan(1000);
+        assertThat(detectedDirect).isPositive();
     }
 }
