@@ -273,4 +273,49 @@ class MultipartUploadS3Test {
                 config("k/").put("num_upload_threads", "four"), false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"num_upload_threads\"");
     }
+
+    /**
+     * The CLI end to end: {@code nydusify convert --backend-type s3} of an image whose nydus blob (~12 MiB of random
+     * data) is above the threshold (5 MiB here, through the system properties), one part failing once on the way;
+     * then {@code nydusify check} reads the blob back from the bucket.
+     */
+    @Test
+    void nydusifyConvertUploadsABigBlobInPartsAndChecksIt() throws Exception {
+        org.assertj.core.api.Assumptions.assumeThat(dev.nydus4j.testkit.oci.OciTools.available())
+                .as("umoci, skopeo and busybox-static are needed; skipping").isTrue();
+        dev.nydus4j.testkit.oci.LayeredImage image = dev.nydus4j.testkit.oci.LayeredImage.create(
+                Files.createDirectories(tmp.resolve("cli-src")), "latest");
+        image.layer(root -> {
+            byte[] big = new byte[12 << 20];
+            new Random(9).nextBytes(big);
+            Files.write(root.resolve("big.bin"), big);
+            Files.writeString(root.resolve("small.txt"), "small");
+        });
+        image.config("amd64");
+        failures.put(2, 1);
+        String config = Manifest.JSON.writeValueAsString(config("cli/"));
+        String source = "oci:" + image.layout() + ":latest";
+        String target = "oci:" + tmp.resolve("cli-out") + ":s3";
+        Nydusify.Result r;
+        System.setProperty("nydus4j.upload.threshold", Long.toString(PART));
+        System.setProperty("nydus4j.upload.partSize", Long.toString(PART));
+        try {
+            r = Nydusify.run("convert", "--source", source, "--target", target, "--backend-type", "s3",
+                    "--backend-config", config, "--work-dir", tmp.resolve("cli-work").toString());
+        } finally {
+            System.clearProperty("nydus4j.upload.threshold");
+            System.clearProperty("nydus4j.upload.partSize");
+        }
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(failures.get(2)).as("part 2 failed once and was sent again").isZero();
+        assertThat(partCalls.get()).as("3 parts + 1 retry").isEqualTo(4);
+        List<String> stored = keys("cli/");
+        assertThat(stored).singleElement().satisfies(k -> assertThat(k).matches("cli/[0-9a-f]{64}"));
+        assertThat(store.listMultipartUploads("nydus")).isEmpty();
+
+        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target, "--backend-type", "s3",
+                "--backend-config", config, "--work-dir", tmp.resolve("cli-check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("read the blobs from s3://nydus/cli/").contains("0 difference(s)");
+    }
 }
