@@ -124,7 +124,7 @@ public final class ObjectBlobBackend implements BlobBackend {
 
     /**
      * Uploads {@code file} as this object with one signed PUT (up to the store's single-request limit, 5 GiB on
-     * S3); nydusify uses it to push blobs. {@code headers} are signed with the request (the s3 signer takes the
+     * S3 and OSS; {@link MultipartUpload} sends bigger files in parts); nydusify uses it to push blobs. {@code headers} are signed with the request (the s3 signer takes the
      * payload hash from {@code x-amz-content-sha256} when given). Errors name the object and the server's code.
      */
     public void put(java.nio.file.Path file, Map<String, String> headers) throws IOException {

@@ -12,7 +12,8 @@ import java.util.StringJoiner;
 
 /**
  * AWS Signature Version 4 in the header form nydus uses (BACKENDS.md 4.2): every given header is signed, values
- * are used as given, the payload hash is the caller's (nydus sends no body). Pure functions, thread-safe.
+ * are used as given, the payload hash is the caller's (reads send no body; uploads give their body's SHA-256), the
+ * query is put in canonical form by {@link #canonicalQuery} (multipart uploads). Pure functions, thread-safe.
  */
 final class SigV4 {
     /** SHA-256 of the empty body, sent as {@code x-amz-content-sha256}. */
