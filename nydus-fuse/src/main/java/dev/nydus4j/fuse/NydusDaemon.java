@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nydus4j.api.config.BackendConfig;
 import dev.nydus4j.api.config.NydusdConfig;
 import dev.nydus4j.api.config.PrefetchConfig;
-import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.RafsImage;
-import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.spi.BackendContext;
 import dev.nydus4j.storage.backend.BackendRegistry;
 import dev.nydus4j.storage.device.BlobDevice;
@@ -207,19 +205,20 @@ public final class NydusDaemon implements AutoCloseable {
         // cache.validate says: a wrong byte must never reach a reader (costs ~1 ms per MiB fetched)
         BlobDevice device = BlobDevice.builder().backend(hot::open).instanceId(mp).validate(true)
                 .cache(CACHES, config.cache()).amplifyIo(config.rafs().batchSize()).build();
-        RafsTree tree;
-        int version;
-        try {
-            version = Bootstraps.version(bootstrap);
-            tree = Bootstraps.read(bootstrap);
-        } catch (IOException | RuntimeException e) {
-            device.close();
-            throw e;
-        }
-        List<String> prefetchList = prefetchFiles != null ? prefetchFiles : List.copyOf(tree.prefetchPaths);
-        RafsImage image = RafsImage.open(tree, version, device, true); // closes the device on failure
+        // RAFS v6 in direct mode: headers and chunk table checked now, inodes decoded on first use; v5 read whole.
+        RafsImage image = RafsImage.openDirect(bootstrap, device); // closes the device on failure
         PrefetchConfig pc = config.rafs().prefetch();
-        Prefetcher prefetcher = pc.enable() ? Prefetcher.start(image, prefetchList, pc, mp) : null;
+        Prefetcher prefetcher = null;
+        if (pc.enable()) {
+            List<String> prefetchList;
+            try {
+                prefetchList = prefetchFiles != null ? prefetchFiles : image.prefetchPaths();
+            } catch (IOException | RuntimeException e) {
+                image.close();
+                throw e;
+            }
+            prefetcher = Prefetcher.start(image, prefetchList, pc, mp);
+        }
         RafsInstance inst = new RafsInstance(mp, table.nextNumber(), bootstrap, config, image, device, Instant.now(),
                 new FsMetrics(mp, config.rafs().iostatsFiles(), config.rafs().accessPattern(),
                         config.rafs().latestReadFiles()), prefetcher);
