@@ -143,7 +143,16 @@ public final class MultipartUpload {
             String[] etags = uploadParts(query);
             complete(query, etags);
         } catch (IOException | RuntimeException | Error e) {
-            String aborted = abort(query, uploadId);
+            // an interrupted caller still gets the abort sent (its pauses between tries would end at once)
+            boolean interrupted = Thread.interrupted();
+            String aborted;
+            try {
+                aborted = abort(query, uploadId);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             String message = e.getMessage() + "; " + aborted;
             if (e instanceof InterruptedIOException) {
                 InterruptedIOException i = new InterruptedIOException(prefix() + " interrupted; " + aborted);
