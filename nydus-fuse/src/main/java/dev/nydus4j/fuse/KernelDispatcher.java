@@ -121,6 +121,9 @@ final class KernelDispatcher {
             p = ops.node(parent);
             t = ops.lookup(p, name);
             FuseEntryOut.put(out, FuseOutHeader.SIZE, ops.nodeId(t), VALID_SECS, ops.stat(t));
+            if (t instanceof FsOps.Inode in) { // the kernel's getattr of a new name: LOOKUP brings the attributes
+                FsOps.recordFile(in.instance(), in.attr().ino(), FsMetrics.Op.LOOKUP, true, 0);
+            }
             rc = 0;
         } catch (FsOps.ErrnoException e) {
             rc = -e.errno;

@@ -5,7 +5,10 @@ import dev.nydus4j.storage.config.NydusdConfigParser;
 
 import java.nio.file.Path;
 
-/** A daemon in a separate JVM for tests that kill it: {@code DaemonChild <bootstrap> <blob dir> <mountpoint>}. */
+/**
+ * A daemon in its own JVM for tests that kill it or unmount it from outside: args are bootstrap, localfs blob dir,
+ * mountpoint and optionally the FUSE engine. Exits 0 when the mount ends.
+ */
 public final class DaemonChild {
     private DaemonChild() {
     }
@@ -13,8 +16,13 @@ public final class DaemonChild {
     public static void main(String[] args) throws Exception {
         String cfg = "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + args[1] + "\"}}},"
                 + "\"mode\":\"direct\"}";
-        NydusDaemon d = NydusDaemon.start(NydusdConfigParser.parse(cfg, "child"), Path.of(args[0]), Path.of(args[2]),
-                BackendRegistry.discover());
+        FuseEngine engine = args.length > 3 ? FuseEngine.parse(args[3]) : FuseEngine.byDefault();
+        NydusDaemon d = NydusDaemon.start(new NydusDaemon.StartupImage(NydusdConfigParser.parse(cfg, "child"),
+                Path.of(args[0]), "/", null), Path.of(args[2]), BackendRegistry.discover(), null, null, engine,
+                NydusDaemon.DEFAULT_THREADS);
+        System.out.println("serving with the " + d.mount().engine() + " engine");
         d.await();
+        d.close();
+        System.out.println("mount ended");
     }
 }

@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,7 +36,10 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Mounts images with our FUSE daemon (root + /dev/fuse + libfuse2 only; skipped otherwise). */
+/**
+ * Mounts images with our FUSE daemon (root + /dev/fuse + libfuse2 only; skipped otherwise). Every test runs on the
+ * default engine (the kernel session as root); the tree comparison and the read-only/remount test run on both.
+ */
 class FuseMountIT {
     @TempDir
     Path tmp;
@@ -56,28 +61,40 @@ class FuseMountIT {
     }
 
     private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache) throws IOException {
-        return serve(bootstrap, blobDir, cache, "");
+        return serve(bootstrap, blobDir, cache, "", FuseEngine.byDefault());
+    }
+
+    private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache, FuseEngine engine) throws IOException {
+        return serve(bootstrap, blobDir, cache, "", engine);
     }
 
     private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache, String extra) throws IOException {
+        return serve(bootstrap, blobDir, cache, extra, FuseEngine.byDefault());
+    }
+
+    private NydusDaemon serve(Path bootstrap, Path blobDir, Path cache, String extra, FuseEngine engine)
+            throws IOException {
         String cfg = "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobDir + "\"}},"
                 + "\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\"" + cache + "\"}}},"
                 + "\"mode\":\"direct\",\"digest_validate\":false,\"enable_xattr\":true" + extra + "}";
         NydusdConfig config = NydusdConfigParser.parse(cfg, "test");
         Path mp = Files.createDirectories(tmp.resolve("mnt" + open.size()));
-        NydusDaemon d = NydusDaemon.start(config, bootstrap, mp, BackendRegistry.discover());
+        NydusDaemon d = NydusDaemon.start(new NydusDaemon.StartupImage(config, bootstrap, "/", null), mp,
+                BackendRegistry.discover(), null, null, engine, NydusDaemon.DEFAULT_THREADS);
         open.add(d);
+        assertThat(d.mount().engine()).isEqualTo(engine.cliName());
         return d;
     }
 
-    @Test
-    void mountedTreeEqualsSourceAndReadsAreLazy() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FuseEngine.class)
+    void mountedTreeEqualsSourceAndReadsAreLazy(FuseEngine engine) throws Exception {
         Path src = tmp.resolve("src");
         TreeGenerator.Generated g = TreeGenerator.generate(src, TreeGenerator.options().chunkSize(64 * 1024).scale(0.5));
         Path blobs = Files.createDirectories(tmp.resolve("blobs"));
         BuildOptions opts = BuildOptions.defaults().withSourceType(SourceType.DIR).withChunkSize(64 * 1024);
         BuildResult r = new ImageBuilder(opts).build(src, tmp.resolve("image.boot"), null, blobs);
-        NydusDaemon d = serve(r.bootstrap(), blobs, tmp.resolve("cache"));
+        NydusDaemon d = serve(r.bootstrap(), blobs, tmp.resolve("cache"), engine);
         assertThat(d.backendReadCount()).as("nothing fetched at mount").isZero();
 
         TreeSnapshot expected = TreeSnapshot.of(src);
@@ -135,18 +152,19 @@ class FuseMountIT {
         }
     }
 
-    @Test
-    void writesAreRefusedAndRemountReadsFromCache() throws Exception {
+    @ParameterizedTest
+    @EnumSource(FuseEngine.class)
+    void writesAreRefusedAndRemountReadsFromCache(FuseEngine engine) throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("hello.txt"), "hello nydus4j\n".repeat(1000));
         Path blobs = Files.createDirectories(tmp.resolve("blobs"));
         BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
                 .build(src, tmp.resolve("image.boot"), null, blobs);
         Path cache = tmp.resolve("cache");
-        NydusDaemon d = serve(r.bootstrap(), blobs, cache);
+        NydusDaemon d = serve(r.bootstrap(), blobs, cache, engine);
         Path mp = d.mount().mountpoint();
         assertThat(Files.readString(mp.resolve("hello.txt"))).isEqualTo("hello nydus4j\n".repeat(1000));
-        // raised in the background once libfuse answered FUSE_INIT (which resets it)
+        // raised once FUSE_INIT was answered (which resets it)
         Path readahead = Path.of("/sys/class/bdi", FuseMount.deviceOf(mp), "read_ahead_kb");
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (!Files.readString(readahead).strip().equals(Integer.toString(FuseMount.READAHEAD_KB))
@@ -173,7 +191,7 @@ class FuseMountIT {
         for (String id : r.blobIds()) {
             Files.delete(blobs.resolve(id));
         }
-        NydusDaemon d2 = serve(r.bootstrap(), blobs, cache);
+        NydusDaemon d2 = serve(r.bootstrap(), blobs, cache, engine);
         assertThat(Files.readString(d2.mount().mountpoint().resolve("hello.txt")))
                 .isEqualTo("hello nydus4j\n".repeat(1000));
         assertThat(d2.backendReadCount()).isZero();
