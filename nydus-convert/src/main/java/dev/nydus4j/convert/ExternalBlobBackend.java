@@ -22,7 +22,8 @@ import java.util.Map;
  * Where {@code --backend-type} sends data blobs instead of the target registry (API spec 6.4): {@code localfs}
  * copies the blob to {@code <dir>/<hex>}; {@code oss} and {@code s3} upload it as object
  * {@code <object_prefix><hex>}, through the same backend modules nydusd reads them with: with one signed PUT up to
- * 64 MiB, above that in parts ({@link MultipartUpload}: 32 MiB parts, 3 at a time, each retried). The config JSON
+ * 64 MiB (tried up to 4 times on 5xx and transport errors), above that in parts ({@link MultipartUpload}: 32 MiB
+ * parts, 3 at a time, each retried the same way; aborted on final failure). The config JSON
  * is the one nydusd's backend takes (CONFIG.md), so the converted image mounts with it as is; upstream nydusify's
  * upload keys {@code part_size} and {@code num_upload_threads} are taken too (and left out of nydusd's config).
  */
@@ -141,7 +142,7 @@ public interface ExternalBlobBackend {
          * @param threshold blobs larger than this go in parts
          * @param partSize  bytes per part (raised when a blob would need more than 10000 parts)
          * @param threads   parts in flight at once
-         * @param attempts  tries of each multipart request
+         * @param attempts  tries of each upload request (single PUT or multipart step)
          * @param backoff   pause before the second try (doubled for each further one)
          */
         record Upload(long threshold, long partSize, int threads, int attempts, Duration backoff) {
@@ -251,8 +252,26 @@ public interface ExternalBlobBackend {
                     return true;
                 }
                 // s3 signs the payload: the blob id is the sha256 of the file, so nothing is hashed twice
-                object.put(file, s3 ? Map.of("x-amz-content-sha256", hex) : Map.of());
-                return true;
+                Map<String, String> headers = s3 ? Map.of("x-amz-content-sha256", hex) : Map.of();
+                long pause = upload.backoff().toMillis();
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        object.put(file, headers);
+                        return true;
+                    } catch (dev.nydus4j.spi.BackendException e) {
+                        if (!e.isRetryable() || attempt >= upload.attempts()) {
+                            throw attempt == 1 ? e : new IOException(e.getMessage() + " (after " + attempt
+                                    + " attempts)", e);
+                        }
+                    }
+                    try {
+                        Thread.sleep(pause);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted between upload attempts");
+                    }
+                    pause = Math.min(pause * 2, 8000);
+                }
             } catch (IOException e) {
                 throw new IOException("cannot push blob sha256:" + hex + " (" + size + " bytes) to " + describe()
                         + ": " + e.getMessage(), e);

@@ -61,6 +61,8 @@ class MultipartUploadS3Test {
     /** part number -> how many more UploadPart calls of it fail (Integer.MAX_VALUE: always). */
     private final Map<Integer, Integer> failures = new ConcurrentHashMap<>();
     private final AtomicInteger partCalls = new AtomicInteger();
+    /** How many more single PUTs fail. */
+    private final AtomicInteger putFailures = new AtomicInteger();
     private final Set<String> initiated = ConcurrentHashMap.newKeySet();
 
     @BeforeAll
@@ -74,6 +76,15 @@ class MultipartUploadS3Test {
                 MultipartUpload u = super.initiateMultipartUpload(request);
                 initiated.add(u.id());
                 return u;
+            }
+
+            @Override
+            public software.amazon.awssdk.services.s3.model.PutObjectResponse putBlob(
+                    software.amazon.awssdk.services.s3.model.PutObjectRequest request, InputStream in) {
+                if (putFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    throw new S3ProxyException(S3ErrorCode.INTERNAL_ERROR, "injected failure of PUT");
+                }
+                return super.putBlob(request, in);
             }
 
             @Override
@@ -110,6 +121,7 @@ class MultipartUploadS3Test {
     void reset() {
         failures.clear();
         partCalls.set(0);
+        putFailures.set(0);
     }
 
     private ObjectNode config(String prefix) {
@@ -317,5 +329,27 @@ class MultipartUploadS3Test {
                 "--backend-config", config, "--work-dir", tmp.resolve("cli-check").toString());
         assertThat(c.exitCode()).as(c.toString()).isZero();
         assertThat(c.out()).contains("read the blobs from s3://nydus/cli/").contains("0 difference(s)");
+    }
+
+    /** Below the threshold the blob goes in one PUT, which is tried again after a 500 (up to the attempts). */
+    @Test
+    void aSinglePutFailingOnceIsSentAgain() throws Exception {
+        var blob = blob("one-put", 300_000, 6);
+        putFailures.set(1);
+        ExternalBlobBackend backend = backend("put/", false);
+        assertThat(backend.push(blob.getKey(), blob.getValue())).isTrue();
+        assertThat(putFailures.get()).as("the failure was hit").isZero();
+        assertThat(partCalls.get()).isZero();
+        try (BlobBackend b = backend.open(blob.getKey())) {
+            assertThat(readAll(b)).isEqualTo(Files.readAllBytes(blob.getValue()));
+        }
+
+        putFailures.set(100);
+        var doomed = blob("one-put-doomed", 1000, 7);
+        assertThatThrownBy(() -> backend.push(doomed.getKey(), doomed.getValue()))
+                .hasMessageContaining("cannot push blob sha256:" + doomed.getKey())
+                .hasMessageContaining("after 3 attempts");
+        assertThat(putFailures.get()).as("3 tries (SMALL_PARTS.attempts)").isEqualTo(97);
+        assertThat(keys("put/")).containsExactly("put/" + blob.getKey());
     }
 }
