@@ -150,6 +150,13 @@ public interface ExternalBlobBackend {
             static final long DEFAULT_PART_SIZE = 32L << 20;
             static final int DEFAULT_THREADS = 3;
 
+            Upload {
+                if (threshold < 0 || partSize <= 0 || partSize > MultipartUpload.MAX_PART_SIZE) {
+                    throw new IllegalArgumentException("upload threshold " + threshold + " / part size " + partSize
+                            + " out of range (part size 1.." + MultipartUpload.MAX_PART_SIZE + ")");
+                }
+            }
+
             /**
              * The defaults, or the config's {@code part_size} (which then is also the threshold, as upstream's
              * uploader) and {@code num_upload_threads}; the system properties {@code nydus4j.upload.threshold} and
