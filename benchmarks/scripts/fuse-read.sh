@@ -8,7 +8,8 @@
 # Needs root (mounts, drop_caches), squashfs-tools, squashfuse, fuse3, libfuse2.
 # Usage: benchmarks/scripts/fuse-read.sh [RUNS (default 3)]
 # Env: BENCH_WORK (work dir), BENCH_REUSE=1 (keep the generated tree and images of a previous run in BENCH_WORK),
-#      SPAWNS (spawn measurements, default 7), NYDUS4J_JAVA_OPTS (extra JVM options of the daemon, as bin/nydusd).
+#      SPAWNS (spawn measurements, default 7), NYDUS4J_JAVA_OPTS (extra JVM options of the daemon, as bin/nydusd),
+#      NYDUSD_ARGS (extra nydusd options, e.g. "--fuse-engine libfuse" to measure the libfuse2 engine).
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
 runs="${1:-3}"
@@ -65,8 +66,9 @@ median() { python3 -c "import statistics,sys; print(statistics.median(float(x) f
 spawn_once() {
   local s p
   s=$(date +%s%N)
+  # shellcheck disable=SC2086 # NYDUSD_ARGS is a list of options
   "$root/bin/nydusd" --bootstrap "$work/image.boot" -D "$work/blobs" --mountpoint "$work/m-nydus" \
-    --log-level warn >/dev/null 2>&1 &
+    --log-level warn ${NYDUSD_ARGS:-} >/dev/null 2>&1 &
   p=$!
   until stat "$work/m-nydus/big.bin" >/dev/null 2>&1; do
     kill -0 "$p" 2>/dev/null || { echo "nydusd died during start-up" >&2; exit 1; }
@@ -81,8 +83,9 @@ spawn_vals=(); spawn_load=$(load)
 for _ in $(seq 1 "$spawns"); do spawn_vals+=("$(spawn_once)"); done
 spawn_ms=$(median "${spawn_vals[@]}")
 
+# shellcheck disable=SC2086
 "$root/bin/nydusd" --bootstrap "$work/image.boot" -D "$work/blobs" --mountpoint "$work/m-nydus" \
-  --apisock "$work/api.sock" --log-level warn >"$work/nydusd.log" 2>&1 &
+  --apisock "$work/api.sock" --log-level info ${NYDUSD_ARGS:-} >"$work/nydusd.log" 2>&1 &
 nydusd_pid=$!; pids+=("$nydusd_pid")
 until stat "$work/m-nydus/big.bin" >/dev/null 2>&1; do sleep 0.005; done
 squashfuse "$work/image.sqfs" "$work/m-squash"
@@ -156,9 +159,12 @@ rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$nydusd_pid/status"); rss_load=$(load)
 
 ratio() { python3 -c "print(f'{float($1) / float($2):.2f}')"; }
 cell() { echo "${r[$1]} (cpu ${rc[$1]} ms, load ${rl[$1]})"; }
+engine=$(grep -o 'FUSE engine [a-z]*' "$work/nydusd.log" | head -1 | cut -d' ' -f3 || true)
+[[ -n "$engine" ]] || engine="libfuse (a jar without the engine choice)"
 cat <<MD
 Command: \`benchmarks/scripts/fuse-read.sh $runs\` on $(date -u '+%Y-%m-%d %H:%M') UTC ($(nproc) cores, $(java -version 2>&1 | head -1)),
-daemon JVM options of \`bin/nydusd\`${NYDUS4J_JAVA_OPTS:+ plus \`$NYDUS4J_JAVA_OPTS\`}.
+daemon JVM options of \`bin/nydusd\`${NYDUS4J_JAVA_OPTS:+ plus \`$NYDUS4J_JAVA_OPTS\`}${NYDUSD_ARGS:+, nydusd options \`$NYDUSD_ARGS\`};
+FUSE engine: ${engine}.
 Image: ${entries} entries (a 1 GiB random file, 20 000 files of 0–8 KiB in 100 directories); nydus: RAFS v6,
 zstd, 1 MiB chunks, nydusd with the localfs backend and blobcache (\`-D\`), read once before measuring so that
 chunks come from the cache; squashfuse (libfuse3, one thread) over \`mksquashfs -comp zstd -b 1M\`; kernel EROFS

@@ -39,6 +39,26 @@ public enum FuseEngine {
         }
     }
 
+    /**
+     * Starts loading what the engine needs natively (JNA and libc for {@link #KERNEL}) on a background thread, so
+     * that it overlaps the rest of the start-up (config parsing, backend discovery) instead of delaying the mount;
+     * a failure shows later, when the mount falls back to libfuse.
+     */
+    public void preload() {
+        if (this != KERNEL) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                LibC.getuid();
+            } catch (Throwable ignored) { // LinkageError: reported by the mount
+                // nothing to do here
+            }
+        }, "fuse-preload");
+        t.setDaemon(true);
+        t.start();
+    }
+
     public String cliName() {
         return name().toLowerCase(Locale.ROOT);
     }

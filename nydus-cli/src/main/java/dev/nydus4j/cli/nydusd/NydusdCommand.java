@@ -153,6 +153,9 @@ public final class NydusdCommand implements Callable<Integer> {
         if (o.mountpoint == null) {
             throw new IllegalArgumentException("--mountpoint is required");
         }
+        dev.nydus4j.fuse.FuseEngine engine = o.fuseEngine == null ? dev.nydus4j.fuse.FuseEngine.byDefault()
+                : dev.nydus4j.fuse.FuseEngine.parse(o.fuseEngine);
+        engine.preload(); // JNA loads while the config is parsed and the backends are discovered
         if (o.threads < 1 || o.threads > 1024) {
             throw new IllegalArgumentException("--thread-num must be within 1..1024, got " + o.threads);
         }
@@ -178,8 +181,6 @@ public final class NydusdCommand implements Callable<Integer> {
         CountDownLatch exit = new CountDownLatch(1);
         NydusDaemon.StartupImage image = o.bootstrap == null ? null
                 : new NydusDaemon.StartupImage(config, o.bootstrap, o.virtualMountpoint, prefetch);
-        dev.nydus4j.fuse.FuseEngine engine = o.fuseEngine == null ? dev.nydus4j.fuse.FuseEngine.byDefault()
-                : dev.nydus4j.fuse.FuseEngine.parse(o.fuseEngine);
         NydusDaemon daemon = NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor, engine, o.threads);
         ApiServer api = null;
         try {
