@@ -82,6 +82,7 @@ class MultipartUploadS3Test {
             public software.amazon.awssdk.services.s3.model.PutObjectResponse putBlob(
                     software.amazon.awssdk.services.s3.model.PutObjectRequest request, InputStream in) {
                 if (putFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    drain(in); // read the request, as a server failing after it would
                     throw new S3ProxyException(S3ErrorCode.INTERNAL_ERROR, "injected failure of PUT");
                 }
                 return super.putBlob(request, in);
@@ -95,6 +96,7 @@ class MultipartUploadS3Test {
                 Integer left = failures.get(part);
                 if (left != null && left > 0) {
                     failures.put(part, left == Integer.MAX_VALUE ? left : left - 1);
+                    drain(in);
                     throw new S3ProxyException(S3ErrorCode.INTERNAL_ERROR, "injected failure of part " + part);
                 }
                 return super.uploadMultipartPart(upload, request, in);
@@ -107,6 +109,14 @@ class MultipartUploadS3Test {
         while (!"STARTED".equals(proxy.getState())) {
             assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
             Thread.sleep(20);
+        }
+    }
+
+    private static void drain(InputStream in) {
+        try {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
