@@ -186,6 +186,7 @@ public final class RafsImage implements RafsFileSystem {
     public static RafsImage openDirect(byte[] bootstrap, String resource, ChunkReader chunkReader,
                                        boolean verifyDigests) throws IOException {
         Objects.requireNonNull(chunkReader, "chunkReader is null");
+        long t0 = System.nanoTime();
         try {
             int version = Bootstraps.version(bootstrap, resource);
             RafsV6DirectReader reader = version == 6 ? RafsV6DirectReader.open(bootstrap, resource) : null;
@@ -197,7 +198,9 @@ public final class RafsImage implements RafsFileSystem {
             RafsImage image = new RafsImage(resource, 6, reader.chunkSize(), reader.blobs(), index, index, List.of(),
                     chunkReader, verifyDigests);
             image.getattr(index.rootIno()); // the root and its entries now: a bad root fails the open
-            LOG.debug("opened RAFS v6 image {} in direct mode", resource);
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("opened RAFS v6 image {} in direct mode in {} ms", resource, (System.nanoTime() - t0) / 1_000_000);
+            }
             return image;
         } catch (IOException | RuntimeException e) {
             closeQuietlyAfter(chunkReader, e);

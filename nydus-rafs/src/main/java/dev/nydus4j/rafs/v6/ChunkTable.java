@@ -4,73 +4,76 @@ import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.storage.blob.BlobInfo;
 
 import java.nio.ByteBuffer;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The bootstrap chunk table (spec 3.15) indexed by the chunk-address key {@code (blob_index, chunk_index,
- * blk_addr)} (checklist 3.16 item 4). Immutable after {@link #read}.
+ * blk_addr)} (checklist 3.16 item 4). Immutable after {@link #read}; concurrent reads are safe.
+ *
+ * <p>The key packs into one {@code long} (blob index < 256 in bits 56..63, chunk index < 2^24 in bits 32..55,
+ * the u32 block address in bits 0..31), and the index is an open-addressing table of those keys and record
+ * positions in primitive arrays: no key, record or map node object per record, which matters for the tens of
+ * thousands of records a cold JVM validates at every image open. Record views are made on lookup.
  */
 final class ChunkTable {
-    /** Chunk-address key; a plain class rather than a record so hashing needs no bootstrap method at first use. */
-    static final class Key {
-        final int blobIndex;
-        final int chunkIndex;
-        final long blkAddr;
+    private final ByteBuffer file;
+    /** Offset of the first record. */
+    private final int offset;
+    private final int count;
+    /** Open addressing: packed keys and record number + 1 (0 = empty slot). */
+    private final long[] keys;
+    private final int[] slots;
+    private final int maxUncompressedSize;
 
-        Key(int blobIndex, int chunkIndex, long blkAddr) {
-            this.blobIndex = blobIndex;
-            this.chunkIndex = chunkIndex;
-            this.blkAddr = blkAddr;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Key k && k.blobIndex == blobIndex && k.chunkIndex == chunkIndex && k.blkAddr == blkAddr;
-        }
-
-        @Override
-        public int hashCode() {
-            return (blobIndex * 31 + chunkIndex) * 31 + Long.hashCode(blkAddr);
-        }
+    private ChunkTable(ByteBuffer file, int offset, int count, long[] keys, int[] slots, int maxUncompressedSize) {
+        this.file = file;
+        this.offset = offset;
+        this.count = count;
+        this.keys = keys;
+        this.slots = slots;
+        this.maxUncompressedSize = maxUncompressedSize;
     }
 
-    private final Map<Key, ChunkRecord> byKey;
-    /** The records in table order. */
-    private final ChunkRecord[] records;
+    /** The packed lookup key; each part must be in range (blob < 256, chunk index < 2^24, block address u32). */
+    static long key(int blobIndex, long chunkIndex, long blkAddr) {
+        return ((long) blobIndex << 56) | (chunkIndex << 32) | blkAddr;
+    }
 
-    private ChunkTable(Map<Key, ChunkRecord> byKey, ChunkRecord[] records) {
-        this.byKey = byKey;
-        this.records = records;
+    private static int hash(long key, int mask) {
+        long h = key * 0x9E3779B97F4A7C15L;
+        return (int) (h ^ (h >>> 32)) & mask;
     }
 
     static ChunkTable read(ByteBuffer file, long offset, long size, List<BlobInfo> blobs, String resource)
             throws CorruptImageException {
         int n = (int) (size / ChunkRecord.SIZE);
-        Map<Key, ChunkRecord> map = new HashMap<>(Math.max(16, n * 2));
-        ChunkRecord[] records = new ChunkRecord[n];
+        int cap = Integer.highestOneBit(Math.max(16, n) * 2 - 1) << 1; // power of two, load factor <= 1/2
+        long[] keys = new long[cap];
+        int[] slots = new int[cap];
+        int mask = cap - 1;
+        int max = 0;
+        java.util.Set<List<Long>> unaddressable = null;
         for (int i = 0; i < n; i++) {
             int at = (int) offset + i * ChunkRecord.SIZE;
             ChunkRecord r = ChunkRecord.wrap(file, at);
-            records[i] = r;
             r.validate(resource, 0);
             if (r.blobIndex() >= blobs.size()) {
                 throw new CorruptImageException(resource, at + ChunkRecord.BLOB_INDEX_OFFSET, "chunk table record "
                         + i + ": blob_index expected < " + blobs.size() + ", found " + r.blobIndex());
             }
             BlobInfo blob = blobs.get((int) r.blobIndex());
-            if (r.index() >= blob.chunkCount()) {
+            long index = r.index();
+            if (index >= blob.chunkCount()) {
                 throw new CorruptImageException(resource, at + ChunkRecord.INDEX_OFFSET, "chunk table record " + i
                         + ": index expected < chunk_count " + blob.chunkCount() + " of blob " + blob.blobId()
-                        + ", found " + r.index());
+                        + ", found " + index);
             }
             long uo = r.uncompressedOffset();
-            if (uo % ErofsSuperBlock.BLOCK_SIZE != 0 || uo + r.uncompressedSize() > blob.uncompressedSize()) {
+            long usize = r.uncompressedSize();
+            if (uo % ErofsSuperBlock.BLOCK_SIZE != 0 || uo + usize > blob.uncompressedSize()) {
                 throw new CorruptImageException(resource, at + ChunkRecord.UNCOMPRESSED_OFFSET_OFFSET,
                         "chunk table record " + i + ": uncompressed range expected 4096-aligned inside the blob's "
-                                + blob.uncompressedSize() + " bytes, found offset " + uo + " size "
-                                + r.uncompressedSize());
+                                + blob.uncompressedSize() + " bytes, found offset " + uo + " size " + usize);
             }
             long co = r.compressedOffset();
             if (blob.compressedSize() > 0 && co + r.compressedSize() > blob.compressedSize()) {
@@ -78,29 +81,62 @@ final class ChunkTable {
                         "chunk table record " + i + ": compressed range expected inside the blob's "
                                 + blob.compressedSize() + " bytes, found offset " + co + " size " + r.compressedSize());
             }
-            Key key = new Key((int) r.blobIndex(), (int) r.index(), uo / ErofsSuperBlock.BLOCK_SIZE);
-            if (map.put(key, r) != null) {
-                throw new CorruptImageException(resource, at, "chunk table record " + i + ": key (blob "
-                        + key.blobIndex + ", index " + key.chunkIndex + ", blkaddr " + key.blkAddr
-                        + ") expected unique, found twice");
+            max = Math.max(max, (int) usize);
+            long blk = uo / ErofsSuperBlock.BLOCK_SIZE;
+            if (index > ChunkAddress.MAX_CHUNK_INDEX || blk > 0xFFFF_FFFFL) {
+                // no chunk address can name this record (24-bit chunk index, u32 block address): it stays out of
+                // the index, only its uniqueness is checked
+                if (unaddressable == null) {
+                    unaddressable = new java.util.HashSet<>();
+                }
+                if (!unaddressable.add(List.of(r.blobIndex(), index, blk))) {
+                    throw new CorruptImageException(resource, at, "chunk table record " + i + ": key (blob "
+                            + r.blobIndex() + ", index " + index + ", blkaddr " + blk + ") expected unique, found twice");
+                }
+                continue;
             }
+            long key = key((int) r.blobIndex(), index, blk);
+            int h = hash(key, mask);
+            while (slots[h] != 0 && keys[h] != key) {
+                h = (h + 1) & mask;
+            }
+            if (slots[h] != 0) {
+                throw new CorruptImageException(resource, at, "chunk table record " + i + ": key (blob "
+                        + r.blobIndex() + ", index " + index + ", blkaddr " + blk + ") expected unique, found twice");
+            }
+            keys[h] = key;
+            slots[h] = i + 1;
         }
-        return new ChunkTable(map, records);
+        return new ChunkTable(file, (int) offset, n, keys, slots, max);
     }
 
     /** The record for a chunk address, or null. */
     ChunkRecord find(int blobIndex, int chunkIndex, long blkAddr) {
-        return byKey.get(new Key(blobIndex, chunkIndex, blkAddr));
+        if (blobIndex < 0 || blobIndex > 0xFF || chunkIndex < 0 || chunkIndex > ChunkAddress.MAX_CHUNK_INDEX
+                || blkAddr < 0 || blkAddr > 0xFFFF_FFFFL) {
+            return null;
+        }
+        long key = key(blobIndex, chunkIndex, blkAddr);
+        int mask = keys.length - 1;
+        for (int h = hash(key, mask); slots[h] != 0; h = (h + 1) & mask) {
+            if (keys[h] == key) {
+                return ChunkRecord.wrap(file, offset + (slots[h] - 1) * ChunkRecord.SIZE);
+            }
+        }
+        return null;
     }
 
-    /** Visits the records in table order. */
-    void forEach(java.util.function.Consumer<ChunkRecord> visitor) {
-        for (ChunkRecord r : records) {
-            visitor.accept(r);
-        }
+    /** View of record {@code i} (0 <= i < {@link #size()}), in table order. */
+    ChunkRecord record(int i) {
+        return ChunkRecord.wrap(file, offset + i * ChunkRecord.SIZE);
+    }
+
+    /** Largest uncompressed size of a record (0 when empty). */
+    int maxUncompressedSize() {
+        return maxUncompressedSize;
     }
 
     int size() {
-        return byKey.size();
+        return count;
     }
 }

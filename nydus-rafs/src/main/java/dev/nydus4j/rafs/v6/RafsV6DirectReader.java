@@ -94,14 +94,15 @@ public final class RafsV6DirectReader {
 
     /** Largest uncompressed chunk size of the chunk table (0 when empty). */
     public int maxChunkSize() {
-        int[] max = {0};
-        chunks.forEach(r -> max[0] = Math.max(max[0], (int) r.uncompressedSize()));
-        return max[0];
+        return chunks.maxUncompressedSize();
     }
 
-    /** Visits every record of the chunk table (validated at {@link #open}). */
+    /** Visits every record of the chunk table (validated at {@link #open}), in table order. */
     public void forEachChunk(ChunkVisitor v) {
-        chunks.forEach(r -> v.chunk((int) r.blobIndex(), r.toChunkInfo(), r.digest()));
+        for (int i = 0; i < chunks.size(); i++) {
+            ChunkRecord r = chunks.record(i);
+            v.chunk((int) r.blobIndex(), r.toChunkInfo(), r.digest());
+        }
     }
 
     /** The nids of the prefetch table (empty without one), not yet checked to be inodes of the tree. */

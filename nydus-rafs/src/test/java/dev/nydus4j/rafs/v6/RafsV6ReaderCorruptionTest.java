@@ -188,6 +188,16 @@ class RafsV6ReaderCorruptionTest {
     }
 
     @Test
+    void duplicateChunkTableKey() {
+        byte[] b = image.clone();
+        RafsV6ExtSuperBlock ext = RafsV6ExtSuperBlock.wrap(buf(b));
+        assertThat(ext.chunkTableSize()).isGreaterThanOrEqualTo(2L * ChunkRecord.SIZE);
+        int table = (int) ext.chunkTableOffset();
+        System.arraycopy(b, table, b, table + ChunkRecord.SIZE, ChunkRecord.SIZE);
+        expectCorrupt(b, "chunk table record 1: key (blob 0", "expected unique, found twice");
+    }
+
+    @Test
     void invalidPrefetchNid() {
         byte[] b = image.clone();
         RafsV6ExtSuperBlock ext = RafsV6ExtSuperBlock.wrap(buf(b));
