@@ -63,6 +63,8 @@ class MultipartUploadS3Test {
     private final AtomicInteger partCalls = new AtomicInteger();
     /** How many more single PUTs fail. */
     private final AtomicInteger putFailures = new AtomicInteger();
+    /** How many more CompleteMultipartUpload calls fail. */
+    private final AtomicInteger completeFailures = new AtomicInteger();
     private final Set<String> initiated = ConcurrentHashMap.newKeySet();
 
     @BeforeAll
@@ -86,6 +88,16 @@ class MultipartUploadS3Test {
                     throw new S3ProxyException(S3ErrorCode.INTERNAL_ERROR, "injected failure of PUT");
                 }
                 return super.putBlob(request, in);
+            }
+
+            @Override
+            public software.amazon.awssdk.services.s3.model.CompleteMultipartUploadResponse completeMultipartUpload(
+                    MultipartUpload upload,
+                    software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest request) {
+                if (completeFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    throw new S3ProxyException(S3ErrorCode.INTERNAL_ERROR, "injected failure of complete");
+                }
+                return super.completeMultipartUpload(upload, request);
             }
 
             @Override
@@ -132,6 +144,7 @@ class MultipartUploadS3Test {
         failures.clear();
         partCalls.set(0);
         putFailures.set(0);
+        completeFailures.set(0);
     }
 
     private ObjectNode config(String prefix) {
@@ -361,5 +374,29 @@ class MultipartUploadS3Test {
                 .hasMessageContaining("after 3 attempts");
         assertThat(putFailures.get()).as("3 tries (SMALL_PARTS.attempts)").isEqualTo(97);
         assertThat(keys("put/")).containsExactly("put/" + blob.getKey());
+    }
+
+    /** CompleteMultipartUpload failing once is sent again; failing for good aborts the upload: nothing remains. */
+    @Test
+    void completeIsRetriedAndAbortsWhenItKeepsFailing() throws Exception {
+        var blob = blob("complete", PART + 10, 8);
+        ExternalBlobBackend backend = backend("complete/", false);
+        completeFailures.set(1);
+        assertThat(backend.push(blob.getKey(), blob.getValue())).isTrue();
+        assertThat(completeFailures.get()).isZero();
+        try (BlobBackend b = backend.open(blob.getKey())) {
+            assertThat(readAll(b)).isEqualTo(Files.readAllBytes(blob.getValue()));
+        }
+
+        var doomed = blob("complete-doomed", PART + 20, 9);
+        completeFailures.set(100);
+        assertThatThrownBy(() -> backend.push(doomed.getKey(), doomed.getValue()))
+                .hasMessageContaining("complete 2 parts")
+                .hasMessageContaining("HTTP 500 InternalError: injected failure of complete")
+                .hasMessageContaining("after 3 attempts")
+                .hasMessageContaining("the upload was aborted");
+        assertThat(completeFailures.get()).isEqualTo(97);
+        assertThat(store.listMultipartUploads("nydus")).isEmpty();
+        assertThat(keys("complete/")).containsExactly("complete/" + blob.getKey());
     }
 }
