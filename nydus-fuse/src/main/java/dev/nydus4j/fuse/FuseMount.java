@@ -74,9 +74,8 @@ public final class FuseMount implements AutoCloseable {
         long start = System.nanoTime();
         if (engine == FuseEngine.KERNEL) {
             try {
-                KernelSession s = KernelSession.mount(ops, mp, threads);
-                // FUSE_INIT's answer has set the readahead (to 128 KiB at most): raise it now that it is done
-                raiseReadahead(mp);
+                // FUSE_INIT's answer sets the readahead (to 128 KiB at most): raise it once that is written
+                KernelSession s = KernelSession.mount(ops, mp, threads, () -> raiseReadahead(mp));
                 LOG.info("mounted RAFS at {} in {} ms (FUSE engine kernel, {} threads)", mp,
                         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), threads);
                 return new FuseMount(mp, s);

@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * Answers one FUSE request of the kernel engine: decodes the request structure after the {@link FuseInHeader},
@@ -24,17 +23,12 @@ final class KernelDispatcher {
     private static final int GETXATTR_IN = 8;
 
     private final FsOps ops;
-    private final CountDownLatch initDone = new CountDownLatch(1);
     private final Set<String> rootNegatives = ConcurrentHashMap.newKeySet();
     private final Listings listings = new Listings();
     private volatile boolean noOpenLogged;
 
     KernelDispatcher(FsOps ops) {
         this.ops = ops;
-    }
-
-    CountDownLatch initDone() {
-        return initDone;
     }
 
     /** Takes the negative names cached in the pseudo root (they must be invalidated when "/" gets an image). */
@@ -105,11 +99,6 @@ final class KernelDispatcher {
         LOG.debug("FUSE_INIT: kernel 7.{} flags {}, granted {}", minor, Integer.toHexString(FuseInit.flags(in)),
                 Integer.toHexString(granted));
         return ok(out, unique, FuseInit.OUT_SIZE);
-    }
-
-    /** Marks the end of INIT (the reply is written): the mount is usable. */
-    void initReplied() {
-        initDone.countDown();
     }
 
     private int lookup(long parent, String name, ByteBuffer out, long unique) {

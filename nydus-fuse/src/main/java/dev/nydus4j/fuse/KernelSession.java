@@ -30,7 +30,6 @@ final class KernelSession implements FuseMount.Session {
     private static final int IN_SIZE = 16 * 1024;
     /** Reply buffer: a 1 MiB READ (or READDIR) and its header. */
     private static final int OUT_SIZE = FuseOutHeader.SIZE + FuseInit.MAX_PAGES_COUNT * 4096;
-    private static final long INIT_TIMEOUT_MS = 15_000;
 
     private final int fd;
     private final Path mountpoint;
@@ -42,20 +41,24 @@ final class KernelSession implements FuseMount.Session {
     private final ByteBuffer notifyBuf = notifyMem.getByteBuffer(0, notifyMem.size()).order(ByteOrder.LITTLE_ENDIAN);
     private volatile boolean fdClosed;
 
-    private KernelSession(int fd, Path mountpoint, FsOps ops) {
+    private final Runnable afterInit;
+
+    private KernelSession(int fd, Path mountpoint, FsOps ops, Runnable afterInit) {
         this.fd = fd;
         this.mountpoint = mountpoint;
         this.ops = ops;
         this.dispatcher = new KernelDispatcher(ops);
+        this.afterInit = afterInit;
     }
 
     /**
-     * Mounts at {@code mp} (which must exist and be free) and serves with {@code threads} workers; returns once the
-     * kernel has its FUSE_INIT answer, i.e. the mount is usable.
+     * Mounts at {@code mp} (which must exist and be free) and serves with {@code threads} workers. Returns once
+     * mount(2) did: the mount is usable then (the kernel holds requests until FUSE_INIT is answered, which a worker
+     * does first); {@code afterInit} runs on that worker once the answer is written.
      *
      * @throws IOException when /dev/fuse cannot be opened or mount(2) fails (not root, no FUSE), naming the call
      */
-    static KernelSession mount(FsOps ops, Path mp, int threads) throws IOException {
+    static KernelSession mount(FsOps ops, Path mp, int threads, Runnable afterInit) throws IOException {
         int fd;
         try {
             fd = LibC.open("/dev/fuse", LibC.O_RDWR | LibC.O_CLOEXEC);
@@ -74,24 +77,13 @@ final class KernelSession implements FuseMount.Session {
             throw new IOException("mount(2) of FUSE at " + mp + " failed: errno " + e.getErrorCode()
                     + (e.getErrorCode() == 1 ? " (EPERM: needs root)" : ""), e);
         }
-        KernelSession s = new KernelSession(fd, mp, ops);
+        KernelSession s = new KernelSession(fd, mp, ops, afterInit);
         // workers start after mount(2): before it, read(2) on the device fails (EPERM); FUSE_INIT is queued meanwhile
         for (int i = 0; i < threads; i++) {
             Thread t = new Thread(s::serve, "fuse-" + i + " " + mp);
             t.setDaemon(true);
             s.workers.add(t);
             t.start();
-        }
-        try {
-            if (!s.dispatcher.initDone().await(INIT_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-                s.unmount(true);
-                throw new IOException("FUSE_INIT of the mount at " + mp + " not answered within " + INIT_TIMEOUT_MS
-                        + " ms");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            s.unmount(true);
-            throw new IOException("interrupted while mounting " + mp, e);
         }
         return s;
     }
@@ -132,7 +124,7 @@ final class KernelSession implements FuseMount.Session {
                 write(outAddr, len, opcode);
             }
             if (opcode == FuseOpcode.INIT) {
-                dispatcher.initReplied();
+                afterInit.run();
             }
         }
     }
