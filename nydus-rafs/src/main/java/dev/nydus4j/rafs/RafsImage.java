@@ -57,6 +57,7 @@ public final class RafsImage implements RafsFileSystem {
             throws CorruptImageException {
         this(resource, version, tree.chunkSize, tree.blobs, InodeIndex.build(tree, resource), null,
                 List.copyOf(tree.prefetchPaths), chunkReader, verifyDigests);
+        describeChunks();
     }
 
     private RafsImage(String resource, int version, int chunkSize, List<BlobInfo> blobs, InodeSource index,
@@ -73,7 +74,29 @@ public final class RafsImage implements RafsFileSystem {
         this.verifyDigests = verifyDigests;
         int bufSize = Math.max(index.maxChunkSize(), 1);
         this.slots = ThreadLocal.withInitial(() -> new ChunkSlot(bufSize));
-        describeChunks();
+    }
+
+    /**
+     * Direct mode: hands the chunk table to the chunk reader from a background thread, so that the image serves
+     * at once. The table only lets the reader merge reads of neighbouring chunks (an optional hint, see
+     * {@link ChunkReader#addChunks}): reads before it arrives are served unmerged, and a failure is logged, not
+     * fatal. A close meanwhile makes the thread give up quietly.
+     */
+    private void describeChunksInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                if (!closed.get()) {
+                    describeChunks();
+                }
+            } catch (IOException | RuntimeException e) {
+                if (!closed.get()) {
+                    LOG.warn("{}: the chunk table was not handed to the chunk reader, reads are not merged: {}",
+                            resource, e.getMessage());
+                }
+            }
+        }, "rafs-chunk-layout");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** Hands the chunk reader every blob's chunk table, so it can merge reads of neighbouring chunks. */
@@ -178,8 +201,9 @@ public final class RafsImage implements RafsFileSystem {
      *   <li>an image with an inode at nid 0 (renumbered by the whole-image index) is opened whole at open when
      *       its root is nid 0, and otherwise a directory entry naming nid 0 is reported corrupt when met;</li>
      *   <li>{@link #stats()}, {@link #inodeNumbers()} walk the whole tree on first use; {@link #prefetchPaths()}
-     *       resolves the prefetch table then, and the chunk reader is told about every chunk-table record, including
-     *       any that no file refers to.</li>
+     *       resolves the prefetch table then;</li>
+     *   <li>the chunk reader is told about every chunk-table record (including any that no file refers to) by a
+     *       background thread started at open, so reads right after open may not be merged yet.</li>
      * </ul>
      * A RAFS v5 bootstrap is read whole. On failure the chunk reader is closed.
      */
@@ -198,6 +222,7 @@ public final class RafsImage implements RafsFileSystem {
             RafsImage image = new RafsImage(resource, 6, reader.chunkSize(), reader.blobs(), index, index, List.of(),
                     chunkReader, verifyDigests);
             image.getattr(index.rootIno()); // the root and its entries now: a bad root fails the open
+            image.describeChunksInBackground();
             if (LOG.isDebugEnabled()) {
                 LOG.debug("opened RAFS v6 image {} in direct mode in {} ms", resource, (System.nanoTime() - t0) / 1_000_000);
             }

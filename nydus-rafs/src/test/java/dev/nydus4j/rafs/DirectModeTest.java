@@ -133,6 +133,44 @@ class DirectModeTest {
     }
 
     @Test
+    void theChunkReaderGetsTheChunkTableSoonAfterOpen(@TempDir Path tmp) throws Exception {
+        SyntheticImage s = SyntheticImage.create(tmp, 9, false);
+        byte[] boot = dev.nydus4j.rafs.v6.RafsV6Writer.toBytes(s.tree);
+        Recording eager = new Recording();
+        RafsImage.open(Bootstraps.read(boot, "mem"), 6, eager, true).close();
+        Recording direct = new Recording();
+        try (RafsImage fs = RafsImage.openDirect(boot, "mem", direct, true)) {
+            assertThat(direct.described.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(fs.getattr(fs.rootInode()).isDirectory()).isTrue();
+        }
+        // the same chunks with the same digests (the eager list repeats chunks shared by several files)
+        assertThat(direct.chunks).isNotEmpty().isEqualTo(eager.chunks);
+    }
+
+    /** Records the chunk layout handed over by {@link ChunkReader#addChunks}. */
+    private static final class Recording implements ChunkReader {
+        final java.util.concurrent.CountDownLatch described = new java.util.concurrent.CountDownLatch(1);
+        final java.util.SortedSet<String> chunks = new java.util.concurrent.ConcurrentSkipListSet<>();
+
+        @Override
+        public void addChunks(BlobInfo blob, List<ChunkInfo> infos, List<byte[]> digests) {
+            for (int i = 0; i < infos.size(); i++) {
+                chunks.add(blob.blobId() + " " + infos.get(i) + " " + HexFormat.of().formatHex(digests.get(i)));
+            }
+            described.countDown();
+        }
+
+        @Override
+        public void readChunk(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst) throws IOException {
+            throw new IOException("no blob data in this test");
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
     void inodeNumbersNotYetFoundAreNotServed(@TempDir Path tmp) throws Exception {
         SyntheticImage s = SyntheticImage.create(tmp, 5, false);
         byte[] boot = dev.nydus4j.rafs.v6.RafsV6Writer.toBytes(s.tree);
