@@ -217,6 +217,49 @@ class KernelSessionIT {
                 "user.small");
     }
 
+    /**
+     * Node ids are the kernel's, inode numbers the image's: a v5 image (root inode 1) and a v6 image (root nid 128)
+     * at "/" and below pseudo directories, read and compared with upstream's md5 list.
+     */
+    @Test
+    void upstreamV5AndV6ImagesAtTheRootAndBelowPseudoDirectories() throws Exception {
+        String fixtures = System.getProperty("nydus.fixtures");
+        Assumptions.assumeTrue(fixtures != null && Files.isDirectory(Path.of(fixtures, "repeatable")),
+                "upstream fixtures (../shared/fixtures/upstream) not found");
+        Path repeatable = Path.of(fixtures, "repeatable");
+        Path v5 = repeatable.resolve("sha256-nocompress-repeatable");
+        Path v6 = Path.of(fixtures, "bootstrap", "rafs-v6-2.2.boot");
+        List<String[]> md5s = Files.readAllLines(repeatable.resolve("sha256-nocompress-repeatable.result")).stream()
+                .filter(l -> l.matches("[0-9a-f]{32}  /.*")).map(l -> l.split("  ", 2)).toList();
+        assertThat(md5s).hasSizeGreaterThan(20);
+
+        NydusDaemon shared = serve(null, "");
+        Path mp = shared.mount().mountpoint();
+        shared.mountImage("/v5", v5, config(repeatable.resolve("blobs"), ""));
+        shared.mountImage("/deep/v6", v6, config(Path.of(fixtures, "blobs"), ""));
+        assertMd5s(mp.resolve("v5"), md5s);
+        assertThat(Files.size(mp.resolve("deep/v6/lib.rs"))).isEqualTo(16931);
+        assertThat(Files.readAllBytes(mp.resolve("deep/v6/sync_io.rs"))).hasSize(13400);
+        assertThat(Files.getAttribute(mp.resolve("v5/hardlink-test/foo"), "unix:ino"))
+                .isEqualTo(Files.getAttribute(mp.resolve("v5/hardlink-test/test.sh"), "unix:ino"));
+        assertThat((Long) Files.getAttribute(mp.resolve("v5"), "unix:ino") & 0xFFFF_FFFF_FFFFL).isEqualTo(1);
+
+        Path mp2 = Files.createDirectories(tmp.resolve("v5-root"));
+        NydusDaemon whole = NydusDaemon.start(new NydusDaemon.StartupImage(config(repeatable.resolve("blobs"), ""), v5,
+                "/", null), mp2, BackendRegistry.discover(), null, null, FuseEngine.KERNEL, 2);
+        open.add(whole);
+        assertThat(Files.getAttribute(mp2, "unix:ino")).isEqualTo(1L);
+        assertMd5s(mp2, md5s);
+    }
+
+    private static void assertMd5s(Path root, List<String[]> md5s) throws Exception {
+        for (String[] e : md5s) {
+            byte[] d = java.security.MessageDigest.getInstance("MD5").digest(Files.readAllBytes(
+                    root.resolve(e[1].substring(1))));
+            assertThat(java.util.HexFormat.of().formatHex(d)).as(e[1]).isEqualTo(e[0]);
+        }
+    }
+
     @Test
     void unmountFromOutsideEndsTheDaemonProcess() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
