@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nydus4j.rafs.builder.BuildOptions;
+import dev.nydus4j.rafs.builder.HashPool;
 import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.rafs.builder.WhiteoutSpec;
 import dev.nydus4j.rafs.tree.RafsTree;
@@ -47,6 +48,9 @@ public final class Converter {
     /** What the builder says about a tar hard link to a file of a lower layer. */
     private static final String LINK_INTO_LOWER_LAYER = "a link into a lower layer needs the parent bootstrap";
 
+    /** Threads digesting and compressing chunks, shared by all layers of a conversion: one per core. */
+    private static final int HASH_THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
+
     private final ConvertOptions options;
     private final PrintWriter progress;
     private final ConvertMetrics metrics = new ConvertMetrics();
@@ -72,17 +76,22 @@ public final class Converter {
         Files.createDirectories(options.workDir());
         Path run = Files.createTempDirectory(options.workDir(), "nydusify-");
         ExecutorService pool = Executors.newFixedThreadPool(options.parallelism(), namedThreads());
+        // chunk digests and compression of all layers share a thread per core: while a big layer is still converting
+        // after the small ones ended, its chunks keep every core busy (a fixed per-layer share would leave the cores
+        // of finished layers idle)
+        HashPool hashPool = new HashPool(HASH_THREADS, "nydusify");
         try (ImageStore src = source.open(options.sourceInsecure(), options.plainHttp(), false,
                 options.pushRetryCount(), options.pushRetryDelay());
              ImageStore dst = target.open(options.targetInsecure(), options.plainHttp(), true,
                      options.pushRetryCount(), options.pushRetryDelay());
              ChunkDict dict = options.chunkDict() == null ? null : ChunkDict.resolve(options.chunkDict(), options,
                      options.platforms().isEmpty() ? Platform.host() : options.platforms().get(0), run)) {
-            Run r = new Run(source, src, dst, dict, run, pool);
+            Run r = new Run(source, src, dst, dict, run, pool, hashPool);
             String tag = targetTag(target, dst);
             return r.convertTop(tag);
         } finally {
             pool.shutdownNow();
+            hashPool.close();
             deleteTree(run);
             if (createdWorkDir) {
                 deleteTree(options.workDir());
@@ -131,10 +140,12 @@ public final class Converter {
         private final ChunkDict dict;
         private final Path tmp;
         private final ExecutorService pool;
+        private final HashPool hashPool;
         private final BlobTransfer transfer;
 
         Run(ImageLocation sourceLocation, ImageStore src, ImageStore dst, ChunkDict dict, Path tmp,
-            ExecutorService pool) {
+            ExecutorService pool, HashPool hashPool) {
+            this.hashPool = hashPool;
             this.sourceLocation = sourceLocation;
             this.src = src;
             this.dst = dst;
@@ -459,8 +470,7 @@ public final class Converter {
                     .withWhiteoutSpec(WhiteoutSpec.OCI).withBlobInlineMeta(true).withBlobToc(true)
                     .withChunkDictBootstrap(dict == null ? null : dict.bootstrap)
                     .withParentBootstrap(parentBootstrap);
-            int hashThreads = Math.max(0, Runtime.getRuntime().availableProcessors() / options.parallelism() - 1);
-            return new LayerConverter(build, hashThreads);
+            return new LayerConverter(build, hashPool);
         }
 
         private LayerConverter.Result convertLayer(JsonNode layers, int index, Path parentBootstrap)

@@ -3,6 +3,7 @@ package dev.nydus4j.convert;
 import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.builder.BuildOptions;
 import dev.nydus4j.rafs.builder.BuildResult;
+import dev.nydus4j.rafs.builder.HashPool;
 import dev.nydus4j.rafs.builder.ImageBuilder;
 import dev.nydus4j.rafs.builder.Merger;
 import dev.nydus4j.rafs.tree.RafsTree;
@@ -34,10 +35,20 @@ final class LayerConverter {
 
     private final BuildOptions options;
     private final int hashThreads;
+    private final HashPool hashPool;
 
+    /** @param hashThreads digesting threads of the build's own (0: all on the converting thread) */
     LayerConverter(BuildOptions options, int hashThreads) {
         this.options = options;
         this.hashThreads = hashThreads;
+        this.hashPool = null;
+    }
+
+    /** Digests and compresses on {@code hashPool}, shared by the layers converted at the same time. */
+    LayerConverter(BuildOptions options, HashPool hashPool) {
+        this.options = options;
+        this.hashThreads = 0;
+        this.hashPool = java.util.Objects.requireNonNull(hashPool, "hashPool is null");
     }
 
     /**
@@ -84,7 +95,13 @@ final class LayerConverter {
              VerifyingInputStream verified = new VerifyingInputStream(new BufferedInputStream(raw, 1 << 16), what,
                      digest, size)) {
             try {
-                built = new ImageBuilder(build).hashThreads(hashThreads).build(verified, bootOut, tmp, null);
+                ImageBuilder builder = new ImageBuilder(build);
+                if (hashPool != null) {
+                    builder.hashPool(hashPool);
+                } else {
+                    builder.hashThreads(hashThreads);
+                }
+                built = builder.build(verified, bootOut, tmp, null);
             } catch (IOException | RuntimeException e) {
                 throw new IOException(what + ": cannot convert: " + e.getMessage(), e);
             }

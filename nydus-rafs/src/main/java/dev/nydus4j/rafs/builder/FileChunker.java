@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * computed by a pool of hash threads, and one writer
  * thread takes the chunks in submission order, deduplicates them ({@link ChunkIndex}) and hands new ones to the
  * blob sink. Because decisions are made in submission order, the blob and the chunk lists are identical to a
- * sequential run. Memory is bounded: at most {@code 2 * hashThreads + 2} chunk buffers are in flight.
+ * sequential run. Memory is bounded: at most {@code 2 * hashThreads + 2} chunk buffers are in flight ({@code threads
+ * + 2} with a {@link HashPool} shared between builds).
  *
  * <p>Chunk lists passed to {@link #chunk} are filled asynchronously; read them only after {@link #drain()}.
  * With {@code hashThreads == 0} everything happens on the caller's thread. Owns its threads: {@link #close()}
@@ -115,7 +116,8 @@ final class FileChunker implements AutoCloseable {
         }
         int id = POOL_IDS.incrementAndGet();
         this.hashPool = shared != null ? shared.executor() : HashPool.newExecutor(hashThreads, "nydus-builder-" + id);
-        this.maxBuffers = 2 * hashThreads + 2;
+        // a shared pool's threads also serve other builds: fewer buffers per build keep the total bounded
+        this.maxBuffers = shared != null ? hashThreads + 2 : 2 * hashThreads + 2;
         this.freeBuffers = new ArrayBlockingQueue<>(maxBuffers);
         this.ordered = new ArrayBlockingQueue<>(maxBuffers + 1);
         this.writer = new Thread(this::writeLoop, "nydus-builder-" + id + "-writer");

@@ -38,6 +38,77 @@ class FileChunkerTest {
         assertThat(Files.mismatch(tmp.resolve("blob0"), tmp.resolve("blob4"))).isEqualTo(-1L);
     }
 
+    /**
+     * Two builds running at once on one {@link HashPool} (nydusify's layers): while both run they digest on their
+     * own threads, once the smaller ended the bigger one's chunks go to the pool; either way each output is
+     * byte-identical to a sequential build of the same source.
+     */
+    @Test
+    @Timeout(60)
+    void buildsSharingAHashPoolAreByteIdenticalToSequentialBuilds() throws Exception {
+        Path small = tmp.resolve("small");
+        Path big = tmp.resolve("big");
+        TreeGenerator.generate(small, TreeGenerator.options().seed(11).chunkSize(4096).scale(1));
+        TreeGenerator.generate(big, TreeGenerator.options().seed(12).chunkSize(4096).scale(6));
+        BuildOptions o = BuildOptions.defaults().withChunkSize(4096);
+        for (Path src : List.of(small, big)) {
+            new ImageBuilder(o).hashThreads(0).build(src, tmp.resolve(src.getFileName() + ".b0"),
+                    tmp.resolve(src.getFileName() + ".blob0"), null);
+        }
+        try (HashPool pool = new HashPool(2, "test")) {
+            java.util.concurrent.ExecutorService layers = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                List<java.util.concurrent.Future<BuildResult>> futures = new ArrayList<>();
+                for (Path src : List.of(small, big)) {
+                    futures.add(layers.submit(() -> new ImageBuilder(o).hashPool(pool).build(src,
+                            tmp.resolve(src.getFileName() + ".bp"), tmp.resolve(src.getFileName() + ".blobp"),
+                            null)));
+                }
+                for (java.util.concurrent.Future<BuildResult> f : futures) {
+                    f.get();
+                }
+            } finally {
+                layers.shutdownNow();
+            }
+            assertThat(pool.activeBuilds()).as("every build left the pool").isZero();
+        }
+        for (Path src : List.of(small, big)) {
+            String n = src.getFileName().toString();
+            assertThat(Files.mismatch(tmp.resolve(n + ".b0"), tmp.resolve(n + ".bp"))).as(n + " bootstrap").isEqualTo(-1L);
+            assertThat(Files.mismatch(tmp.resolve(n + ".blob0"), tmp.resolve(n + ".blobp"))).as(n + " blob")
+                    .isEqualTo(-1L);
+        }
+    }
+
+    /** A failing build on a shared pool fails alone: the pool keeps serving the other builds. */
+    @Test
+    @Timeout(30)
+    void sinkFailureOnASharedPoolLeavesThePoolUsable() throws Exception {
+        byte[] data = new byte[200 * 4096];
+        new Random(9).nextBytes(data);
+        try (HashPool pool = new HashPool(2, "test")) {
+            FailingSink failing = new FailingSink(17);
+            try (FileChunker c = new FileChunker(4096, DigestAlgorithm.BLAKE3, null, new ChunkIndex(List.of()),
+                    () -> failing, 0, pool)) {
+                List<ChunkRef> refs = new ArrayList<>();
+                assertThatThrownBy(() -> {
+                    c.chunk(new ByteArrayInputStream(data), data.length, "big-file", refs);
+                    c.drain();
+                }).isInstanceOf(IOException.class).hasMessageContaining("disk full").hasMessageContaining("big-file");
+            }
+            assertThat(pool.activeBuilds()).isZero();
+            FailingSink fine = new FailingSink(Integer.MAX_VALUE);
+            try (FileChunker c = new FileChunker(4096, DigestAlgorithm.BLAKE3, null, new ChunkIndex(List.of()),
+                    () -> fine, 0, pool)) {
+                List<ChunkRef> refs = new ArrayList<>();
+                c.chunk(new ByteArrayInputStream(data), data.length, "next-file", refs);
+                c.drain();
+                assertThat(refs).hasSize(200);
+                assertThat(refs).extracting(ChunkRef::fileOffset).isSorted();
+            }
+        }
+    }
+
     /** A sink that stores nothing and fails on its n-th chunk. */
     private static class FailingSink implements BlobSink {
         private final int failAt;
