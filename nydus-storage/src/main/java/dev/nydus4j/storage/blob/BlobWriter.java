@@ -55,8 +55,12 @@ public final class BlobWriter {
     private final DigestAlgorithm digester;
     private final int chunkSize;
 
-    /** SHA-256 of the chunk data and its tar header: the ToC "image.blob" digest. */
-    private final MessageDigest chunkDataSha = HashingOutputStream.sha256();
+    /**
+     * SHA-256 of the chunk data and its tar header: the ToC "image.blob" digest. These bytes are the start of the
+     * blob, which {@link #out} hashes anyway, so its running digest is cloned at the end of the header instead of
+     * hashing every chunk twice; null then. Only a JDK whose SHA-256 cannot be cloned hashes separately.
+     */
+    private final MessageDigest chunkDataSha;
     private byte[] chunkInfos = new byte[ChunkInfoV1.SIZE * 64];
     private final BlobDigestArray digests = new BlobDigestArray();
     private long nextUncompressedOffset;
@@ -69,6 +73,7 @@ public final class BlobWriter {
 
     private BlobWriter(OutputStream out, CompressionAlgorithm compressor, DigestAlgorithm digester, int chunkSize) {
         this.out = new HashingOutputStream(out);
+        this.chunkDataSha = this.out.canDigestSoFar() ? null : HashingOutputStream.sha256();
         this.compressor = compressor;
         this.digester = digester;
         this.chunkSize = chunkSize;
@@ -190,8 +195,15 @@ public final class BlobWriter {
         long chunkDataSize = out.position();
         byte[] blobHeader = new TarHeader(TarHeader.IMAGE_BLOB, chunkDataSize).encode();
         out.write(blobHeader);
-        chunkDataSha.update(blobHeader);
-        tocEntries.add(new BlobToc.Entry(BlobToc.FLAG_NONE, TarHeader.IMAGE_BLOB, chunkDataSha.digest(), 0,
+        byte[] imageBlobSha;
+        if (chunkDataSha != null) {
+            chunkDataSha.update(blobHeader);
+            imageBlobSha = chunkDataSha.digest();
+        } else {
+            // the chunk data starts at offset 0 of the blob: the blob's running digest covers exactly it + header
+            imageBlobSha = Objects.requireNonNull(out.digestSoFar(), "SHA-256 state cannot be cloned");
+        }
+        tocEntries.add(new BlobToc.Entry(BlobToc.FLAG_NONE, TarHeader.IMAGE_BLOB, imageBlobSha, 0,
                 chunkDataSize, nextUncompressedOffset));
 
         int features = BASE_FEATURES | (inlineBootstrap ? BlobInfo.FEATURE_INLINED_FS_META : 0);
@@ -271,7 +283,9 @@ public final class BlobWriter {
 
     private void writeChunkData(byte[] b, int off, int len) throws IOException {
         out.write(b, off, len);
-        chunkDataSha.update(b, off, len);
+        if (chunkDataSha != null) {
+            chunkDataSha.update(b, off, len);
+        }
     }
 
     private void requireState(State expected, String op) {

@@ -45,6 +45,23 @@ final class HashingOutputStream extends FilterOutputStream {
         return position;
     }
 
+    /**
+     * SHA-256 of what was written so far, hashing going on (the running state is cloned), or null when this JDK's
+     * SHA-256 cannot be cloned.
+     */
+    byte[] digestSoFar() {
+        try {
+            return ((MessageDigest) sha256.clone()).digest();
+        } catch (CloneNotSupportedException e) {
+            return null;
+        }
+    }
+
+    /** Whether {@link #digestSoFar()} works. */
+    boolean canDigestSoFar() {
+        return sha256 instanceof Cloneable;
+    }
+
     /** SHA-256 of everything written; ends hashing. */
     byte[] digest() {
         return sha256.digest();
