@@ -40,6 +40,14 @@ public final class FuseMount implements AutoCloseable {
         default void invalidate(String virtualMountpoint, List<String> rootNames) {
         }
 
+        /**
+         * Whether the last unmount found the mount busy and detached it: the session then lasts until the last open
+         * file is closed, and nobody should wait for it.
+         */
+        default boolean detachedBusy() {
+            return false;
+        }
+
         /** Releases what is left once the session ended. */
         default void release() {
         }
@@ -194,7 +202,7 @@ public final class FuseMount implements AutoCloseable {
             session.unmount(false);
         }
         try {
-            session.awaitEnd(10_000);
+            session.awaitEnd(session.detachedBusy() ? 200 : 10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

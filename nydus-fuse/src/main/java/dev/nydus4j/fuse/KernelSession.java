@@ -40,6 +40,15 @@ final class KernelSession implements FuseMount.Session {
     private final Memory notifyMem = new Memory(FuseOutHeader.SIZE + 4096 + 32);
     private final ByteBuffer notifyBuf = notifyMem.getByteBuffer(0, notifyMem.size()).order(ByteOrder.LITTLE_ENDIAN);
     private volatile boolean fdClosed;
+    private volatile boolean detachedBusy;
+    /**
+     * Set once FUSE_INIT is answered and {@code afterInit} ran: the kernel sends the first other requests as soon as
+     * the answer is written, and they must not see the state before {@code afterInit} (an open before the readahead
+     * is raised keeps the small window for good).
+     */
+    private volatile boolean initialised;
+    private final java.util.concurrent.CountDownLatch initDone = new java.util.concurrent.CountDownLatch(1);
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
 
     private final Runnable afterInit;
 
@@ -79,6 +88,7 @@ final class KernelSession implements FuseMount.Session {
         }
         KernelSession s = new KernelSession(fd, mp, ops, afterInit);
         // workers start after mount(2): before it, read(2) on the device fails (EPERM); FUSE_INIT is queued meanwhile
+        s.running.set(threads);
         for (int i = 0; i < threads; i++) {
             Thread t = new Thread(s::serve, "fuse-" + i + " " + mp);
             t.setDaemon(true);
@@ -88,8 +98,18 @@ final class KernelSession implements FuseMount.Session {
         return s;
     }
 
-    /** One worker: read a request, answer it, until the mount is gone. */
+    /** One worker: read a request, answer it, until the mount is gone; the last one out closes the device. */
     private void serve() {
+        try {
+            loop();
+        } finally {
+            if (running.decrementAndGet() == 0) {
+                release();
+            }
+        }
+    }
+
+    private void loop() {
         Memory inMem = new Memory(IN_SIZE);
         Memory outMem = new Memory(OUT_SIZE);
         long inAddr = Pointer.nativeValue(inMem);
@@ -112,6 +132,9 @@ final class KernelSession implements FuseMount.Session {
                 return; // ENODEV: unmounted, the session is over
             }
             int opcode = FuseInHeader.opcode(in);
+            if (opcode != FuseOpcode.INIT && !initialised) {
+                awaitInit();
+            }
             int len;
             try {
                 len = dispatcher.handle(in, (int) n, out, data);
@@ -124,8 +147,21 @@ final class KernelSession implements FuseMount.Session {
                 write(outAddr, len, opcode);
             }
             if (opcode == FuseOpcode.INIT) {
-                afterInit.run();
+                try {
+                    afterInit.run();
+                } finally {
+                    initialised = true;
+                    initDone.countDown();
+                }
             }
+        }
+    }
+
+    private void awaitInit() {
+        try {
+            initDone.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -234,7 +270,8 @@ final class KernelSession implements FuseMount.Session {
             LibC.umount2(mountpoint.toString(), lazy ? LibC.MNT_DETACH : 0);
         } catch (LastErrorException e) {
             if (e.getErrorCode() == EBUSY && !lazy) {
-                LOG.warn("{} is busy: detaching it", mountpoint);
+                LOG.warn("{} is busy: detaching it (its open files are served until they are closed)", mountpoint);
+                detachedBusy = true;
                 unmount(true);
             } else if (e.getErrorCode() != Errno.EINVAL && e.getErrorCode() != ENOENT) { // EINVAL: not mounted
                 throw new IOException("umount2 of " + mountpoint + " failed: errno " + e.getErrorCode(), e);
@@ -242,10 +279,15 @@ final class KernelSession implements FuseMount.Session {
         }
     }
 
+    @Override
+    public boolean detachedBusy() {
+        return detachedBusy;
+    }
+
     /** Closes the device once no worker reads it any more (a close would not wake a blocked read). */
     @Override
     public synchronized void release() {
-        if (!fdClosed && !isAlive()) {
+        if (!fdClosed && running.get() == 0) {
             fdClosed = true;
             closeQuietly(fd);
         }

@@ -261,6 +261,22 @@ class KernelSessionIT {
     }
 
     @Test
+    void closeWithAFileStillOpenDetachesWithoutWaiting() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("held.txt"), "held\n");
+        NydusDaemon d = serve(build(src, "busy"), "");
+        Path mp = d.mount().mountpoint();
+        try (FileChannel ch = FileChannel.open(mp.resolve("held.txt"), StandardOpenOption.READ)) {
+            assertThat(ch.read(ByteBuffer.allocate(16))).isEqualTo(5);
+            long t0 = System.nanoTime();
+            d.close();
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("close of a busy mount")
+                    .isLessThan(5_000);
+            assertThat(FuseMount.isMounted(mp)).isFalse();
+        }
+    }
+
+    @Test
     void unmountFromOutsideEndsTheDaemonProcess() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("a.txt"), "alpha\n");
