@@ -62,7 +62,7 @@ public final class NydusDaemon implements AutoCloseable {
 
     /**
      * Starts a daemon serving {@code image} (if given) at {@code mountpoint}. The image is opened on its own thread
-     * while this one sets up libfuse and mounts (the two halves of the start-up, in parallel); FUSE requests wait
+     * while this one mounts FUSE (the two halves of the start-up, in parallel); FUSE requests wait
      * until the image is in place, so the first lookup already sees it (nothing is answered ENOENT and cached).
      *
      * @param image image to serve at start, or null to wait for API mounts
