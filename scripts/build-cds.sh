@@ -67,7 +67,11 @@ if [[ $background -eq 1 ]]; then
 fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/nydus4j-cds.XXXXXX")"
 mounted=""
+registry_pid=""
 cleanup() {
+  if [[ -n "$registry_pid" ]]; then
+    kill "$registry_pid" 2>/dev/null || true
+  fi
   if [[ -n "$mounted" ]] && mountpoint -q "$mounted"; then
     fusermount -u -z "$mounted" 2>/dev/null || umount -l "$mounted" 2>/dev/null || true
   fi
@@ -111,6 +115,50 @@ train nydus-image stat -B "$tmp/dir.boot"
 train nydus-image merge -B "$tmp/merged.boot" "$tmp/dir.boot" "$tmp/tgz.boot"
 train nydus-image unpack "$tmp/dir.boot" -D "$tmp/blobs" --output "$tmp/unpacked.tar"
 wait
+# nydusify convert of a one-layer OCI layout (the training layer above): pushed to a local docker-registry when there
+# is one (the converter, the shared hash pool, the registry client with its TLS probe and plain-http fallback, the
+# streaming blob upload: ~0.15 CPU s less per conversion than with only --help trained), else to an OCI layout
+if command -v python3 >/dev/null; then
+  python3 - "$tmp/layer.tar.gz" "$tmp/oci" <<'PY' || note "cannot write the nydusify training image"
+import gzip, hashlib, json, os, sys
+layer, out = open(sys.argv[1], "rb").read(), sys.argv[2]
+os.makedirs(out + "/blobs/sha256")
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    open(f"{out}/blobs/sha256/{d}", "wb").write(data)
+    return {"digest": "sha256:" + d, "size": len(data)}
+cfg = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers",
+    "diff_ids": ["sha256:" + hashlib.sha256(gzip.decompress(layer)).hexdigest()]}}).encode())
+man = put(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": dict(mediaType="application/vnd.oci.image.config.v1+json", **cfg),
+    "layers": [dict(mediaType="application/vnd.oci.image.layer.v1.tar+gzip", **put(layer))]}).encode())
+json.dump({"imageLayoutVersion": "1.0.0"}, open(out + "/oci-layout", "w"))
+json.dump({"schemaVersion": 2, "manifests": [dict(mediaType="application/vnd.oci.image.manifest.v1+json",
+    annotations={"org.opencontainers.image.ref.name": "cds"}, **man)]}, open(out + "/index.json", "w"))
+PY
+  target="oci:$tmp/oci-nydus:cds"
+  if [[ -f "$tmp/oci/index.json" ]] && command -v docker-registry >/dev/null; then
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s/registry}}\nhttp: {addr: "127.0.0.1:%s"}\nlog: {level: error, accesslog: {disabled: true}}\n' \
+      "$tmp" "$port" >"$tmp/registry.yml"
+    docker-registry serve "$tmp/registry.yml" >"$tmp/registry.out" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 1 100); do
+      python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$port" 2>/dev/null \
+        && { target="127.0.0.1:$port/cds:latest"; break; }
+      sleep 0.1
+    done
+  fi
+  if [[ -f "$tmp/oci/index.json" ]]; then
+    train nydusify --log-level warn convert --source "oci:$tmp/oci:cds" --target "$target" --target-insecure \
+      --work-dir "$tmp/nydusify-work"
+  fi
+  if [[ -n "$registry_pid" ]]; then
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+    registry_pid=""
+  fi
+fi
 # nydusd's mount path (jnr-fuse, the FUSE session, the API server) when FUSE can be used here (root, /dev/fuse)
 if [[ $background -eq 0 && $(id -u) -eq 0 && -e /dev/fuse ]] && command -v fusermount >/dev/null && command -v mountpoint >/dev/null; then
   mkdir -p "$tmp/mnt" "$tmp/cache"
