@@ -117,8 +117,24 @@ public final class RafsV6DirectReader {
         return h.ext().prefetchTableOffset();
     }
 
+    /** How errors name an inode: {@code nid N}, as text only when reported. */
+    private record NidLabel(long nid) {
+        @Override
+        public String toString() {
+            return "nid " + nid;
+        }
+    }
+
+    /** How errors name a directory entry's inode, as text only when reported. */
+    private record EntryLabel(long nid, byte[] name, Object dir) {
+        @Override
+        public String toString() {
+            return "nid " + nid + " ('" + new String(name, StandardCharsets.UTF_8) + "' in " + dir + ")";
+        }
+    }
+
     private static Object label(long nid) {
-        return "nid " + nid;
+        return new NidLabel(nid);
     }
 
     /** File offset of inode {@code nid}, after checking that it lies inside the bootstrap. */
@@ -168,7 +184,7 @@ public final class RafsV6DirectReader {
             }
             if (Arrays.equals(e.name(), DOTDOT)) {
                 expectType(e, FileType.DIRECTORY, path);
-                dec.inodeOffset(e.nid(), path + "/..");
+                dec.inodeOffset(e.nid(), new Extents.Label("", path, "/.."));
                 dotdot = e.nid();
                 continue;
             }
@@ -179,8 +195,7 @@ public final class RafsV6DirectReader {
                         + new String(e.name(), StandardCharsets.UTF_8) + "' has nid 0, which the direct reader"
                         + " cannot serve (open the image with the whole-image reader)");
             }
-            FileType type = dec.type(child, "nid " + child + " ('" + new String(e.name(), StandardCharsets.UTF_8)
-                    + "' in " + path + ")");
+            FileType type = dec.type(child, new EntryLabel(child, e.name(), path));
             expectType(e, type, path);
             if (type == FileType.DIRECTORY) {
                 if (child == root || child == nid) {
