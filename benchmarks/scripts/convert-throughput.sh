@@ -12,6 +12,12 @@ tree="${BENCH_TREE:-/tmp/nydus4j-bench-create/src}"
 for t in docker-registry skopeo mksquashfs python3; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }; done
 if [[ ! -d "$tree" ]]; then bash "$root/benchmarks/scripts/create-throughput.sh" 720 1 >/dev/null; fi
 [[ -f "$root/nydus-cli/target/nydus4j-cli.jar" ]] || (cd "$root" && mvn -B -q -DskipTests package)
+mkdir -p "$work.jar"
+# a private copy of the jar (a rebuild during the run cannot change what is measured) and its AppCDS archive, built
+# before measuring (as the launcher would build it in the background on first use)
+cp -p "$root/nydus-cli/target/nydus4j-cli.jar" "$work.jar/nydus4j-cli.jar"
+"$root/scripts/build-cds.sh" "$work.jar/nydus4j-cli.jar" >/dev/null
+export NYDUS4J_JAR="$work.jar/nydus4j-cli.jar"
 reg_pid=""
 cleanup() { [[ -n "$reg_pid" ]] && kill "$reg_pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -63,37 +69,52 @@ PY
 skopeo copy --quiet --dest-tls-verify=false oci:"$work/oci":bench "docker://$reg/bench:latest"
 image_bytes=$(du -sb "$tree" | cut -f1)
 
-conv=(); pipe=(); rss=()
+conv=(); pipe=(); rss=(); conv_cpu=(); pipe_cpu=(); conv_reg=(); pipe_reg=()
+# CPU seconds (user + sys) the registry process has used so far
+reg_cpu() { python3 -c 'import os,sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")",1)[1].split(); print((int(f[11])+int(f[12]))/os.sysconf("SC_CLK_TCK"))' "$reg_pid"; }
 load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq 1 "$runs"); do
   # ours: pull + convert + push, registry to registry; a new repository per run, so that no run finds the blobs
   # of an earlier one (a registry answers HEAD per repository) and every run uploads them
-  out="$( { /usr/bin/time -f '%e %M' "$root/bin/nydusify" --log-level warn convert --source "$reg/bench:latest" \
-      --target "$reg/bench-nydus-r$i:latest" --source-insecure --target-insecure --work-dir "$work/w$i" >/dev/null; } 2>&1 | tail -1)"
-  conv+=("${out% *}"); rss+=("${out#* }")
+  g0=$(reg_cpu)
+  out="$( { /usr/bin/time -f '%e %M %U %S' "$root/bin/nydusify" --log-level warn convert --source "$reg/bench:latest" \
+      --target "$reg/bench-nydus-r$i-$$:latest" --source-insecure --target-insecure --work-dir "$work/w$i" >/dev/null; } 2>&1 | tail -1)"
+  read -r e m u s <<<"$out"
+  conv+=("$e"); rss+=("$m"); conv_cpu+=("$(python3 -c "print(f'{$u + $s:.2f}')")")
+  conv_reg+=("$(python3 -c "print(f'{$(reg_cpu) - $g0:.2f}')")")
   # baseline: skopeo copy to a layout, then gzip -dc | tar -x of each layer, then mksquashfs
   rm -rf "$work/pulled" "$work/rootfs" "$work/sq"; mkdir -p "$work/rootfs"
-  t0=$(date +%s%N)
-  skopeo copy --quiet --src-tls-verify=false "docker://$reg/bench:latest" oci:"$work/pulled":bench
-  for l in $(python3 -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+"/index.json")); m=json.load(open(d+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print(" ".join(x["digest"][7:] for x in m["layers"]))' "$work/pulled"); do
-    gzip -dc "$work/pulled/blobs/sha256/$l" | tar -x -C "$work/rootfs"
+  g0=$(reg_cpu)
+  read -r t c < <(python3 -c '
+import resource, subprocess, sys, time
+t0 = time.time()
+subprocess.run(["bash", "-c", sys.argv[1]], check=True, stdout=subprocess.DEVNULL)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.2f %.2f" % (time.time() - t0, r.ru_utime + r.ru_stime))' "
+  skopeo copy --quiet --src-tls-verify=false 'docker://$reg/bench:latest' oci:'$work/pulled':bench
+  for l in \$(python3 -c 'import json,sys; d=sys.argv[1]; i=json.load(open(d+\"/index.json\")); m=json.load(open(d+\"/blobs/sha256/\"+i[\"manifests\"][0][\"digest\"][7:])); print(\" \".join(x[\"digest\"][7:] for x in m[\"layers\"]))' '$work/pulled'); do
+    gzip -dc '$work/pulled/blobs/sha256/'\$l | tar -x -C '$work/rootfs'
   done
-  mksquashfs "$work/rootfs" "$work/sq" -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet >/dev/null
-  t1=$(date +%s%N)
-  pipe+=("$(python3 -c "print(($t1 - $t0) / 1e9)")")
+  mksquashfs '$work/rootfs' '$work/sq' -comp zstd -Xcompression-level 3 -b 1M -noappend -quiet >/dev/null")
+  pipe+=("$t"); pipe_cpu+=("$c")
+  pipe_reg+=("$(python3 -c "print(f'{$(reg_cpu) - $g0:.2f}')")")
+  echo "run $i: nydusify ${conv[-1]} s wall, ${conv_cpu[-1]} CPU s (+ registry ${conv_reg[-1]}), ${rss[-1]} KB;" \
+    "baseline ${pipe[-1]} s wall, ${pipe_cpu[-1]} CPU s (+ registry ${pipe_reg[-1]}); load $(cut -d' ' -f1 /proc/loadavg)" >&2
 done
 load1="$(cut -d' ' -f1-3 /proc/loadavg)"
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.2f}')" "$@"; }
 c=$(median "${conv[@]}"); p=$(median "${pipe[@]}"); r=$(median "${rss[@]}")
+cc=$(median "${conv_cpu[@]}"); pc=$(median "${pipe_cpu[@]}"); cr=$(median "${conv_reg[@]}"); pr=$(median "${pipe_reg[@]}")
 cat <<MD
 Command: \`benchmarks/scripts/convert-throughput.sh $runs\` on $(date -u +%Y-%m-%d) ($(nproc) cores). Image: the seeded
 tree of create-throughput.sh ($image_bytes bytes, half random, half text) as two gzip layers in a local
 docker-registry. Median of $runs. Load average (1/5/15 min) before: $load0, after: $load1.
 
-| run | wall s (median) | all samples |
-|---|---|---|
-| \`nydusify convert\` registry → registry (pull, convert, push blobs + bootstrap) | $c | ${conv[*]} |
-| \`skopeo copy\` to an OCI layout + \`gzip -dc \\| tar -x\` per layer + \`mksquashfs -comp zstd -Xcompression-level 3 -b 1M\` | $p | ${pipe[*]} |
+| run | wall s (median) | all samples | CPU s (median) | registry CPU s (median) |
+|---|---|---|---|---|
+| \`nydusify convert\` registry → registry (pull, convert, push blobs + bootstrap) | $c | ${conv[*]} | $cc | $cr |
+| \`skopeo copy\` to an OCI layout + \`gzip -dc \\| tar -x\` per layer + \`mksquashfs -comp zstd -Xcompression-level 3 -b 1M\` | $p | ${pipe[*]} | $pc | $pr |
 
-nydusify vs the baseline: **$(python3 -c "print(f'{$p / $c:.2f}')")×**; nydusify peak RSS (\`/usr/bin/time %M\`): $((${r%.*} / 1024)) MiB.
+nydusify vs the baseline: **$(python3 -c "print(f'{$p / $c:.2f}')")×** wall; CPU seconds with the registry's:
+$(python3 -c "print(f'{$cc + $cr:.2f} vs {$pc + $pr:.2f}, {($pc + $pr) / ($cc + $cr):.2f}')")×; nydusify peak RSS (\`/usr/bin/time %M\`): $((${r%.*} / 1024)) MiB.
 MD
