@@ -171,6 +171,27 @@ class DirectModeTest {
     }
 
     @Test
+    void badBootstrapsFailTheOpenAndCloseTheChunkReader(@TempDir Path tmp) throws Exception {
+        SyntheticImage s = SyntheticImage.create(tmp, 5, false);
+        byte[] boot = dev.nydus4j.rafs.v6.RafsV6Writer.toBytes(s.tree);
+        byte[] badRoot = boot.clone();
+        // root nid pointing at the superblock area's zeros: no valid inode there
+        ByteBuffer.wrap(badRoot).order(java.nio.ByteOrder.LITTLE_ENDIAN).putShort(1024 + 14, (short) 1);
+        for (byte[] b : List.of(new byte[0], new byte[8192], java.util.Arrays.copyOf(boot, 4096), badRoot)) {
+            java.util.concurrent.atomic.AtomicInteger closes = new java.util.concurrent.atomic.AtomicInteger();
+            ChunkReader counting = new NoChunks() {
+                @Override
+                public void close() {
+                    closes.incrementAndGet();
+                }
+            };
+            assertThatThrownBy(() -> RafsImage.openDirect(b, "bad.boot", counting, true))
+                    .isInstanceOf(CorruptImageException.class).hasMessageContaining("bad.boot");
+            assertThat(closes.get()).as("chunk reader closed after a failed open of %d bytes", b.length).isEqualTo(1);
+        }
+    }
+
+    @Test
     void inodeNumbersNotYetFoundAreNotServed(@TempDir Path tmp) throws Exception {
         SyntheticImage s = SyntheticImage.create(tmp, 5, false);
         byte[] boot = dev.nydus4j.rafs.v6.RafsV6Writer.toBytes(s.tree);
@@ -388,7 +409,7 @@ class DirectModeTest {
     }
 
     /** A chunk reader for metadata-only checks: any data read fails. */
-    static final class NoChunks implements ChunkReader {
+    static class NoChunks implements ChunkReader {
         @Override
         public void readChunk(BlobInfo blob, ChunkInfo info, byte[] expectedDigest, byte[] dst) throws IOException {
             throw new IOException("no blob data in this test");
