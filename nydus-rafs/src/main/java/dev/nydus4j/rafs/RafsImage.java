@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The {@link RafsFileSystem} over a bootstrap (v5 or v6) and a {@link ChunkReader} for its data blobs.
  *
- * <p>The inode index is built once at open time and never changes, so every method is thread-safe. File reads map
+ * <p>Opened from a tree ({@link #open}), the inode index is built once at open time and never changes; opened in
+ * direct mode ({@link #openDirect}), RAFS v6 inodes are decoded from the bootstrap bytes on first use and cached.
+ * Either way every method is thread-safe. File reads map
  * the byte range to chunks by binary search over file offsets, fetch each chunk through the chunk reader (which
  * decompresses and verifies it; the chunk digest from the bootstrap is passed when digest verification is on)
  * into a per-thread buffer, and copy the requested part. Ranges between v5 hole chunks read as zeros.
