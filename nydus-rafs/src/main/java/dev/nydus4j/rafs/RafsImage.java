@@ -226,7 +226,8 @@ public final class RafsImage implements RafsFileSystem {
             image.getattr(index.rootIno()); // the root and its entries now: a bad root fails the open
             image.describeChunksInBackground();
             if (LOG.isDebugEnabled()) {
-                LOG.debug("opened RAFS v6 image {} in direct mode in {} ms", resource, (System.nanoTime() - t0) / 1_000_000);
+                LOG.debug("opened RAFS v6 image {} in direct mode in {} ms", resource,
+                        (System.nanoTime() - t0) / 1_000_000);
             }
             return image;
         } catch (IOException | RuntimeException e) {

@@ -91,7 +91,8 @@ final class ChunkTable {
                 }
                 if (!unaddressable.add(List.of(r.blobIndex(), index, blk))) {
                     throw new CorruptImageException(resource, at, "chunk table record " + i + ": key (blob "
-                            + r.blobIndex() + ", index " + index + ", blkaddr " + blk + ") expected unique, found twice");
+                            + r.blobIndex() + ", index " + index + ", blkaddr " + blk
+                            + ") expected unique, found twice");
                 }
                 continue;
             }

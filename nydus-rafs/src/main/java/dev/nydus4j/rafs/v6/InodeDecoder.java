@@ -287,7 +287,8 @@ final class InodeDecoder {
                         + " to the next inode slot), found 0x%02x", path, bytes[(int) p] & 0xFF));
             }
         }
-        if (next % BLOCK == 0 || next + CompactInode.SIZE > bytes.length || tableStartsIn(next, next + 1)) {
+        if (next % BLOCK == 0 || next + CompactInode.SIZE > bytes.length
+                || tableStartsIn(next, next + CompactInode.SIZE)) {
             return;
         }
         boolean zero = true;
@@ -304,7 +305,7 @@ final class InodeDecoder {
         }
     }
 
-    /** Whether a bootstrap table starts in {@code [from, to)} or at {@code to}. */
+    /** Whether a bootstrap table (blob, chunk or prefetch table) starts in {@code [from, to]}. */
     private boolean tableStartsIn(long from, long to) {
         RafsV6ExtSuperBlock ext = h.ext();
         return within(ext.blobTableOffset(), from, to) || within(ext.chunkTableOffset(), from, to)
