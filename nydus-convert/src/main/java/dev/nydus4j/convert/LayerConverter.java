@@ -9,7 +9,6 @@ import dev.nydus4j.rafs.builder.Merger;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.storage.blob.BlobFile;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -92,7 +91,9 @@ final class LayerConverter {
         // directories a layer only implies keep the lower layers' attributes: the builder marks them and the
         // merge honours the mark (umoci leaves unchanged parents out of its layers)
         try (InputStream raw = store.openBlob(digest);
-             VerifyingInputStream verified = new VerifyingInputStream(new BufferedInputStream(raw, 1 << 16), what,
+             // no buffer between the blob stream and the digest: the builder's decompressor reads 64 KiB at a time
+             // (and buffers itself), an extra buffer would only add a layer for every read to go through
+             VerifyingInputStream verified = new VerifyingInputStream(raw, what,
                      digest, size)) {
             try {
                 ImageBuilder builder = new ImageBuilder(build);
