@@ -112,6 +112,16 @@ final class KernelSession implements FuseMount.Session {
     private void loop() {
         Memory inMem = new Memory(IN_SIZE);
         Memory outMem = new Memory(OUT_SIZE);
+        try {
+            loop(inMem, outMem);
+        } finally {
+            // the loop uses raw addresses: the memory must not be collected (and freed) before it ends
+            java.lang.ref.Reference.reachabilityFence(inMem);
+            java.lang.ref.Reference.reachabilityFence(outMem);
+        }
+    }
+
+    private void loop(Memory inMem, Memory outMem) {
         long inAddr = Pointer.nativeValue(inMem);
         long outAddr = Pointer.nativeValue(outMem);
         ByteBuffer in = inMem.getByteBuffer(0, IN_SIZE).order(ByteOrder.LITTLE_ENDIAN);
