@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -277,8 +278,70 @@ public final class NydusdCommand implements Callable<Integer> {
         }
     }
 
-    /** Parses and runs one command line; returns the exit code. */
+    /**
+     * Parses and runs one command line; returns the exit code. The legacy form (no subcommand, the way the
+     * snapshotter and the benchmarks start the daemon) is parsed with {@link Legacy}, a model without the
+     * subcommands: picocli builds every subcommand's model, inherited options copied into each, when a command line is
+     * made (~30 of its ~90 ms in a cold JVM). Anything else, and any command line {@link Legacy} rejects, goes to the
+     * full model, so help, version, subcommands and every error message are exactly the full model's.
+     */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        if (!mentionsFullModel(args)) {
+            CommandLine legacy = new CommandLine(new Legacy());
+            try {
+                legacy.parseArgs(args);
+                return ErrorReporter.configure(legacy, out, err).execute(args);
+            } catch (CommandLine.ParameterException e) {
+                // reported by the full model below, with its wording (e.g. suggestions of subcommand names)
+            }
+        }
+        return executeFull(args, out, err);
+    }
+
+    /** {@link #execute} with the full model always. */
+    static int executeFull(String[] args, PrintWriter out, PrintWriter err) {
         return ErrorReporter.configure(new CommandLine(new NydusdCommand()), out, err).execute(args);
+    }
+
+    /** Arguments that need the full model: subcommand names and aliases, help and version options. */
+    private static final Set<String> FULL_MODEL_ARGS = Set.of("fuse", "singleton", "virtiofs", "uffd", "nbd",
+            "-h", "--help", "-V", "--version");
+
+    static boolean mentionsFullModel(String[] args) {
+        for (String a : args) {
+            if (FULL_MODEL_ARGS.contains(a) || shortCluster(a)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code a} is a cluster of short options holding -h or -V (e.g. "-hV"). */
+    private static boolean shortCluster(String a) {
+        if (a.length() < 3 || a.charAt(0) != '-' || a.charAt(1) == '-') {
+            return false;
+        }
+        boolean helpOrVersion = false;
+        for (int i = 1; i < a.length(); i++) {
+            char c = a.charAt(i);
+            if (!Character.isLetter(c)) {
+                return false;
+            }
+            helpOrVersion |= c == 'h' || c == 'V';
+        }
+        return helpOrVersion;
+    }
+
+    /** The legacy form's model: the top-level command without its subcommands (see {@link #execute}). */
+    @Command(name = "nydusd", mixinStandardHelpOptions = true, versionProvider = NydusdCommand.Version.class,
+            description = "Serves Nydus (RAFS) images over FUSE, fetching data lazily from a storage backend.")
+    static final class Legacy implements Callable<Integer> {
+        @CommandLine.Mixin
+        Options options = new Options();
+
+        @Override
+        public Integer call() throws Exception {
+            return serve(options);
+        }
     }
 }
