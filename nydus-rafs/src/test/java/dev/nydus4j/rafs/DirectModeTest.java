@@ -91,6 +91,18 @@ class DirectModeTest {
     }
 
     @Test
+    void richWriterTreeServesTheSame(@TempDir Path tmp) throws Exception {
+        // every file type, hard links across directories, symlinks up to 4095 bytes, xattrs of every prefix,
+        // a directory of 1500 entries (several dirent blocks), 255-byte and non-ASCII names, a 40-deep path
+        dev.nydus4j.rafs.v6.TestImages.BlobImage blob = new dev.nydus4j.rafs.v6.TestImages.BlobImage(0, 0x10000);
+        RafsTree t = dev.nydus4j.rafs.v6.TestImages.richTree(7, 0x10000, 1500, blob);
+        byte[] boot = dev.nydus4j.rafs.v6.RafsV6Writer.toBytes(t);
+        Path f = Files.write(tmp.resolve(blob.info().blobId()), blob.bytes());
+        int names = assertSameServing(boot, "rich tree", () -> LocalChunkReader.forFile(f));
+        assertThat(names).isGreaterThan(1500);
+    }
+
+    @Test
     void v5BootstrapsAreOpenedWhole() throws Exception {
         Path boot = Fixtures.upstream("repeatable/sha256-nocompress-repeatable");
         Path blobs = Fixtures.upstream("repeatable/blobs");
