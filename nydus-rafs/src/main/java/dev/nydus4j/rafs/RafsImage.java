@@ -189,14 +189,15 @@ public final class RafsImage implements RafsFileSystem {
 
     /**
      * Opens bootstrap bytes (kept, not copied: not to be modified afterwards) for serving. A RAFS v6 bootstrap is
-     * opened in direct mode: the superblocks, the blob and device tables and the chunk table are validated now and
-     * the chunk reader gets every blob's chunk table; each inode, directory, xattr area, symlink target and chunk
-     * list is decoded and validated with the whole-image reader's per-structure checks when first used, and a
+     * opened in direct mode: the superblocks, the blob and device tables and the chunk table are validated now
+     * (the chunk reader gets every blob's chunk table, see below); each inode, directory, xattr area, symlink target
+     * and chunk list is decoded and validated with the whole-image reader's per-structure checks when first used, and a
      * corrupt one is a {@link CorruptImageException} naming the bootstrap and the offset or nid then. Served the
      * same as {@link #open(RafsTree, int, ChunkReader, boolean)} of the tree {@link Bootstraps#read} gives, except:
      * <ul>
      *   <li>checks that need the whole tree are not made: that structures do not overlap, that bytes between them
-     *       are zero, that no unreachable directory is malformed (a directory found in two places, or whose
+     *       are zero (locally, the padding and the next inode slot after each inode are checked, which catches a
+     *       shrunk size), that no unreachable directory is malformed (a directory found in two places, or whose
      *       {@code ..} is not where it was found, is still corrupt when met);</li>
      *   <li>the link count of a non-directory is its on-disk {@code i_nlink} (the whole-image index counts its
      *       names; writers store that count);</li>
