@@ -260,6 +260,48 @@ class KernelSessionIT {
         }
     }
 
+    /**
+     * Modes and ACLs are the kernel's to check (default_permissions, FUSE_POSIX_ACL), as on EROFS: user nobody reads
+     * a 0600 root file only where the image's ACL lets it, and the ACL reads back byte for byte.
+     */
+    @Test
+    void permissionsAndAclsAreCheckedByTheKernel() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Path shared = Files.writeString(src.resolve("shared.txt"), "for nobody\n");
+        Path secret = Files.writeString(src.resolve("secret.txt"), "root only\n");
+        for (Path p : List.of(shared, secret)) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        // posix_acl_xattr v2: user::rw- user:65534:r-- group::--- mask::r-- other::---
+        String acl = "0x02000000" + "0100" + "0600" + "ffffffff" + "0200" + "0400" + "feff0000" + "0400" + "0000"
+                + "ffffffff" + "1000" + "0400" + "ffffffff" + "2000" + "0000" + "ffffffff";
+        assertThat(sh("setfattr -n system.posix_acl_access -v " + acl + " " + shared).exit()).isZero();
+        NydusDaemon d = serve(build(src, "acl"), "");
+        Path mp = d.mount().mountpoint();
+        for (Path p = mp.getParent(); p.startsWith(tmp); p = p.getParent()) { // let nobody reach the mount
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        String hex = "getfattr -e hex -n system.posix_acl_access --only-values ";
+        assertThat(sh(hex + mp.resolve("shared.txt")).out()).isEqualTo(sh(hex + shared).out()).isNotEmpty();
+        Shell ok = sh("su nobody -s /bin/sh -c 'cat " + mp.resolve("shared.txt") + "'");
+        assertThat(ok.exit()).as(ok.out()).isZero();
+        assertThat(ok.out()).isEqualTo("for nobody\n");
+        Shell denied = sh("su nobody -s /bin/sh -c 'cat " + mp.resolve("secret.txt") + "'");
+        assertThat(denied.exit()).isNotZero();
+        assertThat(denied.out()).contains("Permission denied");
+        assertThat(Files.readString(mp.resolve("secret.txt"))).isEqualTo("root only\n"); // root reads anything
+    }
+
+    private record Shell(int exit, String out) {
+    }
+
+    private static Shell sh(String cmd) throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return new Shell(p.exitValue(), out);
+    }
+
     @Test
     void closeWithAFileStillOpenDetachesWithoutWaiting() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
