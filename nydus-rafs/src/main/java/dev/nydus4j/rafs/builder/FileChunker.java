@@ -70,6 +70,10 @@ final class FileChunker implements AutoCloseable {
     private int allocatedBuffers;
     private byte[] syncBuffer;
     private volatile Throwable failure;
+    /** Chunks queued for the writer and not stored yet. */
+    private final AtomicInteger pendingStores = new AtomicInteger();
+    /** Held while a chunk is stored (the writer, or the reading thread in {@link #chunkInline}). */
+    private final Object storeLock = new Object();
     private volatile boolean closed;
     private long newChunks;
     private long reusedChunks;
@@ -163,22 +167,42 @@ final class FileChunker implements AutoCloseable {
                     throw new IOException(what + ": " + e.getMessage(), e);
                 }
             } else {
-                Future<Prepared> d;
                 if (shared == null || shared.hasSpareThreads()) {
-                    d = hashPool.submit(() -> prepare(buf, want));
+                    put(new Pending(buf, want, off, hashPool.submit(() -> prepare(buf, want)), target, what, null));
                 } else {
-                    // every pool thread's core is busy reading another build: digest here, the writer stores
-                    CompletableFuture<Prepared> f = new CompletableFuture<>();
-                    try {
-                        f.complete(prepare(buf, want));
-                    } catch (RuntimeException | Error e) {
-                        f.completeExceptionally(e);
-                    }
-                    d = f;
+                    chunkInline(buf, want, off, target, what);
                 }
-                put(new Pending(buf, want, off, d, target, what, null));
             }
             off += want;
+        }
+    }
+
+    /**
+     * A chunk of a build on a shared pool without a spare thread: digested and compressed here, on the reading
+     * thread (every core already reads a build); also stored here while the writer has nothing queued (no copy of
+     * the compressed bytes to another core), else queued behind what the writer still has.
+     */
+    private void chunkInline(byte[] buf, int len, long off, List<ChunkRef> target, String what) throws IOException {
+        Prepared p;
+        try {
+            p = prepare(buf, len);
+        } catch (RuntimeException e) {
+            giveBack(buf);
+            throw new IOException(what + ": digesting a chunk failed: " + e, e);
+        }
+        // only this thread queues chunks: once the writer has stored all of them, nothing comes before this one
+        if (pendingStores.get() == 0 && failure == null) {
+            try {
+                synchronized (storeLock) {
+                    target.add(store(buf, len, p, off));
+                }
+            } catch (IOException e) {
+                throw new IOException(what + ": " + e.getMessage(), e);
+            } finally {
+                giveBack(buf);
+            }
+        } else {
+            put(new Pending(buf, len, off, CompletableFuture.completedFuture(p), target, what, null));
         }
     }
 
@@ -279,7 +303,10 @@ final class FileChunker implements AutoCloseable {
             }
             try {
                 if (failure == null) {
-                    p.target.add(store(p.buf, p.len, p.prepared.get(), p.fileOffset));
+                    Prepared prepared = p.prepared.get();
+                    synchronized (storeLock) {
+                        p.target.add(store(p.buf, p.len, prepared, p.fileOffset));
+                    }
                 }
             } catch (InterruptedException e) {
                 failure = new IOException(p.what + ": interrupted while storing a chunk", e);
@@ -289,6 +316,7 @@ final class FileChunker implements AutoCloseable {
                 failure = t instanceof IOException io ? new IOException(p.what + ": " + io.getMessage(), io) : t;
             } finally {
                 freeBuffers.offer(p.buf);
+                pendingStores.decrementAndGet();
             }
         }
     }
@@ -329,9 +357,16 @@ final class FileChunker implements AutoCloseable {
     }
 
     private void put(Pending p) throws IOException {
+        boolean chunk = p.buf != null;
+        if (chunk) {
+            pendingStores.incrementAndGet();
+        }
         try {
             ordered.put(p);
         } catch (InterruptedException e) {
+            if (chunk) {
+                pendingStores.decrementAndGet();
+            }
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while queueing a chunk", e);
         }
