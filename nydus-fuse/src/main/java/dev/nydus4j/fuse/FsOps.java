@@ -95,6 +95,11 @@ final class FsOps {
     }
 
     private static final ErrnoException NOT_FOUND = new ErrnoException(Errno.ENOENT);
+    private static final ErrnoException NO_DATA = new ErrnoException(Errno.ENODATA);
+
+    /** An image inode by number only: what READ and the xattr requests need (no attributes decoded). */
+    record ImageNode(RafsInstance instance, long ino) {
+    }
 
     /**
      * @param waitForImage hold every request until {@link #ready()} (the start-up image is opened while the mount
@@ -196,6 +201,23 @@ final class FsOps {
             throw NOT_FOUND;
         }
         return new Dir(p);
+    }
+
+    /**
+     * The image inode behind a kernel node id without its attributes, or null for a pseudo directory.
+     *
+     * @throws ErrnoException ENOENT when its image is not served any more
+     */
+    ImageNode imageNode(long nodeId) throws ErrnoException {
+        if (nodeId == MountTable.ROOT_INO || !MountTable.isImageNode(nodeId)) {
+            RafsInstance whole = nodeId == MountTable.ROOT_INO ? table.get("/") : null;
+            return whole == null ? null : new ImageNode(whole, whole.image().rootInode());
+        }
+        RafsInstance inst = table.instanceOfNode(nodeId);
+        if (inst == null) {
+            throw NOT_FOUND;
+        }
+        return new ImageNode(inst, MountTable.imageIno(inst, nodeId));
     }
 
     /** Looks {@code name} up in {@code parent}. */
@@ -336,12 +358,21 @@ final class FsOps {
             throw new ErrnoException(Errno.ENOSYS);
         }
         if (t instanceof Inode in) {
-            Optional<byte[]> v = in.instance().image().getxattr(in.attr().ino(), name);
-            if (v.isPresent()) {
-                return v.get();
-            }
+            return getxattr(in.instance(), in.attr().ino(), name);
         }
-        throw new ErrnoException(Errno.ENODATA);
+        throw NO_DATA;
+    }
+
+    /** The value of an xattr of an image inode; ENODATA when absent. */
+    byte[] getxattr(RafsInstance inst, long imageIno, String name) throws IOException, ErrnoException {
+        if (!serveXattrs) {
+            throw new ErrnoException(Errno.ENOSYS);
+        }
+        Optional<byte[]> v = inst.image().getxattr(imageIno, name);
+        if (v.isPresent()) {
+            return v.get();
+        }
+        throw NO_DATA;
     }
 
     /** The xattr names, each NUL-terminated, as listxattr(2) returns them. */
@@ -349,12 +380,18 @@ final class FsOps {
         if (!serveXattrs) {
             throw new ErrnoException(Errno.ENOSYS);
         }
+        return t instanceof Inode in ? listxattr(in.instance(), in.attr().ino()) : new byte[0];
+    }
+
+    /** The xattr names of an image inode, each NUL-terminated. */
+    byte[] listxattr(RafsInstance inst, long imageIno) throws IOException, ErrnoException {
+        if (!serveXattrs) {
+            throw new ErrnoException(Errno.ENOSYS);
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        if (t instanceof Inode in) {
-            for (String n : in.instance().image().listxattr(in.attr().ino())) {
-                out.writeBytes(n.getBytes(StandardCharsets.UTF_8));
-                out.write(0);
-            }
+        for (String n : inst.image().listxattr(imageIno)) {
+            out.writeBytes(n.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
         }
         return out.toByteArray();
     }

@@ -155,17 +155,19 @@ final class KernelDispatcher {
     private int read(long nodeId, ByteBuffer in, ByteBuffer out, ByteBuffer data, long unique) {
         long offset = in.getLong(FuseInHeader.SIZE + 8);
         int size = in.getInt(FuseInHeader.SIZE + 16);
-        if (nodeId == MountTable.ROOT_INO || !MountTable.isImageNode(nodeId)) {
-            return reply(out, unique, -Errno.EISDIR);
+        FsOps.ImageNode node;
+        try {
+            node = ops.imageNode(nodeId);
+        } catch (FsOps.ErrnoException e) {
+            return reply(out, unique, -e.errno);
         }
-        RafsInstance inst = ops.table().instanceOfNode(nodeId);
-        if (inst == null) {
-            return reply(out, unique, -Errno.ENOENT);
+        if (node == null || nodeId == MountTable.ROOT_INO) {
+            return reply(out, unique, -Errno.EISDIR);
         }
         data.clear();
         data.limit(Math.min(size, data.capacity()));
         // zero-copy: the image reads straight into the reply buffer after the out header
-        int n = ops.read(inst, MountTable.imageIno(inst, nodeId), offset, data, unique, null);
+        int n = ops.read(node.instance(), node.ino(), offset, data, unique, null);
         return n < 0 ? reply(out, unique, n) : ok(out, unique, n);
     }
 
@@ -262,18 +264,27 @@ final class KernelDispatcher {
         }
         long t0 = System.nanoTime();
         int size = in.getInt(FuseInHeader.SIZE);
-        FsOps.Target t = null;
+        FsOps.ImageNode node = null;
         int rc;
         byte[] v = null;
         String name = get ? FuseInHeader.name(in, FuseInHeader.SIZE + GETXATTR_IN, len) : null;
         try {
-            t = ops.node(nodeId);
-            v = get ? ops.getxattr(t, name) : ops.listxattr(t);
+            // by inode number: ls -l asks security.selinux of every entry, nothing needs the attributes decoded
+            node = ops.imageNode(nodeId);
+            if (node == null) {
+                FsOps.Target dir = ops.node(nodeId);
+                v = get ? ops.getxattr(dir, name) : ops.listxattr(dir);
+            } else {
+                v = get ? ops.getxattr(node.instance(), node.ino(), name) : ops.listxattr(node.instance(), node.ino());
+            }
             rc = FsOps.xattrReply(v.length, Integer.toUnsignedLong(size));
         } catch (Exception e) {
             rc = ops.errno(e, get ? "getxattr" : "listxattr", (get ? name + " of " : "") + "node " + nodeId);
         }
-        FsOps.record(t, get ? FsMetrics.Op.GETXATTR : FsMetrics.Op.LISTXATTR, rc >= 0, t0);
+        if (node != null) {
+            node.instance().metrics().record(get ? FsMetrics.Op.GETXATTR : FsMetrics.Op.LISTXATTR, rc >= 0,
+                    System.nanoTime() - t0);
+        }
         if (rc < 0) {
             return reply(out, unique, rc);
         }
