@@ -10,7 +10,6 @@ final class Errno {
     static final int EIO = 5;
     static final int EBADF = 9;
     static final int EAGAIN = 11;
-    static final int EACCES = 13;
     static final int ENODEV = 19;
     static final int ENOTDIR = 20;
     static final int EISDIR = 21;

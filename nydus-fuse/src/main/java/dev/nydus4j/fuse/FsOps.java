@@ -49,7 +49,7 @@ final class FsOps {
 
     /** A read being served, for {@code /api/v1/metrics/inflight} (hang detection). */
     record InflightRead(long inode, long unique, long timestampSecs) {
-        static final int FUSE_READ_OPCODE = 15;
+        static final int FUSE_READ_OPCODE = FuseOpcode.READ;
     }
 
     /** What a path or node id refers to. */
