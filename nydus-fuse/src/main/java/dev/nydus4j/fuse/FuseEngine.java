@@ -10,6 +10,13 @@ import java.util.Locale;
  * ({@link RafsFuse}), which also works where only fusermount may mount. The default is {@code kernel} for root and
  * {@code libfuse} otherwise; the system property {@value #PROPERTY} or {@code --fuse-engine} choose. A kernel
  * session that cannot mount falls back to libfuse (logged).
+ *
+ * <p>What differs between them, beyond speed: the kernel engine mounts with {@code default_permissions} and
+ * {@code FUSE_POSIX_ACL}, so the kernel checks modes and ACLs for non-root users (libfuse's mount checks neither:
+ * any user may read any file); it never sees OPEN, OPENDIR, RELEASE or FLUSH, so per-open metrics ({@code nr_opens},
+ * the OPEN/RELEASE counters) stay 0 while LOOKUP is counted per file instead; a shared daemon's names are cached for
+ * a day and dropped by notifications when the API mounts or unmounts an image (libfuse: 1 s, negative entries not
+ * cached); directory listings carry real inode numbers and file types.
  */
 public enum FuseEngine {
     KERNEL, LIBFUSE;
