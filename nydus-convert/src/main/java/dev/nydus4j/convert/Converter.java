@@ -503,10 +503,17 @@ public final class Converter {
 
         /** Converts every layer on the pool; null marks a layer to rebuild on its lower layers. */
         private List<LayerConverter.Result> convertLayers(JsonNode layers) throws IOException {
-            List<Future<LayerConverter.Result>> futures = new ArrayList<>();
+            // biggest layers first (descriptor size): with more layers than workers, a big layer started last would
+            // run alone at the end; results are still collected in layer order
+            List<Integer> order = new ArrayList<>();
             for (int i = 0; i < layers.size(); i++) {
-                int index = i;
-                futures.add(pool.submit(() -> {
+                order.add(i);
+            }
+            order.sort(Comparator.comparingLong((Integer i) -> layers.get(i).path("size").asLong(0)).reversed());
+            List<Future<LayerConverter.Result>> futures = new ArrayList<>(java.util.Collections.nCopies(
+                    layers.size(), (Future<LayerConverter.Result>) null));
+            for (int index : order) {
+                futures.set(index, pool.submit(() -> {
                     try {
                         return convertLayer(layers, index, null);
                     } catch (IOException e) {

@@ -50,6 +50,26 @@ class LocalSourceTest {
         OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw", target);
     }
 
+    /**
+     * Layers start biggest first (so that with more layers than workers no big layer runs alone at the end); the
+     * image is the same: layer order in the manifest, and the check against the source passes.
+     */
+    @Test
+    void biggestLayerIsConvertedFirstAndTheImageKeepsItsLayerOrder() throws Exception {
+        String source = "oci:" + image.layout() + ":latest";
+        String target = "oci:" + tmp.resolve("out") + ":nydus";
+        Nydusify.Result r = Nydusify.run("convert", "--source", source, "--target", target, "--parallelism", "1",
+                "--work-dir", tmp.resolve("work").toString());
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        // layer 2 holds the 5 MB random file: the biggest descriptor, so with one worker it is converted first
+        assertThat(r.err()).contains("layer 2/4 ", "layer 1/4 ");
+        assertThat(r.err().indexOf("layer 2/4 ")).as(r.err()).isLessThan(r.err().indexOf("layer 1/4 "));
+        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)");
+    }
+
     /** umoci 0.4.7's insert writes "/" for the root and no padding or end-of-archive blocks after the last file. */
     @Test
     void umociInsertLayerConvertsAndChecks() throws Exception {
