@@ -365,7 +365,7 @@ final class FsOps {
 
     /** The value of an xattr of an image inode; ENODATA when absent. */
     byte[] getxattr(RafsInstance inst, long imageIno, String name) throws IOException, ErrnoException {
-        if (!serveXattrs) {
+        if (!serveXattrs || !inst.serveXattrs()) {
             throw new ErrnoException(Errno.ENOSYS);
         }
         Optional<byte[]> v = inst.image().getxattr(imageIno, name);
@@ -385,7 +385,7 @@ final class FsOps {
 
     /** The xattr names of an image inode, each NUL-terminated. */
     byte[] listxattr(RafsInstance inst, long imageIno) throws IOException, ErrnoException {
-        if (!serveXattrs) {
+        if (!serveXattrs || !inst.serveXattrs()) {
             throw new ErrnoException(Errno.ENOSYS);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -25,6 +25,15 @@ import java.time.Instant;
 public record RafsInstance(String mountpoint, int number, Path bootstrap, NydusdConfig config, RafsImage image,
                            BlobDevice device, Instant mountedAt, FsMetrics metrics,
                            Prefetcher prefetcher) implements AutoCloseable {
+    /**
+     * Whether xattr requests on this image are answered: when its superblock flags xattrs or the config's
+     * {@code enable_xattr} forces them; otherwise they get ENOSYS, after which the kernel stops asking for the whole
+     * mount (upstream's rule: an {@code ls -l} then costs no security.selinux round trip per entry).
+     */
+    public boolean serveXattrs() {
+        return image.xattrFlag() || config.rafs().enableXattr();
+    }
+
     @Override
     public void close() throws IOException {
         if (prefetcher != null) {

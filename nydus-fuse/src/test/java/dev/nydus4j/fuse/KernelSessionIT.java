@@ -53,6 +53,7 @@ class KernelSessionIT {
 
     private static final int ERANGE = 34;
     private static final int ENODATA = 61;
+    private static final int EOPNOTSUPP = 95;
 
     @BeforeEach
     void requireRoot() {
@@ -67,8 +68,12 @@ class KernelSessionIT {
     }
 
     private NydusdConfig config(Path blobs, String extra) {
+        return config(blobs, extra, true);
+    }
+
+    private NydusdConfig config(Path blobs, String extra, boolean enableXattr) {
         return NydusdConfigParser.parse("{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\""
-                + blobs + "\"}}},\"mode\":\"direct\",\"enable_xattr\":true" + extra + "}", "test");
+                + blobs + "\"}}},\"mode\":\"direct\",\"enable_xattr\":" + enableXattr + extra + "}", "test");
     }
 
     private BuildResult build(Path src, String name) throws IOException {
@@ -78,9 +83,13 @@ class KernelSessionIT {
     }
 
     private NydusDaemon serve(BuildResult image, String extra) throws IOException {
+        return serve(image, extra, true);
+    }
+
+    private NydusDaemon serve(BuildResult image, String extra, boolean enableXattr) throws IOException {
         Path mp = Files.createDirectories(tmp.resolve("mnt" + open.size()));
         NydusDaemon d = NydusDaemon.start(image == null ? null : new NydusDaemon.StartupImage(
-                        config(tmp.resolve("blobs"), extra), image.bootstrap(), "/", null), mp,
+                        config(tmp.resolve("blobs"), extra, enableXattr), image.bootstrap(), "/", null), mp,
                 BackendRegistry.discover(), null, null, FuseEngine.KERNEL, 4);
         open.add(d);
         assertThat(d.mount().engine()).isEqualTo("kernel");
@@ -215,6 +224,39 @@ class KernelSessionIT {
         assertThat(c.llistxattr(path, list, list.length)).isEqualTo(listLen);
         assertThat(new String(list, StandardCharsets.UTF_8).split("\0")).containsExactlyInAnyOrder("user.big",
                 "user.small");
+    }
+
+    /**
+     * CONFIG.md §9: xattr requests are answered when the image's superblock flags xattrs or {@code enable_xattr} is
+     * set; otherwise ENOSYS, which the kernel reports as EOPNOTSUPP and remembers for the mount (no
+     * security.selinux round trip per entry of an {@code ls -l}).
+     */
+    @Test
+    void xattrsAreServedWhenTheImageFlagsThemOrTheConfigForcesThem() throws Exception {
+        Path plain = Files.createDirectories(tmp.resolve("plain"));
+        Files.writeString(plain.resolve("f.txt"), "x");
+        Path rich = Files.createDirectories(tmp.resolve("rich"));
+        Path rf = Files.writeString(rich.resolve("f.txt"), "x");
+        Files.getFileAttributeView(rf, UserDefinedFileAttributeView.class).write("k", ByteBuffer.wrap(new byte[]{7}));
+        BuildResult plainImage = build(plain, "plain");
+        BuildResult richImage = build(rich, "rich");
+        C c = Native.load("c", C.class);
+        byte[] got = new byte[16];
+
+        String off = serve(plainImage, "", false).mount().mountpoint().resolve("f.txt").toString();
+        assertThat(c.lgetxattr(off, "user.k", got, got.length)).isEqualTo(-1);
+        assertThat(Native.getLastError()).as("no flag, not forced").isEqualTo(EOPNOTSUPP);
+        assertThat(c.llistxattr(off, got, got.length)).isEqualTo(-1);
+        assertThat(Native.getLastError()).isEqualTo(EOPNOTSUPP);
+
+        String forced = serve(plainImage, "", true).mount().mountpoint().resolve("f.txt").toString();
+        assertThat(c.lgetxattr(forced, "user.k", got, got.length)).isEqualTo(-1);
+        assertThat(Native.getLastError()).as("forced by enable_xattr").isEqualTo(ENODATA);
+        assertThat(c.llistxattr(forced, got, got.length)).isZero();
+
+        String flagged = serve(richImage, "", false).mount().mountpoint().resolve("f.txt").toString();
+        assertThat(c.lgetxattr(flagged, "user.k", got, got.length)).as("image flags xattrs").isEqualTo(1);
+        assertThat(got[0]).isEqualTo((byte) 7);
     }
 
     /**

@@ -49,6 +49,7 @@ public final class RafsImage implements RafsFileSystem {
     private final DirectIndex direct;
     /** The tree's prefetch paths (images opened from a tree). */
     private final List<String> prefetchPaths;
+    private final boolean xattrFlag;
     private final ChunkReader chunkReader;
     private final boolean verifyDigests;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -58,13 +59,13 @@ public final class RafsImage implements RafsFileSystem {
     private RafsImage(String resource, int version, RafsTree tree, ChunkReader chunkReader, boolean verifyDigests)
             throws CorruptImageException {
         this(resource, version, tree.chunkSize, tree.blobs, InodeIndex.build(tree, resource), null,
-                List.copyOf(tree.prefetchPaths), chunkReader, verifyDigests);
+                List.copyOf(tree.prefetchPaths), tree.xattrFlag, chunkReader, verifyDigests);
         describeChunks();
     }
 
     private RafsImage(String resource, int version, int chunkSize, List<BlobInfo> blobs, InodeSource index,
-                      DirectIndex direct, List<String> prefetchPaths, ChunkReader chunkReader, boolean verifyDigests)
-            throws CorruptImageException {
+                      DirectIndex direct, List<String> prefetchPaths, boolean xattrFlag, ChunkReader chunkReader,
+                      boolean verifyDigests) throws CorruptImageException {
         this.resource = resource;
         this.version = version;
         this.chunkSize = chunkSize;
@@ -72,6 +73,7 @@ public final class RafsImage implements RafsFileSystem {
         this.index = index;
         this.direct = direct;
         this.prefetchPaths = prefetchPaths;
+        this.xattrFlag = xattrFlag;
         this.chunkReader = chunkReader;
         this.verifyDigests = verifyDigests;
         int bufSize = Math.max(index.maxChunkSize(), 1);
@@ -223,7 +225,7 @@ public final class RafsImage implements RafsFileSystem {
             }
             DirectIndex index = new DirectIndex(reader);
             RafsImage image = new RafsImage(resource, 6, reader.chunkSize(), reader.blobs(), index, index, List.of(),
-                    chunkReader, verifyDigests);
+                    reader.hasXattrFlag(), chunkReader, verifyDigests);
             image.getattr(index.rootIno()); // the root and its entries now: a bad root fails the open
             image.describeChunksInBackground();
             if (LOG.isDebugEnabled()) {
@@ -407,6 +409,14 @@ public final class RafsImage implements RafsFileSystem {
         }
         slot.fill(c);
         return slot.buf;
+    }
+
+    /**
+     * Whether the bootstrap's superblock carries HAS_XATTR (some inode has xattrs); always true for an image served
+     * from an in-memory tree. nydusd answers xattr requests of images without it only when its config says so.
+     */
+    public boolean xattrFlag() {
+        return xattrFlag;
     }
 
     /**

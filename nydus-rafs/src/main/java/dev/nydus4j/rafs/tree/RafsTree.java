@@ -19,6 +19,11 @@ public final class RafsTree {
     public DigestAlgorithm digester = DigestAlgorithm.BLAKE3;
     /** Whether uid/gid are meaningful (EXPLICIT_UID_GID). */
     public boolean explicitUidGid = true;
+    /**
+     * The superblock's HAS_XATTR flag (some inode has xattrs): nydusd serves xattr requests only when it is set or
+     * its config forces them. True for trees not read from a bootstrap, whose xattrs are simply what they hold.
+     */
+    public boolean xattrFlag = true;
     /** Absolute paths whose data should be prefetched (directories mean everything below). */
     public final List<String> prefetchPaths = new ArrayList<>();
 

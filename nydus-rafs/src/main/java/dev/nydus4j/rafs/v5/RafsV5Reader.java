@@ -176,6 +176,7 @@ public final class RafsV5Reader {
             tree.compressor = compressor;
             tree.digester = digester;
             tree.explicitUidGid = sb.explicitUidGid();
+            tree.xattrFlag = sb.hasXattrFlag();
             tree.prefetchPaths.addAll(prefetchPaths());
             return tree;
         }

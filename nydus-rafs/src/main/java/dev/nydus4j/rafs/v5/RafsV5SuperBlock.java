@@ -138,6 +138,10 @@ final class RafsV5SuperBlock {
         return (flags() & FLAG_EXPLICIT_UID_GID) != 0;
     }
 
+    boolean hasXattrFlag() {
+        return (flags() & FLAG_HAS_XATTR) != 0;
+    }
+
     /** Chunk compressor with the legacy v5 precedence: none > lz4 > gzip > zstd; no bit means lz4_block. */
     CompressionAlgorithm compressor() {
         long f = flags();

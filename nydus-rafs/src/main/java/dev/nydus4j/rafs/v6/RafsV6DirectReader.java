@@ -30,6 +30,7 @@ public final class RafsV6DirectReader {
     private final V6Headers h;
     private final ChunkTable chunks;
     private final InodeDecoder dec;
+    private final boolean xattrFlag;
 
     /** One decoded inode and its on-disk {@code i_nlink}. */
     public record DecodedInode(Inode inode, long diskNlink) {
@@ -54,6 +55,7 @@ public final class RafsV6DirectReader {
         this.h = h;
         this.chunks = chunks;
         this.dec = new InodeDecoder(bytes, resource, h, chunks, null);
+        this.xattrFlag = h.ext().hasXattrFlag();
     }
 
     /**
@@ -77,6 +79,11 @@ public final class RafsV6DirectReader {
 
     public String resource() {
         return resource;
+    }
+
+    /** The superblock's HAS_XATTR flag: some inode has xattrs. */
+    public boolean hasXattrFlag() {
+        return xattrFlag;
     }
 
     public long rootNid() {

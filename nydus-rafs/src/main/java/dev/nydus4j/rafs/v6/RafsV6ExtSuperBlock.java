@@ -60,6 +60,7 @@ final class RafsV6ExtSuperBlock extends LeStruct {
     }
 
     long flags() { return u64(FLAGS_OFFSET); }
+    boolean hasXattrFlag() { return (flags() & FLAG_HAS_XATTR) != 0; }
     long blobTableOffset() { return u64(BLOB_TABLE_OFFSET_OFFSET); }
     long blobTableSize() { return u32(BLOB_TABLE_SIZE_OFFSET); }
     long chunkSize() { return u32(CHUNK_SIZE_OFFSET); }

@@ -94,6 +94,7 @@ final class TreeWalk {
         tree.compressor = ext.compressor();
         tree.digester = ext.digester();
         tree.explicitUidGid = (ext.flags() & RafsV6ExtSuperBlock.FLAG_EXPLICIT_UID_GID) != 0;
+        tree.xattrFlag = ext.hasXattrFlag();
         if (ext.hasPrefetchTable()) {
             extents.add(ext.prefetchTableOffset(), ext.prefetchTableSize(), "prefetch table");
             for (long nid : PrefetchTable.read(file, ext.prefetchTableOffset(), ext.prefetchTableSize())) {
