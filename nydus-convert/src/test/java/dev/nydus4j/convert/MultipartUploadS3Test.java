@@ -6,7 +6,6 @@ import dev.nydus4j.spi.BlobBackend;
 import org.gaul.s3proxy.S3ErrorCode;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.S3ProxyException;
-import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.blobstore.BlobStore;
 import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
 import org.gaul.s3proxy.blobstore.domain.MultipartUpload;
@@ -22,7 +21,6 @@ import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,14 +112,7 @@ class MultipartUploadS3Test {
                 return super.uploadMultipartPart(upload, request, in);
             }
         };
-        proxy = S3Proxy.builder().blobStore(faulty).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET).build();
-        proxy.start();
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!"STARTED".equals(proxy.getState())) {
-            assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        proxy = S3ProxyServers.s3(faulty, ACCESS_KEY, SECRET);
     }
 
     private static void drain(InputStream in) {
@@ -251,15 +242,8 @@ class MultipartUploadS3Test {
     void ossBlobGoesInPartsThroughAnS3CompatibleStore() throws Exception {
         TransientNio2BlobStore ossStore = new TransientNio2BlobStore();
         ossStore.createContainer("nydus");
-        S3Proxy oss = S3Proxy.builder().blobStore(ossStore).endpoint(URI.create("http://127.0.0.1:0"))
-                .virtualHost("localhost").awsAuthentication(AuthenticationType.NONE, "", "").build();
-        oss.start();
+        S3Proxy oss = S3ProxyServers.ossStandIn(ossStore);
         try {
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (!"STARTED".equals(oss.getState())) {
-                assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
-                Thread.sleep(20);
-            }
             ObjectNode config = (ObjectNode) Manifest.JSON.createObjectNode().put("scheme", "http")
                     .put("endpoint", "localhost:" + oss.getPort()).put("bucket_name", "nydus")
                     .put("object_prefix", "oss/").put("access_key_id", "ak").put("access_key_secret", "sk");

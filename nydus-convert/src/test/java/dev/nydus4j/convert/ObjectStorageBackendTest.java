@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nydus4j.testkit.oci.LayeredImage;
 import dev.nydus4j.testkit.oci.OciTools;
 import org.gaul.s3proxy.S3Proxy;
-import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,7 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,14 +41,7 @@ class ObjectStorageBackendTest {
         assumeThat(OciTools.available()).as("umoci, skopeo and busybox-static are needed; skipping").isTrue();
         store = new TransientNio2BlobStore();
         store.createContainer("nydus");
-        proxy = S3Proxy.builder().blobStore(store).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET).build();
-        proxy.start();
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!"STARTED".equals(proxy.getState())) {
-            assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        proxy = S3ProxyServers.s3(store, ACCESS_KEY, SECRET);
         image = TestImages.rich(Files.createDirectories(tmp.resolve("src")), "latest", "amd64", 7);
     }
 
@@ -133,15 +124,8 @@ class ObjectStorageBackendTest {
     void ossBackendUploadsAndChecks() throws Exception {
         TransientNio2BlobStore ossStore = new TransientNio2BlobStore();
         ossStore.createContainer("nydus");
-        S3Proxy oss = S3Proxy.builder().blobStore(ossStore).endpoint(URI.create("http://127.0.0.1:0"))
-                .virtualHost("localhost").awsAuthentication(AuthenticationType.NONE, "", "").build();
-        oss.start();
+        S3Proxy oss = S3ProxyServers.ossStandIn(ossStore);
         try {
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (!"STARTED".equals(oss.getState())) {
-                assertThat(System.nanoTime()).as("s3proxy starts").isLessThan(deadline);
-                Thread.sleep(20);
-            }
             String config = "{\"scheme\":\"http\",\"endpoint\":\"localhost:" + oss.getPort() + "\",\"bucket_name\":"
                     + "\"nydus\",\"object_prefix\":\"oss/\",\"access_key_id\":\"ak\",\"access_key_secret\":\"sk\"}";
             String source = "oci:" + image.layout() + ":latest";
