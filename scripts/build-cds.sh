@@ -101,9 +101,11 @@ tar -C "$src" -czf "$tmp/layer.tar.gz" .
 mkdir -p "$tmp/blobs" "$tmp/blobs2"
 
 # the tools' start-up paths, in the background alongside the image jobs below (2 cores here)
+# (the daemons and clients run with JDK 17's COMPAT locale data, see bin/nydus-image: its classes are archived too)
 for tool in nydusd nydusctl nydusify containerd-nydus-grpc nydus-overlayfs; do
   n=$((n + 1))
-  timeout 60 "$java" -Xshare:auto -XX:DumpLoadedClassList="$tmp/classes.$n.lst" -jar "$jar" "$tool" --help \
+  timeout 60 "$java" -Xshare:auto -XX:DumpLoadedClassList="$tmp/classes.$n.lst" -Djava.locale.providers=COMPAT \
+    -jar "$jar" "$tool" --help \
     >"$tmp/train.$n.out" 2>&1 &
 done
 train nydus-image --version
@@ -165,7 +167,8 @@ if [[ $background -eq 0 && $(id -u) -eq 0 && -e /dev/fuse ]] && command -v fuser
   printf '{"device":{"backend":{"type":"localfs","config":{"dir":"%s"}},"cache":{"type":"blobcache","config":{"work_dir":"%s"}}},"mode":"direct","digest_validate":false}\n' \
     "$tmp/blobs" "$tmp/cache" >"$tmp/nydusd.json"
   n=$((n + 1))
-  "$java" -Xshare:auto -XX:DumpLoadedClassList="$tmp/classes.$n.lst" -jar "$jar" nydusd --config "$tmp/nydusd.json" \
+  "$java" -Xshare:auto -XX:DumpLoadedClassList="$tmp/classes.$n.lst" -Djava.locale.providers=COMPAT \
+    -jar "$jar" nydusd --config "$tmp/nydusd.json" \
     --bootstrap "$tmp/dir.boot" --mountpoint "$tmp/mnt" --apisock "$tmp/api.sock" --log-level warn \
     >"$tmp/nydusd.out" 2>&1 &
   pid=$!
