@@ -121,6 +121,20 @@ final class FsOps {
         return serveXattrs;
     }
 
+    /**
+     * Whether the kernel engine answers OPEN (and so counts opens) instead of switching opens off with ENOSYS: while
+     * some served image keeps per-file metrics ({@code iostats_files}, {@code access_pattern},
+     * {@code latest_read_files}). Decided at each OPEN until the first ENOSYS, which the kernel keeps for the mount.
+     */
+    boolean countsOpens() {
+        for (RafsInstance inst : table.all()) {
+            if (inst.metrics().perFile()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether requests are let through (the start-up image, if any, is in the table). */
     boolean isStarted() {
         return started;

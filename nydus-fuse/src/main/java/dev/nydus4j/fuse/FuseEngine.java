@@ -13,8 +13,9 @@ import java.util.Locale;
  *
  * <p>What differs between them, beyond speed: the kernel engine mounts with {@code default_permissions} and
  * {@code FUSE_POSIX_ACL}, so the kernel checks modes and ACLs for non-root users (libfuse's mount checks neither:
- * any user may read any file); it never sees OPEN, OPENDIR, RELEASE or FLUSH, so per-open metrics ({@code nr_opens},
- * the OPEN/RELEASE counters) stay 0 while LOOKUP is counted per file instead; a shared daemon's names are cached for
+ * any user may read any file); unless an image keeps per-file metrics when the first file is opened, it switches
+ * OPEN, OPENDIR, RELEASE and FLUSH off for the mount, after which per-open metrics ({@code nr_opens}, the
+ * OPEN/RELEASE counters) stay 0 while LOOKUP is counted per file instead; a shared daemon's names are cached for
  * a day and dropped by notifications when the API mounts or unmounts an image (libfuse: 1 s, negative entries not
  * cached); directory listings carry real inode numbers and file types.
  */

@@ -53,7 +53,10 @@ final class KernelDispatcher {
                 return init(in, out, unique);
             case FuseOpcode.FORGET, FuseOpcode.BATCH_FORGET, FuseOpcode.INTERRUPT:
                 return 0; // no reply; node ids hold nothing; a read in progress simply finishes
-            case FuseOpcode.DESTROY, FuseOpcode.RELEASE, FuseOpcode.RELEASEDIR:
+            case FuseOpcode.RELEASE:
+                release(nodeId);
+                return reply(out, unique, 0);
+            case FuseOpcode.DESTROY, FuseOpcode.RELEASEDIR:
                 return reply(out, unique, 0);
             default:
                 break;
@@ -67,7 +70,8 @@ final class KernelDispatcher {
                 case FuseOpcode.READDIR -> readdir(nodeId, in, out, unique, false);
                 case FuseOpcode.READDIRPLUS -> readdir(nodeId, in, out, unique, true);
                 case FuseOpcode.READLINK -> readlink(nodeId, out, unique);
-                case FuseOpcode.OPEN, FuseOpcode.OPENDIR -> noOpen(out, unique);
+                case FuseOpcode.OPEN -> ops.countsOpens() ? open(nodeId, out, unique) : noOpen(out, unique);
+                case FuseOpcode.OPENDIR -> noOpen(out, unique);
                 case FuseOpcode.STATFS -> statfs(out, unique);
                 case FuseOpcode.GETXATTR, FuseOpcode.LISTXATTR -> xattr(opcode, nodeId, in, len, out, unique);
                 case FuseOpcode.ACCESS -> access(nodeId, in, out, unique);
@@ -239,9 +243,48 @@ final class KernelDispatcher {
     }
 
     /**
+     * OPEN while per-file metrics are kept ({@link FsOps#countsOpens}): answered, so that opens are counted as
+     * upstream's nydusd counts them ({@code nr_opens}, the per-file open records), at one round trip per open.
+     */
+    private int open(long nodeId, ByteBuffer out, long unique) {
+        long t0 = System.nanoTime();
+        FsOps.ImageNode node = null;
+        int rc;
+        try {
+            node = ops.imageNode(nodeId);
+            rc = node == null ? -Errno.EISDIR : 0; // only the pseudo directories have no image node
+        } catch (FsOps.ErrnoException e) {
+            rc = -e.errno;
+        }
+        if (node != null) {
+            node.instance().metrics().record(FsMetrics.Op.OPEN, rc == 0, System.nanoTime() - t0);
+            FsOps.recordFile(node.instance(), node.ino(), FsMetrics.Op.OPEN, rc == 0, 0);
+        }
+        if (rc < 0) {
+            return reply(out, unique, rc);
+        }
+        FuseOpenOut.put(out, FuseOutHeader.SIZE);
+        return ok(out, unique, FuseOpenOut.SIZE);
+    }
+
+    /** RELEASE of a file opened by {@link #open} (never sent after OPEN was answered ENOSYS). */
+    private void release(long nodeId) {
+        try {
+            FsOps.ImageNode node = ops.imageNode(nodeId);
+            if (node != null) {
+                node.instance().metrics().record(FsMetrics.Op.RELEASE, true, 0);
+                FsOps.recordFile(node.instance(), node.ino(), FsMetrics.Op.RELEASE, true, 0);
+            }
+        } catch (FsOps.ErrnoException e) {
+            // the image was unmounted meanwhile: nothing to count
+        }
+    }
+
+    /**
      * OPEN/OPENDIR: ENOSYS tells the kernel (which offers FUSE_NO_OPEN(DIR)_SUPPORT) to stop sending them, and
      * RELEASE with them; every open then keeps the page cache (FOPEN_KEEP_CACHE, FOPEN_CACHE_DIR). Per-open
-     * metrics (nr_opens, OPEN/RELEASE counts) are therefore not kept by this engine.
+     * metrics (nr_opens, OPEN/RELEASE counts) are then no longer kept, so OPEN gets this answer only while no image
+     * keeps per-file metrics (see {@link #open}).
      */
     private int noOpen(ByteBuffer out, long unique) {
         if (!noOpenLogged) {
