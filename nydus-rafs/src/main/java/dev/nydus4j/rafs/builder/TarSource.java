@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.util.zip.GZIPInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -62,9 +63,26 @@ final class TarSource {
     static Node read(InputStream raw, String resource, FileChunker chunker, Node lowerRootOrNull)
             throws IOException {
         TarSource s = new TarSource(resource, chunker, lowerRootOrNull);
-        s.readAll(decompressing(raw, resource));
+        // the decompressor is closed here (zstd's native context) but must not close the caller's stream: zstd-jni's
+        // stream would otherwise close it from its finalizer whenever it is collected, e.g. while nydusify still
+        // reads the rest of the layer to verify its digest (seen as a ClosedChannelException under load)
+        try (InputStream in = decompressing(new KeepOpenInputStream(raw), resource)) {
+            s.readAll(in);
+        }
         LOG.debug("{}: {} tar entries", resource, s.entries);
         return s.tree.root();
+    }
+
+    /** A view of a stream whose {@link #close()} leaves the stream open (it belongs to the caller). */
+    private static final class KeepOpenInputStream extends FilterInputStream {
+        KeepOpenInputStream(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public void close() {
+            // not the caller's stream
+        }
     }
 
     /** Detects gzip / zstd by magic and wraps the stream accordingly. */

@@ -308,6 +308,34 @@ class TarSourceTest {
                 .digest(s.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * The builder reads a stream to its end but leaves it open, also after a garbage collection: zstd-jni's stream
+     * closes its source from its finalizer, which once closed nydusify's layer stream before the digest check.
+     */
+    @Test
+    void compressedStreamsAreLeftOpenAfterTheBuildEvenOnceCollected() throws Exception {
+        byte[] tar = tar(out -> file(out, "a", new byte[5000]));
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (GzipCompressorOutputStream g = new GzipCompressorOutputStream(gz)) {
+            g.write(tar);
+        }
+        for (byte[] stream : List.of(com.github.luben.zstd.Zstd.compress(tar), gz.toByteArray(), tar)) {
+            java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+            InputStream in = new java.io.FilterInputStream(new ByteArrayInputStream(stream)) {
+                @Override
+                public void close() {
+                    closed.set(true);
+                }
+            };
+            build(in, BuildOptions.defaults().withChunkSize(4096));
+            for (int i = 0; i < 3; i++) {
+                System.gc();
+                System.runFinalization();
+            }
+            assertThat(closed).as("the caller's stream stays open").isFalse();
+        }
+    }
+
     @Test
     void gzipAndZstdStreamsGiveTheSameTree() throws Exception {
         byte[] data = new byte[10_000];
