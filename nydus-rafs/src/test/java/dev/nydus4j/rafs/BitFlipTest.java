@@ -115,7 +115,7 @@ class BitFlipTest {
     private void runBlobFlips(Image img, String blobId, Path tmp, int trials) throws Exception {
         Map<String, String> intact = readAll(img.bootstrap, img);
         byte[] blob = Files.readAllBytes(img.blobDir.resolve(blobId));
-        long seed = System.nanoTime();
+        long seed = Long.getLong("nydus4j.bitflip.seed", System.nanoTime()); // a failure prints its seed: rerun it
         System.out.println("BitFlipTest blob flips of " + img.name + " seed=" + seed);
         Random rnd = new Random(seed);
         Path dir = Files.createDirectories(tmp.resolve("flip-" + Math.abs(img.name.hashCode())));
@@ -171,7 +171,7 @@ class BitFlipTest {
 
     private void runBootstrapFlips(Image img, int trials) throws Exception {
         Map<String, String> intact = readAll(img.bootstrap, img);
-        long seed = System.nanoTime();
+        long seed = Long.getLong("nydus4j.bitflip.seed", System.nanoTime()); // a failure prints its seed: rerun it
         System.out.println("BitFlipTest bootstrap flips of " + img.name + " seed=" + seed);
         Random rnd = new Random(seed);
         int failed = 0;

@@ -194,6 +194,11 @@ final class InodeDecoder {
         }
         int chunkBits = (int) (fmt & ChunkAddress.CHUNK_FORMAT_BLKBITS_MASK);
         long size = d.size();
+        if (size < 0 || size > Long.MAX_VALUE - chunkSize) {
+            // i_size is a u64 on disk: from 2^63 on it is negative here and would give no chunks at all
+            throw new CorruptImageException(resource, d.offset(), "regular file '" + path + "' size expected"
+                    + " 0.." + (Long.MAX_VALUE - chunkSize) + ", found " + Long.toUnsignedString(size));
+        }
         long n = (size + chunkSize - 1) / chunkSize;
         long arrayOff = (dataOff + 7) & ~7L;
         if (n > (bytes.length - arrayOff) / ChunkAddress.SIZE) {

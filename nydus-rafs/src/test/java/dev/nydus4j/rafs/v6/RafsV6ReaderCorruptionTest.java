@@ -220,6 +220,17 @@ class RafsV6ReaderCorruptionTest {
         assertThat(checked).isGreaterThan(3);
     }
 
+    /** An i_size from 2^63 on (a u64 on disk) must not read as an empty file (found by the bit-flip test). */
+    @Test
+    void fileSizesBeyondTwoToTheSixtyThirdAreRejected() throws Exception {
+        Inode multi = tree.root.child("dir1").child("multi-chunk.bin").inode();
+        byte[] b = image.clone();
+        DiskInode d = inodeAt(buf(b), multi.ino);
+        int at = (int) d.offset() + ExtendedInode.SIZE_OFFSET;
+        buf(b).putLong(at, buf(b).getLong(at) | Long.MIN_VALUE);
+        expectCorrupt(b, "size expected 0..");
+    }
+
     @Test
     void invalidPrefetchNid() {
         byte[] b = image.clone();
