@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nydus4j.backend.objectstorage.MultipartUpload;
 import dev.nydus4j.backend.objectstorage.ObjectBlobBackend;
+import dev.nydus4j.backend.objectstorage.UploadRetry;
 import dev.nydus4j.backend.oss.OssBackendProvider;
 import dev.nydus4j.backend.s3.S3BackendProvider;
 import dev.nydus4j.spi.BackendContext;
@@ -260,25 +261,11 @@ public interface ExternalBlobBackend {
                 }
                 // s3 signs the payload: the blob id is the sha256 of the file, so nothing is hashed twice
                 Map<String, String> headers = s3 ? Map.of("x-amz-content-sha256", hex) : Map.of();
-                long pause = upload.backoff().toMillis();
-                for (int attempt = 1; ; attempt++) {
-                    try {
-                        object.put(file, headers);
-                        return true;
-                    } catch (dev.nydus4j.spi.BackendException e) {
-                        if (!e.isRetryable() || attempt >= upload.attempts()) {
-                            throw attempt == 1 ? e : new IOException(e.getMessage() + " (after " + attempt
-                                    + " attempts)", e);
-                        }
-                    }
-                    try {
-                        Thread.sleep(pause);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new java.io.InterruptedIOException("interrupted between upload attempts");
-                    }
-                    pause = Math.min(pause * 2, 8000);
-                }
+                UploadRetry.run("PUT of " + hex, upload.attempts(), upload.backoff(), () -> {
+                    object.put(file, headers);
+                    return null;
+                });
+                return true;
             } catch (IOException e) {
                 throw new IOException("cannot push blob sha256:" + hex + " (" + size + " bytes) to " + describe()
                         + ": " + e.getMessage(), e);

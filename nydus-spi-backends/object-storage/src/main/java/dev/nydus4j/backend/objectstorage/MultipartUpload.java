@@ -357,35 +357,10 @@ public final class MultipartUpload {
         }
     }
 
-    private interface Call {
-        ObjectBlobBackend.Reply run() throws IOException;
-    }
-
-    /** Runs {@code call} up to {@code attempts} times while it fails with a retryable error. */
-    private ObjectBlobBackend.Reply retrying(String what, Call call) throws IOException {
-        long pause = options.backoff().toMillis();
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return call.run();
-            } catch (BackendException e) {
-                if (!e.isRetryable() || attempt >= options.attempts()) {
-                    if (attempt > 1) {
-                        throw new BackendException(e.getMessage() + " (after " + attempt + " attempts)", false,
-                                e.httpStatus(), e);
-                    }
-                    throw e;
-                }
-                LOG.warn("{}: {} (attempt {} of {}), retrying in {} ms", prefix(), e.getMessage(), attempt,
-                        options.attempts(), pause);
-            }
-            try {
-                Thread.sleep(pause);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException(what + ": interrupted");
-            }
-            pause = Math.min(pause * 2, 8000);
-        }
+    /** Runs {@code call} up to {@code attempts} times while it fails with a retryable error ({@link UploadRetry}). */
+    private ObjectBlobBackend.Reply retrying(String what, UploadRetry.Call<ObjectBlobBackend.Reply> call)
+            throws IOException {
+        return UploadRetry.run(prefix() + ": " + what, options.attempts(), options.backoff(), call);
     }
 
     private static byte[] digest(byte[] body, String algorithm) {
