@@ -31,6 +31,15 @@ class LocalSourceTest {
         image = TestImages.rich(Files.createDirectories(tmp.resolve("src")), "latest", "amd64", 42);
     }
 
+    /** {@code nydusify check} of {@code target} against {@code source} (work dir "check"): passes, no difference. */
+    private Nydusify.Result assertChecksEqual(String source, String target) {
+        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
+                "--work-dir", tmp.resolve("check").toString());
+        assertThat(c.exitCode()).as(c.toString()).isZero();
+        assertThat(c.out()).contains("0 difference(s)");
+        return c;
+    }
+
     @Test
     void ociLayoutToOciLayoutConvertsAndChecks() throws Exception {
         String source = "oci:" + image.layout() + ":latest";
@@ -42,10 +51,7 @@ class LocalSourceTest {
         JsonNode index = JSON.readTree(tmp.resolve("out/index.json").toFile());
         assertThat(index.path("manifests").get(0).path("annotations").path(MediaTypes.ANNOTATION_REF_NAME).asText())
                 .isEqualTo("nydus");
-        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
-                "--work-dir", tmp.resolve("check").toString());
-        assertThat(c.exitCode()).as(c.toString()).isZero();
-        assertThat(c.out()).contains("0 difference(s)").contains("OK:");
+        assertThat(assertChecksEqual(source, target).out()).contains("OK:");
         // skopeo reads what we wrote: the layout is valid
         OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw", target);
     }
@@ -64,10 +70,7 @@ class LocalSourceTest {
         // layer 2 holds the 5 MB random file: the biggest descriptor, so with one worker it is converted first
         assertThat(r.err()).contains("layer 2/4 ", "layer 1/4 ");
         assertThat(r.err().indexOf("layer 2/4 ")).as(r.err()).isLessThan(r.err().indexOf("layer 1/4 "));
-        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
-                "--work-dir", tmp.resolve("check").toString());
-        assertThat(c.exitCode()).as(c.toString()).isZero();
-        assertThat(c.out()).contains("0 difference(s)");
+        assertChecksEqual(source, target);
     }
 
     /** umoci 0.4.7's insert writes "/" for the root and no padding or end-of-archive blocks after the last file. */
@@ -83,10 +86,7 @@ class LocalSourceTest {
         Nydusify.Result r = Nydusify.run("convert", "--source", source, "--target", target,
                 "--work-dir", tmp.resolve("work").toString());
         assertThat(r.exitCode()).as(r.toString()).isZero();
-        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
-                "--work-dir", tmp.resolve("check").toString());
-        assertThat(c.exitCode()).as(c.toString()).isZero();
-        assertThat(c.out()).contains("0 difference(s)");
+        assertChecksEqual(source, target);
     }
 
     @Test
@@ -101,10 +101,7 @@ class LocalSourceTest {
         JsonNode manifest = JSON.readTree(OciTools.run(OciTools.SKOPEO.toString(), "inspect", "--raw", target));
         assertThat(manifest.path("mediaType").asText()).as("OCI layouts get OCI media types")
                 .isEqualTo(MediaTypes.OCI_MANIFEST);
-        Nydusify.Result c = Nydusify.run("check", "--source", "docker-archive:" + archive, "--target", target,
-                "--work-dir", tmp.resolve("check").toString());
-        assertThat(c.exitCode()).as(c.toString()).isZero();
-        assertThat(c.out()).contains("0 difference(s)");
+        assertChecksEqual("docker-archive:" + archive, target);
     }
 
     @Test
@@ -128,10 +125,7 @@ class LocalSourceTest {
         assertThat(layers.get(0).path("mediaType").asText()).isEqualTo(MediaTypes.NYDUS_BLOB);
         assertThat(layers.get(layers.size() - 1).path("annotations").path(MediaTypes.ANNOTATION_BOOTSTRAP).asText())
                 .isEqualTo("true");
-        Nydusify.Result c = Nydusify.run("check", "--source", "oci-archive:" + in + ":app:v1", "--target",
-                "oci-archive:" + out + ":v1-nydus", "--work-dir", tmp.resolve("check").toString());
-        assertThat(c.exitCode()).as(c.toString()).isZero();
-        assertThat(c.out()).contains("0 difference(s)");
+        assertChecksEqual("oci-archive:" + in + ":app:v1", "oci-archive:" + out + ":v1-nydus");
 
         Nydusify.Result noDir = Nydusify.run("convert", "--source", "app:v1", "--source-archive", in.toString(),
                 "--target-archive", tmp.resolve("no/such/dir/x.tar").toString(), "--work-dir",
@@ -188,10 +182,7 @@ class LocalSourceTest {
         Nydusify.Result r = Nydusify.run("convert", "--source", source, "--target", target,
                 "--work-dir", tmp.resolve("work").toString());
         assertThat(r.exitCode()).as(r.toString()).isZero();
-        Nydusify.Result c = Nydusify.run("check", "--source", source, "--target", target,
-                "--work-dir", tmp.resolve("check").toString());
-        assertThat(c.exitCode()).as(c.toString()).isZero();
-        assertThat(c.out()).contains("0 difference(s)");
+        assertChecksEqual(source, target);
     }
 
     @Test
