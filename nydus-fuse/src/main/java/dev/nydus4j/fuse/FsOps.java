@@ -237,8 +237,7 @@ final class FsOps {
     /** Looks {@code name} up in {@code parent}. */
     Target lookup(Target parent, String name) throws IOException, ErrnoException {
         if (parent instanceof Dir d) {
-            String path = d.pseudo().path().equals("/") ? "/" + name : d.pseudo().path() + "/" + name;
-            return resolvePath(path);
+            return resolvePath(d.pseudo().childPath(name));
         }
         Inode in = (Inode) parent;
         if (!in.attr().isDirectory()) {
@@ -285,8 +284,7 @@ final class FsOps {
             out.add(new Entry(new byte[]{'.'}, d.pseudo().ino(), dirType, -1));
             out.add(new Entry(new byte[]{'.', '.'}, d.pseudo().ino(), dirType, -1));
             for (String c : d.pseudo().children()) {
-                String path = d.pseudo().path().equals("/") ? "/" + c : d.pseudo().path() + "/" + c;
-                MountTable.Resolution r = table.resolve(path);
+                MountTable.Resolution r = table.resolve(d.pseudo().childPath(c));
                 long ino = r instanceof MountTable.Pseudo p ? p.ino()
                         : r instanceof MountTable.InImage in ? MountTable.fuseIno(in.instance(), in.instance().image().rootInode())
                         : 0;

@@ -213,7 +213,7 @@ final class KernelSession implements FuseMount.Session {
                 notifyEntry(node, c);
                 notifyInode(node);
             }
-            parent = parent.equals("/") ? "/" + c : parent + "/" + c;
+            parent = MountTable.childPath(parent, c);
         }
     }
 

@@ -36,6 +36,15 @@ final class MountTable {
 
     /** A pseudo directory (the root or a directory leading to sub-mountpoints) with its child names. */
     record Pseudo(String path, long ino, SortedSet<String> children) implements Resolution {
+        /** The path of child {@code name}. */
+        String childPath(String name) {
+            return MountTable.childPath(path, name);
+        }
+    }
+
+    /** {@code dir/name} for a virtual directory path ("/" included). */
+    static String childPath(String dir, String name) {
+        return dir.equals("/") ? "/" + name : dir + "/" + name;
     }
 
     int nextNumber() {
