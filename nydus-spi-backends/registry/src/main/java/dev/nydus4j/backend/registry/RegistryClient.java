@@ -2,12 +2,16 @@ package dev.nydus4j.backend.registry;
 
 import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.io.entity.AbstractHttpEntity;
 import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
 import org.apache.hc.core5.http.io.entity.FileEntity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLEncoder;
@@ -20,6 +24,8 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -40,8 +46,14 @@ public final class RegistryClient implements AutoCloseable {
     private static final String ACCEPT = String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST,
             DOCKER_MANIFEST_LIST);
     private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
+    private static final Pattern RANGE = Pattern.compile("(?:bytes=)?0-(\\d+)");
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryClient.class);
+    private static final int STREAM_COPY_BYTES = 256 << 10;
 
     private final RegistryTransport transport;
+    /** The registry refused a streamed PATCH once: later uploads of this client go chunked at once. */
+    private volatile boolean streamRefused;
+    private final AtomicBoolean streamRefusalLogged = new AtomicBoolean();
 
     private RegistryClient(RegistryTransport transport) {
         this.transport = transport;
@@ -219,14 +231,17 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     /**
-     * Starts a chunked upload to {@code repo} that is fed while the data is still being produced and completed once
-     * its digest is known (nydusify streams a blob to the registry while the builder writes it). Not thread-safe.
+     * Starts an upload to {@code repo} that is fed while the data is still being produced and completed once its
+     * digest is known (nydusify streams a blob to the registry while the builder writes it). Not thread-safe.
      */
     public ChunkedUpload startChunkedUpload(String repo) throws IOException {
         return new ChunkedUpload(repo, startUpload(repo));
     }
 
-    /** An open chunked upload: {@link #write} sends one PATCH, {@link #finish} the PUT; closing unfinished cancels. */
+    /**
+     * An open upload: either one streamed PATCH ({@link #writeStream}) or chunks ({@link #write}, one PATCH each),
+     * then {@link #finish} sends the PUT; closing unfinished cancels.
+     */
     public final class ChunkedUpload implements AutoCloseable {
         private final String repo;
         private URI upload;
@@ -258,6 +273,67 @@ public final class RegistryClient implements AutoCloseable {
             offset += len;
         }
 
+        /**
+         * Sends everything {@code in} gives until its end as the whole upload, in one PATCH without Content-Range
+         * (chunked transfer encoding: the distribution API's "stream upload"), so that the registry keeps one hash
+         * state instead of saving and restoring it for every chunk. Only as the first write. Memory use is one
+         * copy buffer.
+         *
+         * @return true when the registry took all of it; false when it refused a streamed PATCH (a 4xx or 501, or a
+         *     202 whose Range does not cover what was sent): the refused session is cancelled and this upload
+         *     continues in a fresh session at offset 0, to be fed with {@link #write}. After one refusal this
+         *     client does not try again and returns false without sending.
+         * @throws IOException when {@code in} or the connection fails, or the registry answers 5xx; the caller
+         *     closes the upload (cancelling it)
+         */
+        public boolean writeStream(InputStream in) throws IOException {
+            if (offset != 0) {
+                throw new IllegalStateException("a streamed PATCH must be the first write of an upload; "
+                        + offset + " bytes were already sent to " + repo);
+            }
+            if (streamRefused) {
+                return false;
+            }
+            StreamEntity body = new StreamEntity(in);
+            RegistryRequest patch = RegistryRequest.absolute("PATCH", upload).streamBody(body);
+            String refusal;
+            try (RegistryResponse r = transport.send(patch)) {
+                int status = r.status();
+                if (status == 202) {
+                    String range = r.header("Range");
+                    Matcher m = range == null ? null : RANGE.matcher(range.trim());
+                    if (m != null && m.matches() && Long.parseLong(m.group(1)) == body.sent - 1) {
+                        upload = location(r, upload);
+                        offset = body.sent;
+                        return true;
+                    }
+                    refusal = "HTTP 202 with Range '" + range + "' after " + body.sent + " bytes";
+                    // the session moved on: only its new state (Location) can cancel it
+                    upload = location(r, upload);
+                } else if (status >= 400 && status < 500 || status == 501) {
+                    refusal = "HTTP " + status + r.errorText();
+                } else {
+                    throw statusError(r, "streamed PATCH upload of " + repo + " (" + body.sent + " bytes sent)",
+                            202);
+                }
+            }
+            if (refusal.startsWith("HTTP 401")) {
+                // the token expired while the stream went up: the chunked flow answers the challenge and resends
+                LOG.debug("streamed blob upload to {} drew a 401; uploading in chunks", repo);
+            } else {
+                streamRefused = true;
+                if (streamRefusalLogged.compareAndSet(false, true)) {
+                    LOG.warn("registry {} refused a streamed blob upload to {} ({}); uploading in chunks with"
+                            + " Content-Range from now on", host(), repo, refusal);
+                } else {
+                    LOG.debug("registry {} refused a streamed blob upload to {} ({})", host(), repo, refusal);
+                }
+            }
+            cancel(upload);
+            upload = startUpload(repo);
+            return false;
+        }
+
         /** Completes the upload as blob {@code digest}; the registry checks the digest against what it got. */
         public void finish(String digest) throws IOException {
             requireDigest(digest);
@@ -272,11 +348,70 @@ public final class RegistryClient implements AutoCloseable {
                 return;
             }
             done = true;
-            try (RegistryResponse d = transport.send(RegistryRequest.absolute("DELETE", upload))) {
-                d.status();
-            } catch (IOException e) {
-                // the registry expires abandoned uploads itself
+            cancel(upload);
+        }
+    }
+
+    /** DELETE of an upload session (best effort: the registry expires abandoned uploads itself). */
+    private void cancel(URI upload) {
+        try (RegistryResponse d = transport.send(RegistryRequest.absolute("DELETE", upload))) {
+            d.status();
+        } catch (IOException e) {
+            LOG.debug("cancelling upload {} failed: {}", upload.getPath(), e.getMessage());
+        }
+    }
+
+    /** A one-shot request body of unknown length (sent chunked) read from a stream; counts what it sent. */
+    private static final class StreamEntity extends AbstractHttpEntity {
+        private final InputStream in;
+        private long sent;
+        private boolean used;
+
+        StreamEntity(InputStream in) {
+            super(ContentType.APPLICATION_OCTET_STREAM, null, true);
+            this.in = Objects.requireNonNull(in, "in is null");
+        }
+
+        @Override
+        public long getContentLength() {
+            return -1;
+        }
+
+        @Override
+        public boolean isRepeatable() {
+            return false;
+        }
+
+        @Override
+        public boolean isStreaming() {
+            return !used;
+        }
+
+        @Override
+        public InputStream getContent() {
+            throw new UnsupportedOperationException("a streamed upload body is only written");
+        }
+
+        @Override
+        public void writeTo(OutputStream out) throws IOException {
+            if (used) {
+                throw new IOException("a streamed upload body cannot be sent twice");
             }
+            used = true;
+            byte[] buf = new byte[STREAM_COPY_BYTES];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                if (n > 0) {
+                    out.write(buf, 0, n);
+                    sent += n;
+                }
+            }
+            out.flush();
+        }
+
+        @Override
+        public void close() {
+            // the caller owns the stream
         }
     }
 
@@ -344,13 +479,16 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     private void check(RegistryResponse r, String what, int expected) throws RegistryStatusException {
-        int status = r.status();
-        if (status == expected) {
-            return;
+        if (r.status() != expected) {
+            throw statusError(r, what, expected);
         }
+    }
+
+    private RegistryStatusException statusError(RegistryResponse r, String what, int expected) {
+        int status = r.status();
         String hint = status == 401 ? (transport.hasCredentials() ? " (credentials rejected)" : " (no credentials)")
                 : "";
-        throw new RegistryStatusException("registry " + transport.scheme() + "://" + host() + ": " + what
+        return new RegistryStatusException("registry " + transport.scheme() + "://" + host() + ": " + what
                 + ": HTTP " + status + hint + " (expected " + expected + ")" + r.errorText(), status);
     }
 

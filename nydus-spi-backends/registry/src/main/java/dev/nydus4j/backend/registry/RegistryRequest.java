@@ -23,6 +23,11 @@ final class RegistryRequest {
     boolean authorized = true;
     /** Blob data requests may go through the proxy or the mirrors; everything else goes direct. */
     boolean blobRoute;
+    /**
+     * The body is a one-shot stream ({@link #streamBody}): the request is sent once, a 401 is returned as is
+     * instead of being answered and resent.
+     */
+    boolean oneShot;
     /** Overrides the configured {@code timeout} for waiting on the response when >= 0 (health pings). */
     int responseTimeoutSecs = -1;
 
@@ -58,6 +63,16 @@ final class RegistryRequest {
             throw new IllegalArgumentException("request bodies must be repeatable (the auth flow may resend them)");
         }
         this.body = entity;
+        return this;
+    }
+
+    /**
+     * A body that can be sent only once (a stream that follows a file while it is written). The auth flow does not
+     * resend such a request: it must go to a URL the client already holds credentials for (an upload location).
+     */
+    RegistryRequest streamBody(HttpEntity entity) {
+        this.body = Objects.requireNonNull(entity, "entity is null");
+        this.oneShot = true;
         return this;
     }
 

@@ -198,7 +198,7 @@ final class RegistryTransport implements AutoCloseable {
     private RegistryResponse sendAuthorized(RegistryRequest req) throws IOException {
         String cached = req.authorized ? auth.cachedHeader() : null;
         RegistryResponse r = exchange(req, cached);
-        if (r.status() != 401 || !req.authorized) {
+        if (r.status() != 401 || !req.authorized || req.oneShot) {
             return r;
         }
         if (cached != null) {
