@@ -31,7 +31,12 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * nydusd's HTTP admin API on a Unix socket (API.md 2): upstream's v1 endpoints, error format
  * {@code {"code":"UNDEFINED","message":"Kind(detail)"}}, one request at a time on one thread. Endpoints this
- * daemon does not implement answer 501 with a message. The socket file is removed on {@link #close()}.
+ * daemon does not implement answer 501 with a message. Live upgrade and failover (kernel engine):
+ * {@code PUT /api/v1/daemon/fuse/sendfd} saves the state and the /dev/fuse descriptor to the {@code --supervisor}
+ * socket (501 with the libfuse engine, 400 before the session is up or without a supervisor); a daemon started with
+ * {@code --upgrade} takes them back with {@code PUT /api/v1/daemon/fuse/takeover} (INIT to READY) and serves the
+ * same mount after {@code PUT /api/v1/daemon/start} (RUNNING); {@code PUT /api/v1/daemon/exit} after a sendfd
+ * leaves the mount to the next daemon. The socket file is removed on {@link #close()}.
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
@@ -188,21 +193,44 @@ public final class ApiServer implements AutoCloseable {
                 break;
             case "/api/v1/daemon/start":
                 if (m.equals("PUT")) {
-                    if (daemon.state() != NydusDaemon.State.RUNNING) {
-                        throw new ApiError(400, "Start(invalid event in state " + daemon.state() + ")");
+                    try {
+                        daemon.startServing(); // after a takeover: serve the session; RUNNING: nothing to do
+                    } catch (IllegalStateException e) {
+                        throw new ApiError(400, e.getMessage());
                     }
                     return NO_CONTENT;
                 }
                 break;
             case "/api/v1/daemon/exit":
                 if (m.equals("PUT")) {
+                    daemon.exitKeepingHandedOverMount(); // after sendfd the next daemon serves the same mount
                     return new Reply(204, null, onExit);
                 }
                 break;
             case "/api/v1/daemon/fuse/sendfd":
+                if (m.equals("PUT")) {
+                    try {
+                        daemon.sendStates();
+                    } catch (UnsupportedOperationException e) {
+                        throw new ApiError(501, "Unsupported(" + e.getMessage() + ")");
+                    } catch (IllegalStateException e) {
+                        throw new ApiError(400, "SendFd(" + e.getMessage() + ")");
+                    } catch (IOException e) {
+                        throw new ApiError(500, "SendFd(" + e.getMessage() + ")");
+                    }
+                    return NO_CONTENT;
+                }
+                break;
             case "/api/v1/daemon/fuse/takeover":
                 if (m.equals("PUT")) {
-                    throw new ApiError(501, "Unsupported(live upgrade / failover is not implemented by nydus4j)");
+                    try {
+                        daemon.takeover();
+                    } catch (IllegalStateException e) {
+                        throw new ApiError(400, e.getMessage());
+                    } catch (IOException | IllegalArgumentException e) {
+                        throw new ApiError(500, "Takeover(" + e.getMessage() + ")");
+                    }
+                    return NO_CONTENT;
                 }
                 break;
             case "/api/v1/mount":

@@ -46,6 +46,8 @@ final class FsOps {
     private final CountDownLatch startup;
     private volatile boolean started;
     private volatile Runnable firstRequest;
+    /** Images restored by a takeover whose inodes are not all known yet (see {@link #adoptAfterTakeover}). */
+    private final java.util.Set<RafsInstance> adopting = ConcurrentHashMap.newKeySet();
 
     /** A read being served, for {@code /api/v1/metrics/inflight} (hang detection). */
     record InflightRead(long inode, long unique, long timestampSecs) {
@@ -167,6 +169,38 @@ final class FsOps {
         }
     }
 
+    /**
+     * After a takeover the kernel holds node ids it got from the previous daemon, for inodes this daemon's image
+     * (RAFS v6 in direct mode serves an inode only once it was found in a directory) has not found yet. Before the
+     * first such node id of {@code inst} is served, one walk of its whole tree makes every inode reachable from the
+     * root known (as {@link dev.nydus4j.rafs.RafsImage#inodeNumbers} does, with every structural check of a lookup);
+     * a node id that is no inode of the tree stays "no such inode". Images mounted normally never walk.
+     */
+    void adoptAfterTakeover(RafsInstance inst) {
+        adopting.add(inst);
+    }
+
+    private void adopt(RafsInstance inst) throws ErrnoException {
+        if (adopting.isEmpty() || !adopting.contains(inst)) {
+            return;
+        }
+        synchronized (adopting) {
+            if (!adopting.contains(inst)) {
+                return;
+            }
+            long t0 = System.nanoTime();
+            try {
+                int n = inst.image().inodeNumbers().size();
+                LOG.info("taken-over image at {}: {} inodes known after a walk of {} ms", inst.mountpoint(), n,
+                        (System.nanoTime() - t0) / 1_000_000);
+            } catch (IOException | RuntimeException e) {
+                // what the walk found before the failure is served; the rest fails as it would in a lookup
+                errno(e, "walk after takeover of", inst.mountpoint());
+            }
+            adopting.remove(inst);
+        }
+    }
+
     Collection<InflightRead> inflight() {
         return inflight.values();
     }
@@ -208,6 +242,7 @@ final class FsOps {
             if (inst == null) {
                 throw NOT_FOUND; // its image was unmounted
             }
+            adopt(inst);
             return new Inode(inst, inst.image().getattr(MountTable.imageIno(inst, nodeId)));
         }
         MountTable.Pseudo p = table.pseudo(nodeId);
@@ -231,6 +266,7 @@ final class FsOps {
         if (inst == null) {
             throw NOT_FOUND;
         }
+        adopt(inst);
         return new ImageNode(inst, MountTable.imageIno(inst, nodeId));
     }
 

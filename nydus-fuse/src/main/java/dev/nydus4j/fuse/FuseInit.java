@@ -43,6 +43,24 @@ final class FuseInit {
     private FuseInit() {
     }
 
+    /**
+     * What FUSE_INIT settled for a session: kept so that a daemon taking the session over (live upgrade, failover)
+     * serves it as negotiated, since the kernel sends no second FUSE_INIT.
+     *
+     * @param minor        protocol minor version answered
+     * @param flags        flags granted
+     * @param maxReadahead readahead answered
+     * @param maxPages     pages per request answered
+     */
+    record Negotiated(int minor, int flags, int maxReadahead, int maxPages) {
+        Negotiated {
+            if (minor < 0 || maxPages < 0 || maxPages > MAX_PAGES_COUNT) {
+                throw new IllegalArgumentException("invalid FUSE init parameters: minor " + minor + ", max_pages "
+                        + maxPages + " (at most " + MAX_PAGES_COUNT + ")");
+            }
+        }
+    }
+
     static int major(ByteBuffer in) {
         return in.getInt(FuseInHeader.SIZE);
     }

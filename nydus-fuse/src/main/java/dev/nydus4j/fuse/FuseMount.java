@@ -99,6 +99,22 @@ public final class FuseMount implements AutoCloseable {
         return new FuseMount(mp, s);
     }
 
+    /**
+     * Serves the existing mount at {@code mountpoint} through a /dev/fuse descriptor taken over from another daemon
+     * (kernel engine only; see {@link KernelSession#resume}).
+     */
+    static FuseMount resume(FsOps ops, Path mountpoint, int fd, int threads, FuseInit.Negotiated negotiated,
+                            List<String> rootNegatives, boolean resend) {
+        KernelSession s = KernelSession.resume(ops, fd, mountpoint, threads, negotiated, rootNegatives, resend);
+        LOG.info("serving the taken-over FUSE session at {} (FUSE engine kernel, {} threads)", mountpoint, threads);
+        return new FuseMount(mountpoint, s);
+    }
+
+    /** The kernel session, or null for the libfuse engine (whose descriptor libfuse keeps to itself). */
+    KernelSession kernelSession() {
+        return session instanceof KernelSession k ? k : null;
+    }
+
     private static Session mountLibfuse(FsOps ops, Path mp, List<String> extraOptions) throws IOException {
         RafsFuse fs = new RafsFuse(ops);
         List<String> opts = new ArrayList<>(List.of("ro", "use_ino", "fsname=nydus4j", "subtype=rafs",

@@ -9,11 +9,14 @@ import java.nio.charset.StandardCharsets;
  * cached attributes and, for a directory, its cached listing; FUSE_NOTIFY_INVAL_ENTRY
  * ({@code struct fuse_notify_inval_entry_out}: parent u64, namelen u32, flags u32, then the name and a NUL) drops
  * one cached name, positive or negative. Both are how a sub-image mounted or unmounted through the API shows at
- * once although entries are cached for a day.
+ * once although entries are cached for a day. FUSE_NOTIFY_RESEND (no body; Linux 6.9 on) puts the requests that
+ * were read from the device but never answered back in the queue: how a daemon that took a session over answers
+ * what its dead predecessor had read ({@code --failover-policy resend}).
  */
 final class FuseNotify {
     static final int INVAL_INODE = 2;
     static final int INVAL_ENTRY = 3;
+    static final int RESEND = 7;
 
     private FuseNotify() {
     }
@@ -39,5 +42,11 @@ final class FuseNotify {
         out.put(FuseOutHeader.SIZE + 16, n);
         out.put(FuseOutHeader.SIZE + 16 + n.length, (byte) 0);
         return len;
+    }
+
+    /** @return the message length */
+    static int resend(ByteBuffer out) {
+        FuseOutHeader.put(out, FuseOutHeader.SIZE, RESEND, 0);
+        return FuseOutHeader.SIZE;
     }
 }

@@ -26,9 +26,26 @@ final class KernelDispatcher {
     private final Set<String> rootNegatives = ConcurrentHashMap.newKeySet();
     private final Listings listings = new Listings();
     private volatile boolean noOpenLogged;
+    /** What FUSE_INIT settled (or what a taken-over session had settled), null before. */
+    private volatile FuseInit.Negotiated negotiated;
 
     KernelDispatcher(FsOps ops) {
         this.ops = ops;
+    }
+
+    FuseInit.Negotiated negotiated() {
+        return negotiated;
+    }
+
+    /** A taken-over session: the kernel negotiated with the previous daemon and sends no FUSE_INIT again. */
+    void restore(FuseInit.Negotiated n, List<String> negatives) {
+        negotiated = n;
+        rootNegatives.addAll(negatives);
+    }
+
+    /** The negative names cached in the pseudo root, for a daemon that takes the session over. */
+    List<String> rootNegatives() {
+        return List.copyOf(rootNegatives);
     }
 
     /** Takes the negative names cached in the pseudo root (they must be invalidated when "/" gets an image). */
@@ -100,6 +117,8 @@ final class KernelDispatcher {
             return reply(out, unique, -Errno.EINVAL);
         }
         int granted = FuseInit.putOut(out, minor, FuseInit.maxReadahead(in), FuseInit.flags(in));
+        negotiated = new FuseInit.Negotiated(Math.min(minor, FuseInit.MAX_MINOR), granted, FuseInit.maxReadahead(in),
+                FuseInit.MAX_PAGES_COUNT);
         LOG.debug("FUSE_INIT: kernel 7.{} flags {}, granted {}", minor, Integer.toHexString(FuseInit.flags(in)),
                 Integer.toHexString(granted));
         return ok(out, unique, FuseInit.OUT_SIZE);

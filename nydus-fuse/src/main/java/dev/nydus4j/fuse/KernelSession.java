@@ -88,14 +88,60 @@ final class KernelSession implements FuseMount.Session {
         }
         KernelSession s = new KernelSession(fd, mp, ops, afterInit);
         // workers start after mount(2): before it, read(2) on the device fails (EPERM); FUSE_INIT is queued meanwhile
-        s.running.set(threads);
-        for (int i = 0; i < threads; i++) {
-            Thread t = new Thread(s::serve, "fuse-" + i + " " + mp);
-            t.setDaemon(true);
-            s.workers.add(t);
-            t.start();
+        s.startWorkers(threads);
+        return s;
+    }
+
+    /**
+     * Serves a FUSE session another daemon mounted and negotiated (live upgrade, failover): its /dev/fuse
+     * descriptor {@code fd} came from the supervisor. No mount(2) and no FUSE_INIT (the kernel sends it once per
+     * connection): the negotiated parameters are restored instead. With {@code resend}, the requests the previous
+     * daemon had read but not answered are queued again (FUSE_NOTIFY_RESEND; kernels before 6.9 refuse it, and
+     * those requests then wait for good).
+     */
+    static KernelSession resume(FsOps ops, int fd, Path mp, int threads, FuseInit.Negotiated negotiated,
+                                List<String> rootNegatives, boolean resend) {
+        KernelSession s = new KernelSession(fd, mp, ops, () -> { });
+        s.dispatcher.restore(negotiated, rootNegatives);
+        s.initialised = true;
+        s.initDone.countDown();
+        s.startWorkers(threads);
+        if (resend) {
+            boolean ok;
+            synchronized (s) {
+                ok = s.send(FuseNotify.resend(s.notifyBuf));
+            }
+            if (!ok) {
+                LOG.warn("the kernel refused FUSE_NOTIFY_RESEND on {} (before Linux 6.9): requests the previous"
+                        + " daemon read but did not answer stay unanswered", mp);
+            }
         }
         return s;
+    }
+
+    private void startWorkers(int threads) {
+        running.set(threads);
+        for (int i = 0; i < threads; i++) {
+            Thread t = new Thread(this::serve, "fuse-" + i + " " + mountpoint);
+            t.setDaemon(true);
+            workers.add(t);
+            t.start();
+        }
+    }
+
+    /** The /dev/fuse descriptor (handed to a supervisor by {@code sendfd}). */
+    int fd() {
+        return fd;
+    }
+
+    /** What FUSE_INIT settled, or null before it was answered. */
+    FuseInit.Negotiated negotiated() {
+        return dispatcher.negotiated();
+    }
+
+    /** The negative names cached in the pseudo root (saved for a daemon taking the session over). */
+    List<String> rootNegatives() {
+        return dispatcher.rootNegatives();
     }
 
     /** One worker: read a request, answer it, until the mount is gone; the last one out closes the device. */
@@ -225,17 +271,22 @@ final class KernelSession implements FuseMount.Session {
         send(FuseNotify.invalInode(notifyBuf, node));
     }
 
-    private void send(int len) {
+    /** @return whether the kernel took the notification (ENOENT counts: nothing was cached) */
+    private boolean send(int len) {
         if (fdClosed) {
-            return;
+            return false;
         }
         try {
             LibC.write(fd, Pointer.nativeValue(notifyMem), len);
+            return true;
         } catch (LastErrorException e) {
             // ENOENT: the kernel has nothing cached there
             if (e.getErrorCode() != ENOENT) {
-                LOG.debug("FUSE notification on {} failed: errno {}", mountpoint, e.getErrorCode());
+                LOG.debug("FUSE notification {} on {} failed: errno {}", notifyBuf.getInt(4), mountpoint,
+                        e.getErrorCode());
+                return false;
             }
+            return true;
         }
     }
 

@@ -41,4 +41,24 @@ final class LibC {
     static native int getuid();
 
     static native int getgid();
+
+    // ---- Unix sockets with SCM_RIGHTS (FdSocket): Java's channels cannot pass descriptors
+
+    static native int socket(int domain, int type, int protocol) throws LastErrorException;
+
+    static native int bind(int fd, long addr, int len) throws LastErrorException;
+
+    static native int listen(int fd, int backlog) throws LastErrorException;
+
+    static native int accept4(int fd, long addr, long len, int flags) throws LastErrorException;
+
+    static native int connect(int fd, long addr, int len) throws LastErrorException;
+
+    static native long sendmsg(int fd, long msg, int flags) throws LastErrorException;
+
+    static native long recvmsg(int fd, long msg, int flags) throws LastErrorException;
+
+    static native int poll(long fds, long nfds, int timeoutMs) throws LastErrorException;
+
+    static native int shutdown(int fd, int how) throws LastErrorException;
 }

@@ -51,6 +51,42 @@ final class MountTable {
         return nextNumber.getAndIncrement();
     }
 
+    /**
+     * The numbering the kernel's node ids depend on: the next instance number, and the pseudo directories' inode
+     * numbers by path with the next one. A daemon that takes a FUSE session over restores it
+     * ({@link #restoreNumbering}) so that every node id the kernel holds keeps naming the same thing.
+     */
+    record Numbering(int nextNumber, Map<String, Long> pseudoInos, long nextPseudoIno) {
+        Numbering {
+            pseudoInos = Map.copyOf(pseudoInos);
+        }
+    }
+
+    Numbering numbering() {
+        return new Numbering(nextNumber.get(), pseudoInos, nextPseudoIno.get());
+    }
+
+    /** Restores {@link #numbering()} of another daemon; only while nothing is mounted or resolved yet. */
+    synchronized void restoreNumbering(Numbering n) {
+        if (!instances.isEmpty() || !pseudoInos.isEmpty()) {
+            throw new IllegalStateException("the numbering can only be restored into an empty table");
+        }
+        for (Map.Entry<String, Long> e : n.pseudoInos().entrySet()) {
+            long ino = e.getValue();
+            if (ino <= ROOT_INO || ino >= n.nextPseudoIno() || (ino & IMAGE_NODE) != 0
+                    || !normalize(e.getKey()).equals(e.getKey()) || e.getKey().equals("/")) {
+                throw new IllegalArgumentException("pseudo directory " + e.getKey() + " has an invalid inode number "
+                        + ino + " (expected 2.." + (n.nextPseudoIno() - 1) + ")");
+            }
+            if (pseudoPaths.putIfAbsent(ino, e.getKey()) != null) {
+                throw new IllegalArgumentException("pseudo inode number " + ino + " is given twice");
+            }
+            pseudoInos.put(e.getKey(), ino);
+        }
+        nextPseudoIno.set(n.nextPseudoIno());
+        nextNumber.set(n.nextNumber());
+    }
+
     /** Validates and normalises a virtual mountpoint: absolute, no "." or ".." or empty components. */
     static String normalize(String mountpoint) {
         if (mountpoint == null || !mountpoint.startsWith("/")) {

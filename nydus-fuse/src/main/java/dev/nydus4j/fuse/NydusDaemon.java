@@ -41,6 +41,18 @@ public final class NydusDaemon implements AutoCloseable {
     private final String supervisor;
     private volatile FuseMount mount;
     private volatile State state = State.INIT;
+    /** Prefetch lists given at mount time (null values are not stored: the image's own table). */
+    private final java.util.Map<String, List<String>> prefetchLists = new java.util.concurrent.ConcurrentHashMap<>();
+    /** {@code --upgrade}: the FUSE mountpoint whose session {@link #takeover} restores; null otherwise. */
+    private Path upgradeMountpoint;
+    private int upgradeThreads;
+    private boolean upgradeResend;
+    /** Restored by {@link #takeover}, consumed by {@link #startServing}. */
+    private SavedState takenState;
+    private int takenFd = -1;
+    /** Set once the session was handed to the supervisor: an API exit then leaves the mount to the next daemon. */
+    private volatile boolean handedOver;
+    private volatile boolean keepMountOnClose;
 
     private NydusDaemon(BackendRegistry registry, String id, String supervisor) {
         this.registry = Objects.requireNonNull(registry, "registry is null");
@@ -168,6 +180,194 @@ public final class NydusDaemon implements AutoCloseable {
     }
 
     /**
+     * {@code nydusd --upgrade}: a daemon that mounts nothing and stays INIT until {@link #takeover} restores the
+     * FUSE session and images another daemon saved to {@code supervisor}, and {@link #startServing} serves it
+     * (kernel engine only).
+     *
+     * @param mountpoint     the FUSE mountpoint the saved session must belong to
+     * @param failoverPolicy {@code resend} or {@code flush}: requests the previous daemon read but did not answer
+     *                       are queued again once serving; {@code none}: they stay unanswered
+     */
+    public static NydusDaemon upgrade(Path mountpoint, BackendRegistry registry, String id, String supervisor,
+                                      int threads, String failoverPolicy) {
+        if (supervisor == null) {
+            throw new IllegalArgumentException("--upgrade needs --supervisor (where the FUSE session is taken from)");
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("FUSE threads must be >= 1, got " + threads);
+        }
+        NydusDaemon d = new NydusDaemon(registry, id, supervisor);
+        d.upgradeMountpoint = mountpoint.toAbsolutePath().normalize();
+        d.upgradeThreads = threads;
+        d.upgradeResend = !"none".equals(failoverPolicy);
+        d.ops = new FsOps(d.table, true, d.events, false);
+        LOG.info("upgrade mode: waiting for PUT /api/v1/daemon/fuse/takeover (supervisor {}, mountpoint {})",
+                supervisor, d.upgradeMountpoint);
+        return d;
+    }
+
+    /** Largest state accepted from a supervisor. */
+    private static final int MAX_STATE = 16 << 20;
+    /** How long a supervisor may take to answer. */
+    private static final long SUPERVISOR_TIMEOUT_MS = 10_000;
+
+    /**
+     * {@code PUT /api/v1/daemon/fuse/sendfd}: connects to the supervisor socket and sends the daemon's state
+     * ({@link SavedState}) with the /dev/fuse descriptor (SCM_RIGHTS), so that a next daemon can take the session
+     * over when this one dies or is upgraded. May be repeated (each send replaces what the supervisor keeps).
+     *
+     * @throws UnsupportedOperationException with the libfuse engine (libfuse keeps its descriptor)
+     * @throws IllegalStateException         without a supervisor, or before the session is up
+     */
+    public synchronized void sendStates() throws IOException {
+        if (supervisor == null) {
+            throw new IllegalStateException("no --supervisor socket was given");
+        }
+        FuseMount m = mount;
+        if (m == null || state != State.RUNNING) {
+            throw new IllegalStateException("no FUSE session is being served (state " + state + ")");
+        }
+        KernelSession k = m.kernelSession();
+        if (k == null) {
+            throw new UnsupportedOperationException("the libfuse engine cannot hand its FUSE session over; use the"
+                    + " kernel engine (--fuse-engine kernel, root)");
+        }
+        FuseInit.Negotiated n = k.negotiated();
+        if (n == null) {
+            throw new IllegalStateException("FUSE_INIT was not answered yet: nothing to hand over");
+        }
+        List<SavedState.Mount> mounts = new java.util.ArrayList<>();
+        for (RafsInstance i : table.all()) {
+            mounts.add(new SavedState.Mount(i.mountpoint(), i.number(), i.bootstrap().toAbsolutePath().toString(),
+                    i.config(), prefetchLists.get(i.mountpoint())));
+        }
+        SavedState st = new SavedState(id, m.mountpoint().toString(), n, table.numbering(), k.rootNegatives(),
+                mounts);
+        byte[] json = st.toJson();
+        try (FdSocket s = FdSocket.connect(Path.of(supervisor))) {
+            s.send(json, k.fd());
+        }
+        handedOver = true;
+        LOG.info("state ({} bytes, {} images) and the FUSE descriptor sent to supervisor {}", json.length,
+                mounts.size(), supervisor);
+    }
+
+    /**
+     * {@code PUT /api/v1/daemon/fuse/takeover} ({@code --upgrade} only, state INIT): receives the state and the
+     * /dev/fuse descriptor from the supervisor, checks that the descriptor is /dev/fuse and that the state is for
+     * this mountpoint, and reopens every image with its old numbering; READY then, {@link #startServing} serves.
+     */
+    public synchronized void takeover() throws IOException {
+        if (upgradeMountpoint == null) {
+            throw new IllegalStateException("takeover needs a daemon started with --upgrade");
+        }
+        if (state != State.INIT || takenState != null) {
+            throw new IllegalStateException("Takeover(invalid event in state " + state + ")");
+        }
+        FdSocket.Message msg;
+        try (FdSocket s = FdSocket.connect(Path.of(supervisor))) {
+            msg = s.receive(MAX_STATE, SUPERVISOR_TIMEOUT_MS);
+        }
+        int fd = -1;
+        try {
+            if (msg.fds().length != 1) {
+                throw new IOException("supervisor " + supervisor + " sent " + msg.fds().length + " descriptors,"
+                        + " expected exactly one (the /dev/fuse session)");
+            }
+            fd = msg.fds()[0];
+            Path target = java.nio.file.Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd));
+            if (!target.toString().equals("/dev/fuse")) {
+                throw new IOException("the descriptor from supervisor " + supervisor + " is " + target
+                        + ", expected /dev/fuse");
+            }
+            SavedState st = SavedState.parse(msg.data(), "supervisor " + supervisor);
+            if (!Path.of(st.mountpoint()).equals(upgradeMountpoint)) {
+                throw new IOException("the state from supervisor " + supervisor + " is for mountpoint "
+                        + st.mountpoint() + ", this daemon's is " + upgradeMountpoint);
+            }
+            if (id != null && st.daemonId() != null && !id.equals(st.daemonId())) {
+                throw new IOException("the state from supervisor " + supervisor + " is daemon " + st.daemonId()
+                        + "'s, this daemon is " + id);
+            }
+            if (!FuseMount.isMounted(upgradeMountpoint)) {
+                throw new IOException("nothing is mounted at " + upgradeMountpoint + " any more: the session to"
+                        + " take over is gone");
+            }
+            restore(st);
+            takenState = st;
+            takenFd = fd;
+            state = State.READY;
+            LOG.info("took over the FUSE session of {} ({} images) from supervisor {}", st.mountpoint(),
+                    st.mounts().size(), supervisor);
+        } catch (IOException | RuntimeException e) {
+            if (fd >= 0) {
+                FdSocket.closeFd(fd);
+            }
+            for (RafsInstance i : table.all()) {
+                table.remove(i.mountpoint());
+                try {
+                    i.close();
+                    closeHot(i.mountpoint());
+                } catch (IOException ignored) {
+                    // the takeover failure is what is reported
+                }
+            }
+            throw e;
+        }
+    }
+
+    private void restore(SavedState st) throws IOException {
+        MountTable.Numbering n = st.numbering();
+        java.util.Set<Integer> numbers = new java.util.HashSet<>();
+        for (SavedState.Mount m : st.mounts()) {
+            if (m.number() < 1 || m.number() >= n.nextNumber() || !numbers.add(m.number())) {
+                throw new IOException("the state from supervisor " + supervisor + " gives " + m.mountpoint()
+                        + " instance number " + m.number() + " (expected unique, 1.." + (n.nextNumber() - 1) + ")");
+            }
+        }
+        table.restoreNumbering(n);
+        for (SavedState.Mount m : st.mounts()) {
+            RafsInstance inst = mountImage(m.mountpoint(), Path.of(m.bootstrap()), m.config(), m.prefetchFiles(),
+                    m.number());
+            ops.adoptAfterTakeover(inst);
+        }
+    }
+
+    /**
+     * {@code PUT /api/v1/daemon/start}: after a {@link #takeover}, serves the taken-over session (no mount, no
+     * FUSE_INIT); RUNNING then. A daemon already RUNNING is left as it is.
+     *
+     * @throws IllegalStateException in any other state
+     */
+    public synchronized void startServing() {
+        if (state == State.RUNNING) {
+            return;
+        }
+        if (state != State.READY || takenState == null) {
+            throw new IllegalStateException("Start(invalid event in state " + state
+                    + (upgradeMountpoint != null ? "; take the session over first" : "") + ")");
+        }
+        mount = FuseMount.resume(ops, upgradeMountpoint, takenFd, upgradeThreads, takenState.fuse(),
+                takenState.rootNegatives(), upgradeResend);
+        takenState = null;
+        state = State.RUNNING;
+    }
+
+    /** Whether the FUSE session was handed to the supervisor ({@link #sendStates}). */
+    public boolean handedOver() {
+        return handedOver;
+    }
+
+    /**
+     * For {@code PUT /api/v1/daemon/exit}: when the session was handed to the supervisor, {@link #close} leaves the
+     * mount (and the images) alone and the process just ends, so that the next daemon serves the same mount (the
+     * live-upgrade sequence: sendfd, exit, takeover, start). SIGTERM still unmounts.
+     */
+    public void exitKeepingHandedOverMount() {
+        keepMountOnClose = handedOver;
+    }
+
+    /**
      * Opens {@code bootstrap} with {@code config} and serves it at {@code virtualMountpoint}.
      *
      * @throws IllegalStateException    when the mountpoint is taken
@@ -183,6 +383,12 @@ public final class NydusDaemon implements AutoCloseable {
      */
     public RafsInstance mountImage(String virtualMountpoint, Path bootstrap, NydusdConfig config,
                                    List<String> prefetchFiles) throws IOException {
+        return mountImage(virtualMountpoint, bootstrap, config, prefetchFiles, 0);
+    }
+
+    /** @param number the instance number to use (a takeover keeps the old ones), or 0 for the next one */
+    private RafsInstance mountImage(String virtualMountpoint, Path bootstrap, NydusdConfig config,
+                                    List<String> prefetchFiles, int number) throws IOException {
         long t0 = System.nanoTime();
         String mp = MountTable.normalize(virtualMountpoint);
         if (state == State.STOPPED) {
@@ -219,7 +425,7 @@ public final class NydusDaemon implements AutoCloseable {
             }
             prefetcher = Prefetcher.start(image, prefetchList, pc, mp);
         }
-        RafsInstance inst = new RafsInstance(mp, table.nextNumber(), bootstrap, config, image, device, Instant.now(),
+        RafsInstance inst = new RafsInstance(mp, number > 0 ? number : table.nextNumber(), bootstrap, config, image, device, Instant.now(),
                 new FsMetrics(mp, config.rafs().iostatsFiles(), config.rafs().accessPattern(),
                         config.rafs().latestReadFiles()), prefetcher);
         try {
@@ -230,11 +436,14 @@ public final class NydusDaemon implements AutoCloseable {
             throw e;
         }
         hotBackends.put(mp, hot);
+        if (prefetchFiles != null) {
+            prefetchLists.put(mp, List.copyOf(prefetchFiles));
+        }
         FuseMount m = mount;
         if (m != null) {
             m.invalidate(mp, List.of()); // a name looked up before (maybe cached as absent) now leads to the image
         }
-        if (state == State.INIT) {
+        if (state == State.INIT && upgradeMountpoint == null) {
             state = State.READY;
         }
         LOG.info("mounted {} at virtual mountpoint {} in {} ms (backend {}, cache {})", bootstrap, mp,
@@ -249,6 +458,7 @@ public final class NydusDaemon implements AutoCloseable {
         if (inst == null) {
             throw new IllegalArgumentException("nothing is mounted at " + mp);
         }
+        prefetchLists.remove(mp);
         FuseMount m = mount;
         if (m != null) {
             List<String> rootNames = List.of();
@@ -353,6 +563,16 @@ public final class NydusDaemon implements AutoCloseable {
             return;
         }
         state = State.STOPPED;
+        if (keepMountOnClose) {
+            // the supervisor holds the session: the mount stays, the next daemon serves it (the kernel holds
+            // requests meanwhile; one this process read but did not answer is resent by the next daemon)
+            LOG.info("exiting without unmounting {}: its FUSE session was handed to supervisor {}",
+                    mount == null ? "-" : mount.mountpoint(), supervisor);
+            return;
+        }
+        if (takenFd >= 0 && mount == null) {
+            FdSocket.closeFd(takenFd); // taken over but never served
+        }
         IOException first = null;
         try {
             if (mount != null) {

@@ -1,0 +1,213 @@
+package dev.nydus4j.fuse;
+
+import dev.nydus4j.rafs.builder.BuildOptions;
+import dev.nydus4j.rafs.builder.BuildResult;
+import dev.nydus4j.rafs.builder.ImageBuilder;
+import dev.nydus4j.rafs.builder.SourceType;
+import dev.nydus4j.storage.backend.BackendRegistry;
+import dev.nydus4j.testkit.TreeGenerator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Failover through a supervisor socket with real FUSE (kernel engine, root): daemon A (its own JVM) serves an
+ * image and hands its state and /dev/fuse descriptor to a supervisor (sendfd), is killed with SIGKILL, and daemon B
+ * started in upgrade mode takes the session over and serves the SAME mount: names looked up before the kill (the
+ * kernel keeps their node ids), a file kept open across the kill, and names never looked up before all read the
+ * right bytes; no remount happens. Then B unmounts cleanly.
+ */
+class FailoverIT {
+    @TempDir
+    Path tmp;
+    private Process childA;
+    private Path mp;
+    private NydusDaemon daemonB;
+    private ApiServer apiB;
+    private FdSocket.Message kept;
+
+    @BeforeEach
+    void requireRoot() {
+        Assumptions.assumeTrue(TreeGenerator.isRoot() && Files.exists(Path.of("/dev/fuse")), "needs root and FUSE");
+    }
+
+    @AfterEach
+    void cleanup() throws Exception {
+        if (childA != null) {
+            childA.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (apiB != null) {
+            apiB.close();
+        }
+        if (daemonB != null) {
+            daemonB.close();
+        }
+        if (mp != null && FuseMount.isMounted(mp)) {
+            new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (kept != null) {
+            for (int fd : kept.fds()) {
+                FdSocket.closeFd(fd);
+            }
+        }
+    }
+
+    /** The supervisor's receiving half: listens, then keeps what the one daemon connecting sends. */
+    private static CompletableFuture<FdSocket.Message> receiveOnce(Path sock) throws IOException {
+        FdSocket listener = FdSocket.listen(sock);
+        return CompletableFuture.supplyAsync(() -> {
+            try (listener; FdSocket c = listener.accept(20_000)) {
+                return c.receive(1 << 20, 20_000);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** The supervisor's sending half: listens, then gives the kept state and descriptor to the one that connects. */
+    private static CompletableFuture<Void> sendOnce(Path sock, FdSocket.Message m) throws IOException {
+        FdSocket listener = FdSocket.listen(sock);
+        return CompletableFuture.runAsync(() -> {
+            try (listener; FdSocket c = listener.accept(20_000)) {
+                c.send(m.data(), m.fds()[0]);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Test
+    void killedDaemonsMountIsTakenOverAndServesTheSameBytes() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Random rnd = new Random(11);
+        byte[] big = new byte[5 << 20];
+        rnd.nextBytes(big);
+        Files.write(src.resolve("big.bin"), big);
+        Path deep = Files.createDirectories(src.resolve("a/b/c"));
+        for (int i = 0; i < 50; i++) {
+            Files.writeString(deep.resolve("f" + i + ".txt"), "file " + i + " " + "x".repeat(i * 37) + "\n");
+            Files.writeString(src.resolve("a/g" + i + ".txt"), "other " + i + "\n");
+        }
+        Files.createSymbolicLink(src.resolve("a/link"), Path.of("b/c/f7.txt"));
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        mp = Files.createDirectories(tmp.resolve("mnt"));
+        Path apiA = tmp.resolve("a.sock");
+        Path sup = tmp.resolve("supervisor.sock");
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path log = tmp.resolve("a.log");
+        childA = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ApiDaemonChild.class.getName(),
+                image.bootstrap().toString(), blobs.toString(), mp.toString(), apiA.toString(), sup.toString(), "d1")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ApiClient clientA = new ApiClient(apiA, "test");
+        awaitState(clientA, "RUNNING", log);
+
+        // what the kernel learns from A: a deep path's node ids, a listing, an open file half read
+        assertThat(Files.readString(mp.resolve("a/b/c/f3.txt"))).isEqualTo("file 3 " + "x".repeat(3 * 37) + "\n");
+        try (Stream<Path> l = Files.list(mp.resolve("a/b/c"))) {
+            assertThat(l.count()).isEqualTo(50);
+        }
+        FileChannel open = FileChannel.open(mp.resolve("big.bin"), StandardOpenOption.READ);
+        try {
+            ByteBuffer first = ByteBuffer.allocate(1 << 20);
+            while (first.hasRemaining() && open.read(first) > 0) {
+                // fill
+            }
+            assertThat(Arrays.equals(first.array(), 0, 1 << 20, big, 0, 1 << 20)).isTrue();
+
+            // the snapshotter's order: the supervisor listens, then asks the daemon to send
+            CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
+            ApiClient.Response r = clientA.send("PUT", "/api/v1/daemon/fuse/sendfd", null);
+            assertThat(r.status()).as(r.body()).isEqualTo(204);
+            kept = received.get(20, TimeUnit.SECONDS);
+            assertThat(kept.fds()).hasSize(1);
+            assertThat(new String(kept.data(), StandardCharsets.UTF_8)).contains(SavedState.FORMAT)
+                    .contains(image.bootstrap().toString()).contains("\"daemon_id\":\"d1\"");
+
+            childA.destroyForcibly(); // SIGKILL: no unmount, no goodbye
+            assertThat(childA.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(FuseMount.isMounted(mp)).as("the mount outlives its daemon (the supervisor holds it)").isTrue();
+
+            // B: upgrade mode, takes over through its own API, serves the same mount
+            CompletableFuture<Void> handedBack = sendOnce(sup, kept);
+            long t0 = System.nanoTime();
+            daemonB = NydusDaemon.upgrade(mp, BackendRegistry.discover(), "d1", sup.toString(), 4, "resend");
+            apiB = ApiServer.start(tmp.resolve("b.sock"), daemonB, Map.of("package_ver", "test"), () -> { });
+            ApiClient clientB = new ApiClient(tmp.resolve("b.sock"), "test");
+            assertThat(clientB.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"INIT\"");
+            assertThat(clientB.send("PUT", "/api/v1/daemon/start", null).status()).as("start before takeover")
+                    .isEqualTo(400);
+            r = clientB.send("PUT", "/api/v1/daemon/fuse/takeover", null);
+            assertThat(r.status()).as(r.body()).isEqualTo(204);
+            handedBack.get(10, TimeUnit.SECONDS);
+            assertThat(clientB.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"READY\"");
+            r = clientB.send("PUT", "/api/v1/daemon/start", null);
+            assertThat(r.status()).as(r.body()).isEqualTo(204);
+            assertThat(clientB.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"RUNNING\"");
+            long takeoverMs = (System.nanoTime() - t0) / 1_000_000;
+
+            // the open file goes on where it stopped
+            ByteBuffer rest = ByteBuffer.allocate(big.length - (1 << 20));
+            while (rest.hasRemaining() && open.read(rest) > 0) {
+                // fill
+            }
+            assertThat(rest.hasRemaining()).isFalse();
+            assertThat(Arrays.equals(rest.array(), 0, rest.capacity(), big, 1 << 20, big.length)).isTrue();
+        } finally {
+            open.close();
+        }
+        // names the kernel resolved through A (cached node ids) and names never looked up before
+        for (int i = 0; i < 50; i++) {
+            assertThat(Files.readString(mp.resolve("a/b/c/f" + i + ".txt")))
+                    .isEqualTo("file " + i + " " + "x".repeat(i * 37) + "\n");
+            assertThat(Files.readString(mp.resolve("a/g" + i + ".txt"))).isEqualTo("other " + i + "\n");
+        }
+        assertThat(Files.readSymbolicLink(mp.resolve("a/link"))).isEqualTo(Path.of("b/c/f7.txt"));
+        assertThat(Files.readAllBytes(mp.resolve("big.bin"))).isEqualTo(big);
+        try (Stream<Path> l = Files.list(mp.resolve("a"))) {
+            assertThat(l.count()).isEqualTo(52); // b, link and g0..g49
+        }
+        assertThat(Files.readString(log)).doesNotContain("Exception");
+
+        daemonB.close();
+        assertThat(FuseMount.isMounted(mp)).as("B unmounts on close").isFalse();
+        daemonB = null;
+    }
+
+    private static void awaitState(ApiClient c, String state, Path log) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String last = "";
+        while (System.nanoTime() < end) {
+            try {
+                last = c.send("GET", "/api/v1/daemon", null).body();
+                if (last.contains("\"state\":\"" + state + "\"")) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // the socket is not bound yet
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("daemon did not reach " + state + ": " + last + "\n" + Files.readString(log));
+    }
+}
