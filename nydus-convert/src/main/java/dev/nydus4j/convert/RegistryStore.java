@@ -138,6 +138,11 @@ final class RegistryStore implements ImageStore {
         RegistryClient.ChunkedUpload u = client.startChunkedUpload(ref.repository());
         return new StreamingPush.Upload() {
             @Override
+            public boolean writeStream(InputStream in) throws IOException {
+                return u.writeStream(in);
+            }
+
+            @Override
             public void write(byte[] b, int off, int len) throws IOException {
                 u.write(b, off, len);
             }

@@ -1,6 +1,7 @@
 package dev.nydus4j.convert;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -11,13 +12,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Uploads a blob file to the target while the builder is still writing it: a thread follows the growing file
- * (the builder only appends) and sends every {@link #CHUNK_BYTES} as one chunk of a registry upload; once the
- * build is done, {@link #complete} sends the rest and completes the upload with the digest the builder computed.
- * Closing without completing cancels the upload. At most one chunk buffer is held.
+ * (the builder only appends) and sends it as one streamed request ({@link Upload#writeStream}) that ends when the
+ * builder has closed the file; a target that refuses that gets every {@link #CHUNK_BYTES} as one chunk of a
+ * fresh upload instead. {@link #complete} waits for the end and completes the upload with the digest the builder
+ * computed. Closing without completing cancels the upload. At most one copy or chunk buffer is held.
  */
 final class StreamingPush implements AutoCloseable {
     /** A chunked upload that can be fed before its digest is known. */
     interface Upload extends AutoCloseable {
+        /**
+         * Sends all of {@code in} as the whole upload in one request, as the first write; false when the target
+         * does not take that (nothing of it is kept: the upload is then fed from offset 0 with {@link #write}).
+         */
+        default boolean writeStream(InputStream in) throws IOException {
+            return false;
+        }
+
         void write(byte[] b, int off, int len) throws IOException;
 
         void finish(String digest) throws IOException;
@@ -28,6 +38,8 @@ final class StreamingPush implements AutoCloseable {
     }
 
     static final int CHUNK_BYTES = 8 << 20;
+    /** A streamed read waits for this much new data (or the end), so that the request is not sent in slivers. */
+    static final int MIN_READ_BYTES = 256 << 10;
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final Path file;
@@ -47,7 +59,6 @@ final class StreamingPush implements AutoCloseable {
     }
 
     private void follow() {
-        byte[] chunk = new byte[CHUNK_BYTES];
         try {
             while (!Files.exists(file)) {
                 if (aborted || written) {
@@ -56,25 +67,12 @@ final class StreamingPush implements AutoCloseable {
                 Thread.sleep(10);
             }
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                while (!aborted) {
-                    boolean last = written; // read before the size: once written is seen, the size is final
-                    long available = ch.size() - sent;
-                    if (available >= CHUNK_BYTES || last && available > 0) {
-                        int n = (int) Math.min(CHUNK_BYTES, available);
-                        ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
-                        while (buf.hasRemaining()) {
-                            if (ch.read(buf, sent + buf.position()) < 0) {
-                                throw new IOException("blob file " + file + " shrank while it was streamed");
-                            }
-                        }
-                        upload.write(chunk, 0, n);
-                        sent += n;
-                    } else if (last) {
-                        return;
-                    } else {
-                        Thread.sleep(10);
-                    }
+                GrowingFileStream stream = new GrowingFileStream(ch);
+                if (upload.writeStream(stream)) {
+                    sent = stream.position;
+                    return;
                 }
+                sendChunks(ch);
             }
         } catch (NoSuchFileException e) {
             if (!aborted) {
@@ -84,6 +82,84 @@ final class StreamingPush implements AutoCloseable {
             error = e;
         } catch (Throwable t) {
             error = t;
+        }
+    }
+
+    /** The chunked way: one {@link Upload#write} per {@link #CHUNK_BYTES} of the file, from its start. */
+    private void sendChunks(FileChannel ch) throws IOException, InterruptedException {
+        byte[] chunk = new byte[CHUNK_BYTES];
+        while (!aborted) {
+            boolean last = written; // read before the size: once written is seen, the size is final
+            long available = ch.size() - sent;
+            if (available >= CHUNK_BYTES || last && available > 0) {
+                int n = (int) Math.min(CHUNK_BYTES, available);
+                ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, sent + buf.position()) < 0) {
+                        throw new IOException("blob file " + file + " shrank while it was streamed");
+                    }
+                }
+                upload.write(chunk, 0, n);
+                sent += n;
+            } else if (last) {
+                return;
+            } else {
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    /**
+     * The growing file from its start: a read waits until the builder has appended more (at least
+     * {@link #MIN_READ_BYTES}, or anything once it closed the file) and ends at the final size. Fails when the push
+     * is aborted, which ends the request without completing it.
+     */
+    private final class GrowingFileStream extends InputStream {
+        private final FileChannel ch;
+        long position;
+
+        GrowingFileStream(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            while (true) {
+                if (aborted) {
+                    throw new IOException("streaming " + file + " was cancelled after " + position + " bytes");
+                }
+                boolean last = written; // read before the size: once written is seen, the size is final
+                long available = ch.size() - position;
+                if (available < 0) {
+                    throw new IOException("blob file " + file + " shrank while it was streamed");
+                }
+                if (available >= Math.min(len, MIN_READ_BYTES) || last && available > 0) {
+                    int n = ch.read(ByteBuffer.wrap(b, off, (int) Math.min(len, available)), position);
+                    if (n < 0) {
+                        throw new IOException("blob file " + file + " shrank while it was streamed");
+                    }
+                    position += n;
+                    return n;
+                }
+                if (last) {
+                    return -1;
+                }
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while streaming " + file, e);
+                }
+            }
         }
     }
 
