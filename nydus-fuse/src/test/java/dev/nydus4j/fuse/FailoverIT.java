@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Failover through a supervisor socket with real FUSE (kernel engine, root): daemon A (its own JVM) serves an
@@ -192,6 +193,70 @@ class FailoverIT {
         daemonB.close();
         assertThat(FuseMount.isMounted(mp)).as("B unmounts on close").isFalse();
         daemonB = null;
+    }
+
+    @Test
+    void liveUpgradeSequenceKeepsTheMountAcrossTheOldDaemonsExit() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src/dir"));
+        Files.writeString(src.resolve("a.txt"), "alpha\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src.getParent(), tmp.resolve("image.boot"), null, blobs);
+        mp = Files.createDirectories(tmp.resolve("mnt"));
+        Path apiA = tmp.resolve("a.sock");
+        Path sup = tmp.resolve("supervisor.sock");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path log = tmp.resolve("a.log");
+        childA = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ApiDaemonChild.class.getName(),
+                image.bootstrap().toString(), blobs.toString(), mp.toString(), apiA.toString(), sup.toString(), "d2")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ApiClient clientA = new ApiClient(apiA, "test");
+        awaitState(clientA, "RUNNING", log);
+        assertThat(Files.readString(mp.resolve("dir/a.txt"))).isEqualTo("alpha\n");
+
+        // upstream's sequence: old sendfd; new --upgrade (INIT); old exit; supervisor hands over; takeover; start
+        CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
+        assertThat(clientA.send("PUT", "/api/v1/daemon/fuse/sendfd", null).status()).isEqualTo(204);
+        kept = received.get(20, TimeUnit.SECONDS);
+        daemonB = NydusDaemon.upgrade(mp, BackendRegistry.discover(), "d2", sup.toString(), 2, "resend");
+        assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.INIT);
+        assertThat(clientA.send("PUT", "/api/v1/daemon/exit", null).status()).isEqualTo(204);
+        assertThat(childA.waitFor(20, TimeUnit.SECONDS)).as("old daemon exits").isTrue();
+        assertThat(Files.readString(log)).contains("exiting without unmounting");
+        assertThat(FuseMount.isMounted(mp)).as("the old daemon's exit leaves the mount").isTrue();
+        CompletableFuture<Void> handedBack = sendOnce(sup, kept);
+        daemonB.takeover();
+        handedBack.get(10, TimeUnit.SECONDS);
+        assertThatThrownBy(daemonB::takeover).hasMessageContaining("invalid event in state READY");
+        daemonB.startServing();
+        assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.RUNNING);
+        assertThat(Files.readString(mp.resolve("dir/a.txt"))).isEqualTo("alpha\n");
+        daemonB.close();
+        assertThat(FuseMount.isMounted(mp)).isFalse();
+        daemonB = null;
+    }
+
+    @Test
+    void theLibfuseEngineCannotHandItsSessionOver() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "alpha\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        mp = Files.createDirectories(tmp.resolve("mnt"));
+        daemonB = NydusDaemon.start(new NydusDaemon.StartupImage(dev.nydus4j.storage.config.NydusdConfigParser.parse(
+                "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobs + "\"}}},"
+                        + "\"mode\":\"direct\"}", "t"), image.bootstrap(), "/", null), mp, BackendRegistry.discover(),
+                "d3", tmp.resolve("sup.sock").toString(), FuseEngine.LIBFUSE, 2);
+        apiB = ApiServer.start(tmp.resolve("api.sock"), daemonB, Map.of("package_ver", "test"), () -> { });
+        ApiClient c = new ApiClient(tmp.resolve("api.sock"), "test");
+        ApiClient.Response r = c.send("PUT", "/api/v1/daemon/fuse/sendfd", null);
+        assertThat(r.status()).isEqualTo(501);
+        assertThat(r.body()).contains("libfuse engine cannot hand its FUSE session over");
+        r = c.send("PUT", "/api/v1/daemon/fuse/takeover", null);
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.body()).contains("--upgrade");
+        assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
     }
 
     private static void awaitState(ApiClient c, String state, Path log) throws Exception {
