@@ -3,7 +3,8 @@
 # `skopeo copy` of the same image to a local OCI layout followed by `gzip -dc | tar -x` of its layers and
 # `mksquashfs -comp zstd -Xcompression-level 3 -b 1M`, in the same run (median of RUNS).
 # Needs docker-registry, skopeo, squashfs-tools, python3; reuses the seeded tree of create-throughput.sh.
-# Usage: benchmarks/scripts/convert-throughput.sh [RUNS (default 3)]
+# Usage: benchmarks/scripts/convert-throughput.sh [RUNS (default 3)]; BENCH_JAR=<jar> measures another CLI jar
+# (e.g. an older build, for an A/B comparison in the same conditions)
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
 runs="${1:-3}"
@@ -15,7 +16,7 @@ if [[ ! -d "$tree" ]]; then bash "$root/benchmarks/scripts/create-throughput.sh"
 mkdir -p "$work.jar"
 # a private copy of the jar (a rebuild during the run cannot change what is measured) and its AppCDS archive, built
 # before measuring (as the launcher would build it in the background on first use)
-cp -p "$root/nydus-cli/target/nydus4j-cli.jar" "$work.jar/nydus4j-cli.jar"
+cp -p "${BENCH_JAR:-$root/nydus-cli/target/nydus4j-cli.jar}" "$work.jar/nydus4j-cli.jar"
 "$root/scripts/build-cds.sh" "$work.jar/nydus4j-cli.jar" >/dev/null
 export NYDUS4J_JAR="$work.jar/nydus4j-cli.jar"
 reg_pid=""
