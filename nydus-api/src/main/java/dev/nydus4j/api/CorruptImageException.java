@@ -9,17 +9,20 @@ import java.io.IOException;
 public class CorruptImageException extends IOException {
     private final String resource;
     private final long offset;
+    private final String detail;
 
     public CorruptImageException(String resource, long offset, String message) {
         super(format(resource, offset, message));
         this.resource = resource;
         this.offset = offset;
+        this.detail = message;
     }
 
     public CorruptImageException(String resource, long offset, String message, Throwable cause) {
         super(format(resource, offset, message), cause);
         this.resource = resource;
         this.offset = offset;
+        this.detail = message;
     }
 
     private static String format(String resource, long offset, String message) {
@@ -31,6 +34,11 @@ public class CorruptImageException extends IOException {
     /** File or blob the problem was found in. */
     public String resource() {
         return resource;
+    }
+
+    /** What was expected against what was found, without the resource and offset. */
+    public String detail() {
+        return detail;
     }
 
     /** Byte offset of the problem, or -1 when not tied to one place. */

@@ -3,6 +3,7 @@ package dev.nydus4j.cli;
 import dev.nydus4j.cli.image.NydusImageCommand;
 import dev.nydus4j.cli.nydusctl.NydusctlCommand;
 import dev.nydus4j.cli.nydusd.NydusdCommand;
+import dev.nydus4j.cli.nydusd.StartupWarmUp;
 import dev.nydus4j.convert.cli.NydusifyCommand;
 import dev.nydus4j.snapshotter.cli.ContainerdNydusGrpc;
 import dev.nydus4j.snapshotter.cli.NydusOverlayfs;
@@ -23,7 +24,10 @@ public final class Main {
     /** Tools by name; later tools (nydusd, nydusctl, nydusify, ...) register here. */
     private static final Map<String, Function<String[], Integer>> TOOLS = new TreeMap<>(Map.of(
             "nydus-image", args -> NydusImageCommand.execute(args, stdout(), stderr()),
-            "nydusd", args -> NydusdCommand.execute(args, stdout(), stderr()),
+            "nydusd", args -> {
+                StartupWarmUp.start(); // before NydusdCommand's class (and slf4j) is initialised on this thread
+                return NydusdCommand.execute(args, stdout(), stderr());
+            },
             "nydusctl", args -> NydusctlCommand.execute(args, stdout(), stderr()),
             "containerd-nydus-grpc", args -> ContainerdNydusGrpc.execute(args, stdout(), stderr()),
             "nydus-overlayfs", args -> NydusOverlayfs.execute(args, stdout(), stderr()),

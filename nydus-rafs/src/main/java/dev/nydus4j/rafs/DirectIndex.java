@@ -118,7 +118,7 @@ final class DirectIndex implements InodeSource {
     }
 
     @Override
-    public void collectChunks(List<List<ChunkInfo>> infos, List<List<byte[]>> digests) {
+    public void collectChunks(List<List<ChunkInfo>> infos, List<List<byte[]>> digests) throws IOException {
         reader.forEachChunk((blob, info, digest) -> {
             infos.get(blob).add(info);
             digests.get(blob).add(digest);

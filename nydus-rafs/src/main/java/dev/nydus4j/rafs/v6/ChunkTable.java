@@ -5,6 +5,8 @@ import dev.nydus4j.storage.blob.BlobInfo;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * The bootstrap chunk table (spec 3.15) indexed by the chunk-address key {@code (blob_index, chunk_index,
@@ -20,18 +22,20 @@ final class ChunkTable {
     /** Offset of the first record. */
     private final int offset;
     private final int count;
-    /** Open addressing: packed keys and record number + 1 (0 = empty slot). */
-    private final long[] keys;
-    private final int[] slots;
     private final int maxUncompressedSize;
+    /** Validates the records and builds the index, once (run by whoever needs it first). */
+    private final FutureTask<Index> building;
 
-    private ChunkTable(ByteBuffer file, int offset, int count, long[] keys, int[] slots, int maxUncompressedSize) {
+    /** Open addressing: packed keys and record number + 1 (0 = empty slot). */
+    private record Index(long[] keys, int[] slots) {
+    }
+
+    private ChunkTable(ByteBuffer file, int offset, int count, int maxUncompressedSize, FutureTask<Index> building) {
         this.file = file;
         this.offset = offset;
         this.count = count;
-        this.keys = keys;
-        this.slots = slots;
         this.maxUncompressedSize = maxUncompressedSize;
+        this.building = building;
     }
 
     /** The packed lookup key; each part must be in range (blob < 256, chunk index < 2^24, block address u32). */
@@ -44,14 +48,39 @@ final class ChunkTable {
         return (int) (h ^ (h >>> 32)) & mask;
     }
 
+    /** Reads and validates the table now (the whole-image reader). */
     static ChunkTable read(ByteBuffer file, long offset, long size, List<BlobInfo> blobs, String resource)
             throws CorruptImageException {
+        ChunkTable t = deferred(file, offset, size, blobs, resource);
+        t.index();
+        return t;
+    }
+
+    /**
+     * A table whose records are validated and indexed by the first caller that needs them ({@link #find},
+     * {@link #validate}), typically a background thread started at open (direct mode): ~20 000 records take a
+     * cold JVM ~30 ms, which would otherwise delay every mount although the first lookups need no chunk. Until
+     * then only the largest uncompressed size is known (capped at the format's 16 MiB, so a corrupt record cannot
+     * size a buffer); a corrupt table fails every lookup with the same error.
+     */
+    static ChunkTable deferred(ByteBuffer file, long offset, long size, List<BlobInfo> blobs, String resource) {
         int n = (int) (size / ChunkRecord.SIZE);
+        int max = 0;
+        for (int i = 0; i < n; i++) {
+            long usize = file.getInt((int) offset + i * ChunkRecord.SIZE + ChunkRecord.UNCOMPRESSED_SIZE_OFFSET)
+                    & 0xFFFF_FFFFL;
+            max = (int) Math.max(max, Math.min(usize, ChunkRecord.MAX_UNCOMPRESSED_SIZE));
+        }
+        return new ChunkTable(file, (int) offset, n, max,
+                new FutureTask<>(() -> build(file, offset, n, blobs, resource)));
+    }
+
+    private static Index build(ByteBuffer file, long offset, int n, List<BlobInfo> blobs, String resource)
+            throws CorruptImageException {
         int cap = Integer.highestOneBit(Math.max(16, n) * 2 - 1) << 1; // power of two, load factor <= 1/2
         long[] keys = new long[cap];
         int[] slots = new int[cap];
         int mask = cap - 1;
-        int max = 0;
         java.util.Set<List<Long>> unaddressable = null;
         for (int i = 0; i < n; i++) {
             int at = (int) offset + i * ChunkRecord.SIZE;
@@ -81,7 +110,6 @@ final class ChunkTable {
                         "chunk table record " + i + ": compressed range expected inside the blob's "
                                 + blob.compressedSize() + " bytes, found offset " + co + " size " + r.compressedSize());
             }
-            max = Math.max(max, (int) usize);
             long blk = uo / ErofsSuperBlock.BLOCK_SIZE;
             if (index > ChunkAddress.MAX_CHUNK_INDEX || blk > 0xFFFF_FFFFL) {
                 // no chunk address can name this record (24-bit chunk index, u32 block address): it stays out of
@@ -108,15 +136,49 @@ final class ChunkTable {
             keys[h] = key;
             slots[h] = i + 1;
         }
-        return new ChunkTable(file, (int) offset, n, keys, slots, max);
+        return new Index(keys, slots);
     }
 
-    /** The record for a chunk address, or null. */
-    ChunkRecord find(int blobIndex, int chunkIndex, long blkAddr) {
+    /** The index, built by this thread unless another one is building it or has built it. */
+    private Index index() throws CorruptImageException {
+        building.run(); // no-op when already run or running
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return building.get();
+                } catch (InterruptedException e) {
+                    interrupted = true; // finish waiting: the build is short and the caller needs the answer
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof CorruptImageException c) {
+                        // a fresh exception per caller: one instance thrown on many threads would collect their
+                        // suppressed exceptions and stack traces
+                        throw new CorruptImageException(c.resource(), c.offset(), c.detail(), c);
+                    }
+                    throw new IllegalStateException("validating the chunk table failed", e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Validates the records now unless done (or in progress elsewhere: then waits); throws what a lookup would. */
+    void validate() throws CorruptImageException {
+        index();
+    }
+
+    /** The record for a chunk address, or null; validates the table first if not yet done. */
+    ChunkRecord find(int blobIndex, int chunkIndex, long blkAddr) throws CorruptImageException {
         if (blobIndex < 0 || blobIndex > 0xFF || chunkIndex < 0 || chunkIndex > ChunkAddress.MAX_CHUNK_INDEX
                 || blkAddr < 0 || blkAddr > 0xFFFF_FFFFL) {
             return null;
         }
+        Index ix = index();
+        long[] keys = ix.keys();
+        int[] slots = ix.slots();
         long key = key(blobIndex, chunkIndex, blkAddr);
         int mask = keys.length - 1;
         for (int h = hash(key, mask); slots[h] != 0; h = (h + 1) & mask) {
@@ -127,12 +189,12 @@ final class ChunkTable {
         return null;
     }
 
-    /** View of record {@code i} (0 <= i < {@link #size()}), in table order. */
+    /** View of record {@code i} (0 <= i < {@link #size()}), in table order; not validated before {@link #validate}. */
     ChunkRecord record(int i) {
         return ChunkRecord.wrap(file, offset + i * ChunkRecord.SIZE);
     }
 
-    /** Largest uncompressed size of a record (0 when empty). */
+    /** Largest uncompressed size of a record, at most 16 MiB (0 when empty). */
     int maxUncompressedSize() {
         return maxUncompressedSize;
     }

@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * On-demand RAFS v6 reader (direct mode): {@link #open} validates the superblock, the extended superblock, the blob
- * and device tables and the chunk table; inodes and directories are decoded and validated when asked for, with the
+ * and device tables, and starts validating the chunk table on a background thread (the first chunk lookup waits for
+ * it, and a corrupt table fails every lookup); inodes and directories are decoded and validated when asked for, with the
  * same per-structure checks as the whole-image {@link RafsV6Reader} (shared {@code InodeDecoder}): offsets inside
  * the bootstrap, counts, name lengths and order, chunk addresses against the chunk table. What only a whole walk can
  * prove is not checked here: that no two structures overlap, that bytes outside them are zero, and that every
@@ -59,8 +60,8 @@ public final class RafsV6DirectReader {
     }
 
     /**
-     * Validates the headers and the chunk table of the bootstrap held in {@code bytes} (kept, not copied: the caller
-     * must not modify them afterwards); {@code resource} names it in errors.
+     * Validates the headers of the bootstrap held in {@code bytes} (kept, not copied: the caller must not modify them
+     * afterwards) and starts validating its chunk table in the background; {@code resource} names it in errors.
      */
     public static RafsV6DirectReader open(byte[] bytes, String resource) throws CorruptImageException {
         if (bytes.length > RafsV6Reader.MAX_BOOTSTRAP_SIZE) {
@@ -69,11 +70,21 @@ public final class RafsV6DirectReader {
         }
         V6Headers h = V6Headers.read(bytes, resource, new Extents());
         RafsV6ExtSuperBlock ext = h.ext();
-        ChunkTable chunks = ChunkTable.read(h.file(), ext.chunkTableOffset(), ext.chunkTableSize(), h.blobs(),
+        ChunkTable chunks = ChunkTable.deferred(h.file(), ext.chunkTableOffset(), ext.chunkTableSize(), h.blobs(),
                 resource);
         RafsV6DirectReader r = new RafsV6DirectReader(bytes, resource, h, chunks);
         long root = r.rootNid();
         r.dec.inodeOffset(root, "/");
+        // the chunk table is validated and indexed off the open's path: a mount's first lookups need no chunk
+        Thread t = new Thread(() -> {
+            try {
+                chunks.validate();
+            } catch (CorruptImageException e) {
+                // kept by the table: every chunk lookup reports it
+            }
+        }, "rafs-chunk-table");
+        t.setDaemon(true);
+        t.start();
         return r;
     }
 
@@ -99,13 +110,14 @@ public final class RafsV6DirectReader {
         return dec.chunkSize;
     }
 
-    /** Largest uncompressed chunk size of the chunk table (0 when empty). */
+    /** Largest uncompressed chunk size of the chunk table, at most 16 MiB before it is validated (0 when empty). */
     public int maxChunkSize() {
         return chunks.maxUncompressedSize();
     }
 
-    /** Visits every record of the chunk table (validated at {@link #open}), in table order. */
-    public void forEachChunk(ChunkVisitor v) {
+    /** Visits every record of the chunk table, in table order, once it is validated. */
+    public void forEachChunk(ChunkVisitor v) throws CorruptImageException {
+        chunks.validate();
         for (int i = 0; i < chunks.size(); i++) {
             ChunkRecord r = chunks.record(i);
             v.chunk((int) r.blobIndex(), r.toChunkInfo(), r.digest());

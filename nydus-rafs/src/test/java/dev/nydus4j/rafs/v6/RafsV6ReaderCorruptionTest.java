@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -185,6 +186,45 @@ class RafsV6ReaderCorruptionTest {
         expectCorrupt(e, "device slot blocks expected");
         byte[] g = java.util.Arrays.copyOf(image, image.length - 100);
         expectCorrupt(g, "multiple of 4096");
+    }
+
+    @Test
+    void aCorruptChunkTableFailsEveryChunkLookupNotTheDirectOpen() throws Exception {
+        byte[] b = image.clone();
+        RafsV6ExtSuperBlock ext = RafsV6ExtSuperBlock.wrap(buf(b));
+        int table = (int) ext.chunkTableOffset();
+        System.arraycopy(b, table, b, table + ChunkRecord.SIZE, ChunkRecord.SIZE);
+        // direct mode validates the table off the open's path: the open and metadata-only calls succeed
+        RafsV6DirectReader r = RafsV6DirectReader.open(b, "lazy.boot");
+        assertThat(r.rootNid()).isEqualTo(tree.root.inode().ino);
+        assertThat(r.maxChunkSize()).isBetween(1, ChunkRecord.MAX_UNCOMPRESSED_SIZE);
+        // every lookup, from any number of threads at once, gets its own exception naming the record
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<Throwable>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                results.add(pool.submit(() -> {
+                    try {
+                        r.forEachChunk((blob, info, digest) -> { });
+                        return null;
+                    } catch (CorruptImageException e) {
+                        return e;
+                    }
+                }));
+            }
+            java.util.Set<Throwable> distinct = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (var f : results) {
+                Throwable t = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(t).isInstanceOf(CorruptImageException.class).hasMessageContaining("lazy.boot")
+                        .hasMessageContaining("chunk table record 1: key (blob 0")
+                        .hasMessageContaining("offset=" + (table + ChunkRecord.SIZE));
+                distinct.add(t);
+            }
+            assertThat(distinct).hasSize(8);
+        } finally {
+            pool.shutdownNow();
+        }
+        expectCorrupt(b, "chunk table record 1: key (blob 0", "expected unique, found twice");
     }
 
     @Test

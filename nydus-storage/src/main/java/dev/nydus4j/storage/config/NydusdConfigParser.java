@@ -35,7 +35,11 @@ public final class NydusdConfigParser {
     private static final Set<String> BACKEND_TYPES = Set.of("registry", "oss", "s3", "localfs", "localdisk", "http-proxy");
     private static final Set<String> CACHE_TYPES = Set.of("blobcache", "filecache", "fscache", "dummycache", "");
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final TomlMapper TOML = new TomlMapper();
+
+    /** The TOML mapper, made on first use: most configs are JSON, and a daemon's start-up pays for what it loads. */
+    private static final class Toml {
+        static final TomlMapper MAPPER = new TomlMapper();
+    }
 
     private NydusdConfigParser() {
     }
@@ -67,7 +71,7 @@ public final class NydusdConfigParser {
             }
         } else {
             try {
-                root = TOML.readTree(trimmed);
+                root = Toml.MAPPER.readTree(trimmed);
             } catch (IOException e) {
                 throw new ConfigException("invalid nydusd config " + source + ": neither JSON nor TOML: "
                         + e.getMessage(), e);
