@@ -35,7 +35,7 @@ if [[ -z "$javabin" ]]; then
   exit 0
 fi
 # the launchers compute the same key (bin/nydus-image, cds_key)
-key() { printf '%s %s\n' "$jar" "$(stat -L -c '%s:%Y' -- "$jar" "$javabin" | tr '\n' ' ')"; }
+key() { printf '%s %s\n' "$jar" "$(stat -L --printf '%s:%Y ' -- "$jar" "$javabin")"; }
 key_before="$(key)"
 
 up_to_date() { [[ -f "$jsa" && -f "$jsa.key" && "$(<"$jsa.key")" == "$key_before" ]]; }
