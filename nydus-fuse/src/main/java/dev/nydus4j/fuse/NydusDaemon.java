@@ -351,6 +351,7 @@ public final class NydusDaemon implements AutoCloseable {
                 takenState.rootNegatives(), upgradeResend);
         takenState = null;
         state = State.RUNNING;
+        notifyAll();
     }
 
     /** Whether the FUSE session was handed to the supervisor ({@link #sendStates}). */
@@ -549,8 +550,16 @@ public final class NydusDaemon implements AutoCloseable {
                 .toList();
     }
 
-    /** Blocks until the FUSE mount ends (unmounted from outside, or {@link #close()}). */
+    /**
+     * Blocks until the FUSE mount ends (unmounted from outside, or {@link #close()}); an {@code --upgrade} daemon first
+     * waits until it serves the taken-over session (or is closed).
+     */
     public void await() throws InterruptedException {
+        synchronized (this) {
+            while (mount == null && upgradeMountpoint != null && state != State.STOPPED) {
+                wait();
+            }
+        }
         FuseMount m = mount;
         if (m != null) {
             m.await();
@@ -563,6 +572,7 @@ public final class NydusDaemon implements AutoCloseable {
             return;
         }
         state = State.STOPPED;
+        notifyAll();
         if (keepMountOnClose) {
             // the supervisor holds the session: the mount stays, the next daemon serves it (the kernel holds
             // requests meanwhile; one this process read but did not answer is resent by the next daemon)

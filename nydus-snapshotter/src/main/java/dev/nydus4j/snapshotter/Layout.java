@@ -67,6 +67,11 @@ record Layout(Path root) {
         return root.resolve("socket").resolve(daemonId).resolve("api.sock");
     }
 
+    /** Where nydusd {@code daemonId} saves its FUSE session for failover ({@code --supervisor}), as upstream's. */
+    Path supervisorSocket(String daemonId) {
+        return root.resolve("supervisor").resolve(daemonId + ".sock");
+    }
+
     Path daemonConfig(String daemonId) {
         return root.resolve("config").resolve(daemonId).resolve("config.json");
     }

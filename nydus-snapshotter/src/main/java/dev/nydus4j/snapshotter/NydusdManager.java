@@ -22,7 +22,11 @@ import java.util.concurrent.TimeUnit;
  * per image or by one shared nydusd with sub-mounts ({@code POST /api/v1/mount?mountpoint=/<id>}). Daemons and
  * instances are persisted in {@code nydus.json}: on start-up live daemons are re-attached, dead ones restarted with
  * their instances (or dropped with {@code recover_policy = none}); a watcher thread does the same for daemons that
- * die while the snapshotter runs. Thread-safe (synchronized). {@link #close()} stops the watcher and leaves daemons
+ * die while the snapshotter runs. With {@code recover_policy = failover} every daemon gets a supervisor socket
+ * ({@link NydusdSupervisor}) and is asked to save its FUSE session there right after it starts (and again after each
+ * shared-daemon mount change), as upstream's snapshotter does; a daemon that dies is replaced by one started with
+ * {@code --upgrade} that takes the session over, so the mounts stay and running containers go on (a failed failover
+ * falls back to a restart). Thread-safe (synchronized). {@link #close()} stops the watcher and leaves daemons
  * running; {@link #stopAll()} stops them.
  */
 final class NydusdManager implements RemoteFs {
@@ -47,6 +51,7 @@ final class NydusdManager implements RemoteFs {
     private final StateFile<State> file;
     private final Map<String, NydusdProcess> daemons = new HashMap<>();
     private final Map<Long, Instance> instances = new HashMap<>();
+    private final Map<String, NydusdSupervisor> supervisors = new HashMap<>();
     private final ScheduledExecutorService watcher;
 
     private NydusdManager(Layout layout, SnapshotterConfig settings, NydusdConfigTemplate template) {
@@ -99,13 +104,14 @@ final class NydusdManager implements RemoteFs {
         if (settings.daemonMode() == SnapshotterConfig.DaemonMode.DEDICATED) {
             String id = "nydusd-" + layer.id();
             Path mp = layout.dedicatedMountpoint(layer.id());
-            daemons.put(id, NydusdProcess.spawn(settings, layout, id, mp, config, bootstrap));
+            daemons.put(id, spawnDaemon(id, mp, config, bootstrap));
             inst = new Instance(layer.id(), id, imageRef, bootstrap.toString(), config.toString(), mp.toString());
         } else {
             NydusdProcess shared = sharedDaemon();
             inst = new Instance(layer.id(), SHARED_ID, imageRef, bootstrap.toString(), config.toString(),
                     layout.sharedMountpoint().resolve(Long.toString(layer.id())).toString());
             apiMount(shared, inst);
+            saveSession(shared);
         }
         instances.put(layer.id(), inst);
         save();
@@ -126,11 +132,13 @@ final class NydusdManager implements RemoteFs {
                 if (!r.isSuccess()) {
                     LOG.warn("shared nydusd refused to unmount /{}: {} {}", snapshotId, r.status(), r.body());
                 }
+                saveSession(d);
             }
             // the shared daemon stays without images, as upstream's: it lives as long as the snapshotter
         } else if (d != null) {
             daemons.remove(inst.daemonId());
             d.stop();
+            closeSupervisor(inst.daemonId());
         }
         Files.deleteIfExists(Path.of(inst.config()));
         save();
@@ -140,6 +148,12 @@ final class NydusdManager implements RemoteFs {
     @Override
     public synchronized Set<Long> instances() {
         return Set.copyOf(instances.keySet());
+    }
+
+    /** The daemon serving snapshot {@code snapshotId}, or null (tests). */
+    synchronized NydusdProcess daemonOf(long snapshotId) {
+        Instance i = instances.get(snapshotId);
+        return i == null ? null : daemons.get(i.daemonId());
     }
 
     /** Mount count of the FUSE daemons: one per image when dedicated, one when shared. */
@@ -152,6 +166,9 @@ final class NydusdManager implements RemoteFs {
             d.stop();
         }
         daemons.clear();
+        for (String id : List.copyOf(supervisors.keySet())) {
+            closeSupervisor(id);
+        }
         instances.clear();
         save();
     }
@@ -168,7 +185,11 @@ final class NydusdManager implements RemoteFs {
                 if (d != null && !d.isAlive()) {
                     LOG.warn("nydusd {} (pid {}) died", id, d.pid());
                     try {
-                        if (settings.recoverRestart()) {
+                        NydusdSupervisor sup = supervisors.get(id);
+                        if (settings.recoverPolicy() == SnapshotterConfig.RecoverPolicy.FAILOVER && sup != null
+                                && sup.hasState()) {
+                            failoverOrRestart(id);
+                        } else if (settings.recoverRestart()) {
                             restart(id);
                         } else {
                             drop(id);
@@ -197,6 +218,7 @@ final class NydusdManager implements RemoteFs {
         for (NydusdProcess d : state.daemons()) {
             if (d.isHealthy()) {
                 LOG.info("re-attached to nydusd {} (pid {})", d.id(), d.pid());
+                saveSession(d); // the previous snapshotter's supervisor kept it: ask for it again, as upstream
             } else if (settings.recoverRestart()) {
                 LOG.warn("nydusd {} (pid {}) is gone or unhealthy; restarting it", d.id(), d.pid());
                 restart(d.id());
@@ -232,12 +254,108 @@ final class NydusdManager implements RemoteFs {
             for (Instance i : served) {
                 apiMount(shared, i);
             }
+            if (!served.isEmpty()) {
+                saveSession(shared);
+            }
         } else if (!served.isEmpty()) {
             Instance i = served.get(0);
-            daemons.put(id, NydusdProcess.spawn(settings, layout, id, Path.of(i.mountpoint()), Path.of(i.config()),
-                    Path.of(i.bootstrap())));
+            daemons.put(id, spawnDaemon(id, Path.of(i.mountpoint()), Path.of(i.config()), Path.of(i.bootstrap())));
         }
         save();
+    }
+
+    /**
+     * recover_policy failover: a new daemon started with {@code --upgrade} takes the dead one's FUSE session over
+     * from the supervisor (no unmount: the mount and the files open in it stay), then saves the session again so a
+     * next death can fail over too. When that fails the daemon is restarted instead (mounting again).
+     */
+    private void failoverOrRestart(String id) throws IOException {
+        NydusdProcess old = daemons.remove(id);
+        NydusdSupervisor sup = supervisors.get(id);
+        long t0 = System.nanoTime();
+        try {
+            if (old != null) {
+                old.kill(); // it is dead already: make sure, and drop its API socket, but leave its mount
+            }
+            Path mp = old != null ? Path.of(old.mountpoint())
+                    : id.equals(SHARED_ID) ? layout.sharedMountpoint() : null;
+            if (mp == null) {
+                throw new IOException("no mountpoint is known for nydusd " + id);
+            }
+            Instance i = id.equals(SHARED_ID) ? null : instances.values().stream()
+                    .filter(x -> x.daemonId().equals(id)).findFirst().orElse(null);
+            java.util.concurrent.CompletableFuture<Void> handed = sup.sendStates();
+            NydusdProcess d = NydusdProcess.spawn(settings, layout, id, mp,
+                    i == null ? null : Path.of(i.config()), i == null ? null : Path.of(i.bootstrap()), sup.socket(),
+                    true);
+            daemons.put(id, d);
+            try {
+                handed.get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.debug("supervisor hand-over of {} did not report completion: {}", id, e.toString());
+            }
+            save();
+            LOG.info("nydusd {} failed over to pid {} in {} ms; its mount {} stayed", id, d.pid(),
+                    (System.nanoTime() - t0) / 1_000_000, mp);
+            saveSession(d);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("failover of nydusd {} failed ({}); restarting it (its mount is replaced)", id, e.getMessage());
+            NydusdProcess half = daemons.remove(id);
+            if (half != null) {
+                half.kill();
+            }
+            if (old != null) {
+                daemons.put(id, old); // restart() stops (and unmounts) what is left
+            }
+            restart(id);
+        }
+    }
+
+    /** Starts a daemon; with recover_policy failover it gets a supervisor socket and saves its session there. */
+    private NydusdProcess spawnDaemon(String id, Path mountpoint, Path config, Path bootstrap) throws IOException {
+        if (settings.recoverPolicy() != SnapshotterConfig.RecoverPolicy.FAILOVER) {
+            return NydusdProcess.spawn(settings, layout, id, mountpoint, config, bootstrap);
+        }
+        NydusdSupervisor sup = supervisors.computeIfAbsent(id,
+                k -> new NydusdSupervisor(k, layout.supervisorSocket(k)));
+        NydusdProcess d = NydusdProcess.spawn(settings, layout, id, mountpoint, config, bootstrap, sup.socket(),
+                false);
+        saveSession(d);
+        return d;
+    }
+
+    /**
+     * Asks daemon {@code d} to save its FUSE session to its supervisor (recover_policy failover only). A failure is
+     * logged: the daemon serves on, and its death is then handled by a restart.
+     */
+    private void saveSession(NydusdProcess d) {
+        NydusdSupervisor sup = supervisors.get(d.id());
+        if (settings.recoverPolicy() != SnapshotterConfig.RecoverPolicy.FAILOVER) {
+            return;
+        }
+        if (sup == null) {
+            sup = new NydusdSupervisor(d.id(), layout.supervisorSocket(d.id()));
+            supervisors.put(d.id(), sup);
+        }
+        try {
+            sup.fetchStates(() -> {
+                ApiClient.Response r = d.api().send("PUT", "/api/v1/daemon/fuse/sendfd", null);
+                if (!r.isSuccess()) {
+                    throw new IOException("nydusd " + d.id() + " refused PUT /api/v1/daemon/fuse/sendfd: " + r.status()
+                            + " " + r.body());
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("nydusd {} could not save its FUSE session for failover (a death restarts it instead): {}",
+                    d.id(), e.getMessage());
+        }
+    }
+
+    private void closeSupervisor(String id) {
+        NydusdSupervisor sup = supervisors.remove(id);
+        if (sup != null) {
+            sup.close();
+        }
     }
 
     private void drop(String id) throws IOException {
@@ -245,6 +363,7 @@ final class NydusdManager implements RemoteFs {
         if (old != null) {
             old.stop();
         }
+        closeSupervisor(id);
         instances.values().removeIf(i -> i.daemonId().equals(id));
         save();
     }
@@ -257,7 +376,7 @@ final class NydusdManager implements RemoteFs {
         if (d != null) {
             d.stop();
         }
-        d = NydusdProcess.spawn(settings, layout, SHARED_ID, layout.sharedMountpoint(), null, null);
+        d = spawnDaemon(SHARED_ID, layout.sharedMountpoint(), null, null);
         daemons.put(SHARED_ID, d);
         return d;
     }

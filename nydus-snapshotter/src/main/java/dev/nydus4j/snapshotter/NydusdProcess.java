@@ -37,6 +37,17 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
      */
     static NydusdProcess spawn(SnapshotterConfig settings, Layout layout, String id, Path mountpoint, Path config,
                                Path bootstrap) throws IOException {
+        return spawn(settings, layout, id, mountpoint, config, bootstrap, null, false);
+    }
+
+    /**
+     * Starts nydusd; with {@code supervisor} it may save its FUSE session there ({@code --supervisor}); with
+     * {@code upgrade} it mounts nothing, takes the session the supervisor is handing out over
+     * ({@code PUT /api/v1/daemon/fuse/takeover}), is started ({@code PUT /api/v1/daemon/start}) and serves the
+     * existing mount. Returns once it is RUNNING.
+     */
+    static NydusdProcess spawn(SnapshotterConfig settings, Layout layout, String id, Path mountpoint, Path config,
+                               Path bootstrap, Path supervisor, boolean upgrade) throws IOException {
         Path api = layout.apiSocket(id);
         Path log = layout.daemonLog(id);
         Files.createDirectories(api.getParent());
@@ -49,6 +60,9 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
         }
         cmd.add(settings.nydusdPath());
         cmd.add("fuse");
+        if (upgrade) {
+            cmd.add("--upgrade");
+        }
         if (config != null) {
             cmd.addAll(List.of("--config", config.toString(), "--bootstrap", bootstrap.toString()));
         }
@@ -56,6 +70,9 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
                 "--log-level", settings.nydusdLogLevel(), "--log-file", log.toString()));
         if (settings.threads() > 0) {
             cmd.addAll(List.of("--thread-num", Integer.toString(settings.threads())));
+        }
+        if (supervisor != null) {
+            cmd.addAll(List.of("--supervisor", supervisor.toString(), "--failover-policy", "resend"));
         }
         Path out = log.resolveSibling("stdout.log");
         Process p;
@@ -71,12 +88,63 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
         NydusdProcess d = new NydusdProcess(id, p.pid(), api.toString(), mountpoint.toString());
         LOG.info("started nydusd {} (pid {}) on {}", id, p.pid(), mountpoint);
         try {
+            if (upgrade) {
+                d.takeOver(out);
+            }
             d.awaitRunning(out);
         } catch (IOException e) {
-            d.stop();
+            if (upgrade) {
+                d.kill(); // the mount belongs to the session being taken over: never unmount it here
+            } else {
+                d.stop();
+            }
             throw e;
         }
         return d;
+    }
+
+    /** {@code --upgrade}: waits for INIT, then takeover and start through the API. */
+    private void takeOver(Path output) throws IOException {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (!(Files.exists(Path.of(apiSocket)) && "INIT".equals(state()))) {
+            if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                throw new IOException("nydusd " + id + " exited during start-up; its output (" + output + "): "
+                        + tail(output));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("nydusd " + id + " did not reach INIT in " + START_TIMEOUT.toSeconds()
+                        + " s; its output (" + output + "): " + tail(output));
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for nydusd " + id);
+            }
+        }
+        for (String call : List.of("/api/v1/daemon/fuse/takeover", "/api/v1/daemon/start")) {
+            ApiClient.Response r = api().send("PUT", call, null);
+            if (!r.isSuccess()) {
+                throw new IOException("nydusd " + id + " refused PUT " + call + ": " + r.status() + " " + r.body());
+            }
+        }
+    }
+
+    /** SIGKILL without unmounting (a failover leaves the mount to the next daemon). */
+    void kill() {
+        ProcessHandle.of(pid).filter(h -> isAlive()).ifPresent(h -> {
+            h.destroyForcibly();
+            try {
+                h.onExit().get(STOP_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                LOG.warn("nydusd {} (pid {}) did not exit after SIGKILL: {}", id, pid, e.toString());
+            }
+        });
+        try {
+            Files.deleteIfExists(Path.of(apiSocket));
+        } catch (IOException ignored) {
+            // the next daemon's API server replaces it
+        }
     }
 
     ApiClient api() {

@@ -15,13 +15,14 @@ import java.util.Objects;
  * @param daemonMode     one nydusd per image, or one for all
  * @param threads        nydusd {@code --thread-num} ({@code daemon.threads_number}); 0 = nydusd's default
  * @param nydusdLogLevel nydusd {@code --log-level}
- * @param recoverRestart restart a nydusd that died ({@code daemon.recover_policy = "restart"}); false = "none"
+ * @param recoverPolicy  what happens when a nydusd dies ({@code daemon.recover_policy}): nothing, a restart that
+ *                       mounts again, or a failover to a new nydusd that takes the FUSE session over
  * @param volatileUpper  {@code snapshot.enable_overlayfs_volatile}
  * @param cleanupOnClose stop daemons and unmount at exit ({@code cleanup_on_close})
  * @param dockerConfig   docker config.json for registry auth ({@code $HOME/.docker/config.json})
  */
 public record SnapshotterConfig(Path root, Path address, Path nydusdConfig, String nydusdPath, DaemonMode daemonMode,
-                                int threads, String nydusdLogLevel, boolean recoverRestart, boolean volatileUpper,
+                                int threads, String nydusdLogLevel, RecoverPolicy recoverPolicy, boolean volatileUpper,
                                 boolean cleanupOnClose, Path dockerConfig) {
     public static final Path DEFAULT_ROOT = Path.of("/var/lib/containerd-nydus");
     public static final Path DEFAULT_ADDRESS = Path.of("/run/containerd-nydus/containerd-nydus-grpc.sock");
@@ -40,7 +41,42 @@ public record SnapshotterConfig(Path root, Path address, Path nydusdConfig, Stri
         }
     }
 
+    /**
+     * {@code daemon.recover_policy}: {@code none} drops a dead daemon's images; {@code restart} starts a new daemon
+     * and mounts again (containers using the old mount see a dead mount until they restart); {@code failover}
+     * starts a new daemon with {@code --upgrade} that takes the FUSE session over from the supervisor socket the
+     * dead one saved it to, so the mount stays and the containers go on (SNAPSHOTTER.md 4).
+     */
+    public enum RecoverPolicy {
+        NONE, RESTART, FAILOVER;
+
+        public static RecoverPolicy parse(String s) {
+            return switch (s) {
+                case "none" -> NONE;
+                case "restart" -> RESTART;
+                case "failover" -> FAILOVER;
+                default -> throw new IllegalArgumentException("daemon.recover_policy '" + s
+                        + "' is not supported; use none, restart or failover");
+            };
+        }
+    }
+
+    /** The former shape: {@code recoverRestart} true is {@code restart}, false {@code none}. */
+    public SnapshotterConfig(Path root, Path address, Path nydusdConfig, String nydusdPath, DaemonMode daemonMode,
+                             int threads, String nydusdLogLevel, boolean recoverRestart, boolean volatileUpper,
+                             boolean cleanupOnClose, Path dockerConfig) {
+        this(root, address, nydusdConfig, nydusdPath, daemonMode, threads, nydusdLogLevel,
+                recoverRestart ? RecoverPolicy.RESTART : RecoverPolicy.NONE, volatileUpper, cleanupOnClose,
+                dockerConfig);
+    }
+
+    /** Whether a dead daemon is replaced (restart or failover). */
+    public boolean recoverRestart() {
+        return recoverPolicy != RecoverPolicy.NONE;
+    }
+
     public SnapshotterConfig {
+        Objects.requireNonNull(recoverPolicy, "recoverPolicy is null");
         Objects.requireNonNull(root, "root is null");
         Objects.requireNonNull(address, "address is null");
         Objects.requireNonNull(nydusdPath, "nydusdPath is null");
@@ -58,7 +94,7 @@ public record SnapshotterConfig(Path root, Path address, Path nydusdConfig, Stri
     /** Defaults: upstream's root and address, dedicated daemons, nydusd from PATH. */
     public static SnapshotterConfig defaults() {
         return new SnapshotterConfig(DEFAULT_ROOT, DEFAULT_ADDRESS, null, "nydusd", DaemonMode.DEDICATED, 0, "info",
-                true, false, false, defaultDockerConfig());
+                RecoverPolicy.RESTART, false, false, defaultDockerConfig());
     }
 
     static Path defaultDockerConfig() {

@@ -53,7 +53,7 @@ public final class SnapshotterToml {
         String nydusdPath = base.nydusdPath();
         SnapshotterConfig.DaemonMode mode = base.daemonMode();
         int threads = base.threads();
-        boolean recoverRestart = base.recoverRestart();
+        SnapshotterConfig.RecoverPolicy recoverPolicy = base.recoverPolicy();
         boolean volatileUpper = base.volatileUpper();
         boolean cleanup = base.cleanupOnClose();
         String logLevel = null;
@@ -82,7 +82,7 @@ public final class SnapshotterToml {
                                         + "' is not supported; only fusedev is");
                             }
                         }
-                        case "daemon.recover_policy" -> recoverRestart = recoverPolicy(file, text(path, x));
+                        case "daemon.recover_policy" -> recoverPolicy = recoverPolicy(file, text(path, x));
                         case "log.level" -> logLevel = text(path, x);
                         case "log.log_to_stdout" -> logToStdout = x.asBoolean();
                         case "snapshot.enable_overlayfs_volatile" -> volatileUpper = x.asBoolean();
@@ -115,17 +115,16 @@ public final class SnapshotterToml {
             }
         }
         SnapshotterConfig c = new SnapshotterConfig(rootDir, address, nydusdConfig, nydusdPath, mode, threads,
-                base.nydusdLogLevel(), recoverRestart, volatileUpper, cleanup, base.dockerConfig());
+                base.nydusdLogLevel(), recoverPolicy, volatileUpper, cleanup, base.dockerConfig());
         return new Result(c, logLevel, logToStdout, ignored);
     }
 
-    private static boolean recoverPolicy(Path file, String policy) {
-        return switch (policy) {
-            case "restart" -> true;
-            case "none" -> false;
-            default -> throw new IllegalArgumentException(file + ": daemon.recover_policy '" + policy
-                    + "' is not supported; use restart or none");
-        };
+    private static SnapshotterConfig.RecoverPolicy recoverPolicy(Path file, String policy) {
+        try {
+            return SnapshotterConfig.RecoverPolicy.parse(policy);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
     }
 
     private static String text(String path, JsonNode v) {

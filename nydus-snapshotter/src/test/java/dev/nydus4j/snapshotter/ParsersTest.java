@@ -151,6 +151,7 @@ class ParsersTest {
         assertThat(c.nydusdPath()).isEqualTo("/usr/local/bin/nydusd");
         assertThat(c.threads()).isEqualTo(4);
         assertThat(c.recoverRestart()).isFalse();
+        assertThat(c.recoverPolicy()).isEqualTo(SnapshotterConfig.RecoverPolicy.NONE);
         assertThat(c.volatileUpper()).isTrue();
         assertThat(c.cleanupOnClose()).isTrue();
         assertThat(r.logLevel()).isEqualTo("debug");
@@ -159,6 +160,12 @@ class ParsersTest {
         Files.writeString(toml, "[daemon]\nfs_driver = \"fscache\"\n");
         assertThatThrownBy(() -> SnapshotterToml.read(toml, SnapshotterConfig.defaults()))
                 .hasMessageContaining("fs_driver 'fscache' is not supported");
+        Files.writeString(toml, "[daemon]\nrecover_policy = \"failover\"\n");
+        assertThat(SnapshotterToml.read(toml, SnapshotterConfig.defaults()).config().recoverPolicy())
+                .isEqualTo(SnapshotterConfig.RecoverPolicy.FAILOVER);
+        Files.writeString(toml, "[daemon]\nrecover_policy = \"reboot\"\n");
+        assertThatThrownBy(() -> SnapshotterToml.read(toml, SnapshotterConfig.defaults()))
+                .hasMessageContaining("recover_policy 'reboot' is not supported; use none, restart or failover");
         Files.writeString(toml, "[daemon]\nnydusd_confg = \"x\"\n");
         assertThatThrownBy(() -> SnapshotterToml.read(toml, SnapshotterConfig.defaults()))
                 .hasMessageContaining("unknown key daemon.nydusd_confg");

@@ -13,8 +13,9 @@ import java.util.Map;
 /**
  * A {@code nydusd fuse} command line over nydus-fuse's {@link NydusDaemon} and {@link ApiServer}, for the tests until
  * the project's {@code bin/nydusd} takes upstream's flags: {@code fuse [--config C --bootstrap B] --mountpoint M
- * --apisock S [--id ID] [--log-level L] [--log-file F] [--thread-num N]}. Runs until SIGTERM or
- * {@code PUT /api/v1/daemon/exit}, then unmounts.
+ * --apisock S [--id ID] [--log-level L] [--log-file F] [--thread-num N] [--supervisor S] [--failover-policy P]
+ * [--upgrade]}. Runs until SIGTERM or {@code PUT /api/v1/daemon/exit}, then unmounts (unless an exit follows a
+ * sendfd). With {@code --upgrade} it mounts nothing and waits for the takeover.
  */
 public final class ForkedNydusd {
     private ForkedNydusd() {
@@ -23,7 +24,12 @@ public final class ForkedNydusd {
     public static void main(String[] args) throws Exception {
         Map<String, String> flags = new HashMap<>();
         int i = args.length > 0 && args[0].equals("fuse") ? 1 : 0;
+        boolean upgrade = false;
         for (; i < args.length; i++) {
+            if (args[i].equals("--upgrade")) {
+                upgrade = true;
+                continue;
+            }
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("unexpected argument " + args[i]);
             }
@@ -32,10 +38,25 @@ public final class ForkedNydusd {
         NydusdConfig config = flags.containsKey("config")
                 ? NydusdConfigParser.parseFile(Path.of(flags.get("config"))) : null;
         Path bootstrap = flags.containsKey("bootstrap") ? Path.of(flags.get("bootstrap")) : null;
-        NydusDaemon daemon = NydusDaemon.start(config, bootstrap, Path.of(flags.get("mountpoint")),
-                BackendRegistry.discover(), flags.get("id"), null);
+        int threads = Integer.parseInt(flags.getOrDefault("thread-num", "4"));
+        NydusDaemon daemon = upgrade
+                ? NydusDaemon.upgrade(Path.of(flags.get("mountpoint")), BackendRegistry.discover(), flags.get("id"),
+                        flags.get("supervisor"), threads, flags.getOrDefault("failover-policy", "resend"))
+                : NydusDaemon.start(config == null ? null : new NydusDaemon.StartupImage(config, bootstrap, "/", null),
+                        Path.of(flags.get("mountpoint")), BackendRegistry.discover(), flags.get("id"),
+                        flags.get("supervisor"), dev.nydus4j.fuse.FuseEngine.byDefault(), threads);
+        ApiServer[] apiRef = new ApiServer[1];
         ApiServer api = ApiServer.start(Path.of(flags.get("apisock")), daemon, Map.of("package_ver", "nydus4j-test"),
-                () -> System.exit(0));
+                () -> {
+                    try {
+                        apiRef[0].close();
+                        daemon.close(); // after a sendfd this leaves the mount to the next daemon
+                    } catch (Exception e) {
+                        e.printStackTrace();
+                    }
+                    System.exit(0);
+                });
+        apiRef[0] = api;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 api.close();

@@ -1,0 +1,126 @@
+package dev.nydus4j.snapshotter;
+
+import dev.nydus4j.fuse.FuseMount;
+import dev.nydus4j.rafs.builder.BuildOptions;
+import dev.nydus4j.rafs.builder.ImageBuilder;
+import dev.nydus4j.rafs.builder.SourceType;
+import dev.nydus4j.snapshotter.e2e.ForkedNydusd;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code recover_policy = "failover"} with real nydusd processes and FUSE (root): the snapshotter's daemon saves
+ * its session to its supervisor right after it starts; after a SIGKILL the watcher starts a daemon with
+ * {@code --upgrade} that takes the session over, and the SAME mount (same device number: no remount) goes on
+ * serving, including a file held open across the kill. Removing the image then unmounts.
+ */
+class NydusdFailoverIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void killedDedicatedDaemonIsFailedOverWithoutARemount() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")), "needs root and FUSE");
+        Layout layout = new Layout(tmp.resolve("sn")).create();
+        long snap = 7;
+        Path src = Files.createDirectories(tmp.resolve("src/etc"));
+        Files.writeString(src.resolve("hello.txt"), "hello failover\n");
+        byte[] big = new byte[3 << 20];
+        new Random(5).nextBytes(big);
+        Files.write(src.resolve("big.bin"), big);
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Files.createDirectories(layout.bootstrap(snap).getParent());
+        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
+        Path seed = Files.writeString(tmp.resolve("seed.json"), "{\"device\":{\"backend\":{\"type\":\"localfs\","
+                + "\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}");
+        Path script = tmp.resolve("bin/nydusd");
+        Files.createDirectories(script.getParent());
+        Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                + "' -Xmx256m -cp '" + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName()
+                + " \"$@\"\n");
+        assertThat(script.toFile().setExecutable(true)).isTrue();
+        SnapshotterConfig settings = new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed,
+                script.toString(), SnapshotterConfig.DaemonMode.DEDICATED, 2, "info",
+                SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
+        NydusdManager m = NydusdManager.open(layout, settings);
+        Path mp = null;
+        try {
+            Instant now = Instant.now();
+            mp = m.mount(new SnapshotRecord(snap, "sha256:layer", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            assertThat(Files.readString(mp.resolve("etc/hello.txt"))).isEqualTo("hello failover\n");
+            NydusdProcess first = m.daemonOf(snap);
+            String device = device(mp);
+            try (FileChannel open = FileChannel.open(mp.resolve("etc/big.bin"), StandardOpenOption.READ)) {
+                ByteBuffer head = ByteBuffer.allocate(1 << 20);
+                while (head.hasRemaining() && open.read(head) > 0) {
+                    // fill
+                }
+                assertThat(Arrays.equals(head.array(), 0, 1 << 20, big, 0, 1 << 20)).isTrue();
+
+                ProcessHandle.of(first.pid()).orElseThrow().destroyForcibly(); // kill -9
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
+                NydusdProcess next = null;
+                while (System.nanoTime() < end) {
+                    next = m.daemonOf(snap);
+                    if (next != null && next.pid() != first.pid() && next.isHealthy()) {
+                        break;
+                    }
+                    Thread.sleep(100);
+                }
+                assertThat(next).isNotNull();
+                assertThat(next.pid()).as("a new daemon serves").isNotEqualTo(first.pid());
+                assertThat(next.isHealthy()).isTrue();
+                assertThat(device(mp)).as("the same FUSE mount, not a new one").isEqualTo(device);
+
+                ByteBuffer rest = ByteBuffer.allocate(big.length - (1 << 20));
+                while (rest.hasRemaining() && open.read(rest) > 0) {
+                    // fill
+                }
+                assertThat(Arrays.equals(rest.array(), 0, rest.capacity(), big, 1 << 20, big.length)).isTrue();
+            }
+            assertThat(Files.readString(mp.resolve("etc/hello.txt"))).isEqualTo("hello failover\n");
+            assertThat(Files.readAllBytes(mp.resolve("etc/big.bin"))).isEqualTo(big);
+            String log = Files.readString(layout.daemonLog("nydusd-" + snap).resolveSibling("stdout.log"),
+                    StandardCharsets.UTF_8);
+            assertThat(log).contains("took over the FUSE session");
+
+            m.umount(snap);
+            assertThat(FuseMount.isMounted(mp)).as("removing the image unmounts").isFalse();
+        } finally {
+            m.stopAll();
+            m.close();
+            if (mp != null && FuseMount.isMounted(mp)) {
+                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** The {@code major:minor} of the mount at {@code mp} in /proc/self/mountinfo. */
+    private static String device(Path mp) throws Exception {
+        String dev = null;
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && f[4].equals(mp.toString())) {
+                dev = f[2];
+            }
+        }
+        assertThat(dev).as("mounted at " + mp).isNotNull();
+        return dev;
+    }
+}
