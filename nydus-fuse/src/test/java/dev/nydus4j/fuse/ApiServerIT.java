@@ -276,7 +276,12 @@ class ApiServerIT {
         assertThat(client.send("POST", "/api/v1/mount?mountpoint=/x",
                 "{\"source\":\"/nonexistent\",\"fs_type\":\"rafs\",\"config\":\"{\\\"version\\\":2}\"}").status())
                 .isEqualTo(500);
-        assertThat(client.send("PUT", "/api/v1/daemon/fuse/takeover", null).status()).isEqualTo(501);
+        r = client.send("PUT", "/api/v1/daemon/fuse/takeover", null); // only an --upgrade daemon takes over
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.body()).contains("takeover needs a daemon started with --upgrade");
+        r = client.send("PUT", "/api/v1/daemon/fuse/sendfd", null);
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.body()).contains("no --supervisor socket was given");
         // stored for an id with no image mounted, as upstream
         assertThat(client.send("PUT", "/api/v1/config?id=/", "{\"registry_auth\":\"dTpw\"}").status()).isEqualTo(204);
         assertThat(client.send("GET", "/api/v1/config?id=/", null).body()).contains("registry_auth");
