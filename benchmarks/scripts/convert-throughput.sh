@@ -78,9 +78,13 @@ for i in $(seq 1 "$runs"); do
   # ours: pull + convert + push, registry to registry; a new repository per run, so that no run finds the blobs
   # of an earlier one (a registry answers HEAD per repository) and every run uploads them
   g0=$(reg_cpu)
-  out="$( { /usr/bin/time -f '%e %M %U %S' "$root/bin/nydusify" --log-level warn convert --source "$reg/bench:latest" \
-      --target "$reg/bench-nydus-r$i-$$:latest" --source-insecure --target-insecure --work-dir "$work/w$i" >/dev/null; } 2>&1 | tail -1)"
-  read -r e m u s <<<"$out"
+  if ! /usr/bin/time -o "$work/time-$i" -f '%e %M %U %S' "$root/bin/nydusify" --log-level warn convert \
+      --source "$reg/bench:latest" --target "$reg/bench-nydus-r$i-$$:latest" --source-insecure --target-insecure \
+      --work-dir "$work/w$i" >/dev/null 2>"$work/nydusify-$i.err"; then
+    echo "run $i: nydusify convert failed:" >&2; tail -20 "$work/nydusify-$i.err" >&2; exit 1
+  fi
+  [[ -s "$work/nydusify-$i.err" ]] && { echo "run $i: nydusify said:" >&2; tail -5 "$work/nydusify-$i.err" >&2; }
+  read -r e m u s < <(tail -1 "$work/time-$i")
   conv+=("$e"); rss+=("$m"); conv_cpu+=("$(python3 -c "print(f'{$u + $s:.2f}')")")
   conv_reg+=("$(python3 -c "print(f'{$(reg_cpu) - $g0:.2f}')")")
   # baseline: skopeo copy to a layout, then gzip -dc | tar -x of each layer, then mksquashfs
