@@ -26,8 +26,12 @@ final class KernelSession implements FuseMount.Session {
     private static final Logger LOG = LoggerFactory.getLogger(KernelSession.class);
     private static final int ENOENT = Errno.ENOENT;
     private static final int EBUSY = 16;
-    /** Request buffer: the kernel wants at least 8 KiB; our requests are far smaller (no WRITE, names <= 255). */
-    private static final int IN_SIZE = 16 * 1024;
+    /**
+     * Request buffer: the kernel refuses a read of /dev/fuse smaller than a WRITE request of max_write bytes (header 40
+     * + write_in 40 + data), though a read-only mount gets no WRITE and its requests are tiny (names <= 255). It is
+     * malloc'ed, not touched beyond the requests, so its pages are not resident.
+     */
+    private static final int IN_SIZE = 80 + FuseInit.MAX_WRITE;
     /** Reply buffer: a 1 MiB READ (or READDIR) and its header. */
     private static final int OUT_SIZE = FuseOutHeader.SIZE + FuseInit.MAX_PAGES_COUNT * 4096;
 
