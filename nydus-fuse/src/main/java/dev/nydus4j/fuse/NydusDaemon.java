@@ -233,8 +233,18 @@ public final class NydusDaemon implements AutoCloseable {
                     + " kernel engine (--fuse-engine kernel, root)");
         }
         FuseInit.Negotiated n = k.negotiated();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (n == null && System.nanoTime() < deadline) { // the kernel sends FUSE_INIT at mount(2): it is near
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for FUSE_INIT");
+            }
+            n = k.negotiated();
+        }
         if (n == null) {
-            throw new IllegalStateException("FUSE_INIT was not answered yet: nothing to hand over");
+            throw new IllegalStateException("FUSE_INIT was not answered within 5 s: nothing to hand over");
         }
         List<SavedState.Mount> mounts = new java.util.ArrayList<>();
         for (RafsInstance i : table.all()) {

@@ -27,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code recover_policy = "failover"} with real nydusd processes and FUSE (root): the snapshotter's daemon saves
  * its session to its supervisor right after it starts; after a SIGKILL the watcher starts a daemon with
  * {@code --upgrade} that takes the session over, and the SAME mount (same device number: no remount) goes on
- * serving, including a file held open across the kill. Removing the image then unmounts.
+ * serving, including a file held open across the kill; a shared daemon keeps both sub-images and its API mounts.
+ * Removing the image then unmounts.
  */
 class NydusdFailoverIT {
     @TempDir
@@ -47,18 +48,8 @@ class NydusdFailoverIT {
         Files.createDirectories(layout.bootstrap(snap).getParent());
         new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
                 .build(src.getParent(), layout.bootstrap(snap), null, blobs);
-        Path seed = Files.writeString(tmp.resolve("seed.json"), "{\"device\":{\"backend\":{\"type\":\"localfs\","
-                + "\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}");
-        Path script = tmp.resolve("bin/nydusd");
-        Files.createDirectories(script.getParent());
-        Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
-                + "' -Xmx256m -cp '" + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName()
-                + " \"$@\"\n");
-        assertThat(script.toFile().setExecutable(true)).isTrue();
-        SnapshotterConfig settings = new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed,
-                script.toString(), SnapshotterConfig.DaemonMode.DEDICATED, 2, "info",
-                SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
-        NydusdManager m = NydusdManager.open(layout, settings);
+        NydusdManager m = NydusdManager.open(layout,
+                settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED));
         Path mp = null;
         try {
             Instant now = Instant.now();
@@ -74,18 +65,7 @@ class NydusdFailoverIT {
                 assertThat(Arrays.equals(head.array(), 0, 1 << 20, big, 0, 1 << 20)).isTrue();
 
                 ProcessHandle.of(first.pid()).orElseThrow().destroyForcibly(); // kill -9
-                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
-                NydusdProcess next = null;
-                while (System.nanoTime() < end) {
-                    next = m.daemonOf(snap);
-                    if (next != null && next.pid() != first.pid() && next.isHealthy()) {
-                        break;
-                    }
-                    Thread.sleep(100);
-                }
-                assertThat(next).isNotNull();
-                assertThat(next.pid()).as("a new daemon serves").isNotEqualTo(first.pid());
-                assertThat(next.isHealthy()).isTrue();
+                NydusdProcess next = awaitReplacement(m, snap, first.pid());
                 assertThat(device(mp)).as("the same FUSE mount, not a new one").isEqualTo(device);
 
                 ByteBuffer rest = ByteBuffer.allocate(big.length - (1 << 20));
@@ -109,6 +89,77 @@ class NydusdFailoverIT {
                 new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
             }
         }
+    }
+
+    @Test
+    void killedSharedDaemonIsFailedOverWithItsSubMounts() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
+                "needs root and FUSE");
+        Layout layout = new Layout(tmp.resolve("sn")).create();
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        for (long snap : new long[]{3, 4}) {
+            Path src = Files.createDirectories(tmp.resolve("src" + snap + "/etc"));
+            Files.writeString(src.resolve("name.txt"), "image " + snap + "\n");
+            Files.createDirectories(layout.bootstrap(snap).getParent());
+            new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                    .build(src.getParent(), layout.bootstrap(snap), null, blobs);
+        }
+        NydusdManager m = NydusdManager.open(layout, settings(layout, blobs, SnapshotterConfig.DaemonMode.SHARED));
+        try {
+            Instant now = Instant.now();
+            Path mp3 = m.mount(new SnapshotRecord(3, "sha256:l3", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            Path mp4 = m.mount(new SnapshotRecord(4, "sha256:l4", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            assertThat(Files.readString(mp3.resolve("etc/name.txt"))).isEqualTo("image 3\n");
+            assertThat(Files.readString(mp4.resolve("etc/name.txt"))).isEqualTo("image 4\n");
+            NydusdProcess first = m.daemonOf(3);
+            String device = device(layout.sharedMountpoint());
+
+            ProcessHandle.of(first.pid()).orElseThrow().destroyForcibly();
+            NydusdProcess next = awaitReplacement(m, 3, first.pid());
+            assertThat(device(layout.sharedMountpoint())).as("the same FUSE mount").isEqualTo(device);
+            // both sub-images, by the names the kernel cached (node ids carry each image's instance number)
+            assertThat(Files.readString(mp3.resolve("etc/name.txt"))).isEqualTo("image 3\n");
+            assertThat(Files.readString(mp4.resolve("etc/name.txt"))).isEqualTo("image 4\n");
+            assertThat(next.state()).isEqualTo("RUNNING");
+
+            m.umount(4); // the new daemon serves the API mounts too; its saved state follows
+            assertThat(Files.exists(mp4.resolve("etc"))).isFalse();
+            assertThat(Files.readString(mp3.resolve("etc/name.txt"))).isEqualTo("image 3\n");
+        } finally {
+            m.stopAll();
+            m.close();
+            if (FuseMount.isMounted(layout.sharedMountpoint())) {
+                new ProcessBuilder("umount", "-l", layout.sharedMountpoint().toString()).start()
+                        .waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private SnapshotterConfig settings(Layout layout, Path blobs, SnapshotterConfig.DaemonMode mode)
+            throws java.io.IOException {
+        Path seed = Files.writeString(tmp.resolve("seed.json"), "{\"device\":{\"backend\":{\"type\":\"localfs\","
+                + "\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}");
+        Path script = tmp.resolve("bin/nydusd");
+        Files.createDirectories(script.getParent());
+        Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                + "' -Xmx256m -cp '" + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName()
+                + " \"$@\"\n");
+        assertThat(script.toFile().setExecutable(true)).isTrue();
+        return new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed, script.toString(), mode, 2,
+                "info", SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
+    }
+
+    private static NydusdProcess awaitReplacement(NydusdManager m, long snap, long oldPid) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
+        NydusdProcess next = null;
+        while (System.nanoTime() < end) {
+            next = m.daemonOf(snap);
+            if (next != null && next.pid() != oldPid && next.isHealthy()) {
+                return next;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no healthy replacement of pid " + oldPid + " within 45 s: " + next);
     }
 
     /** The {@code major:minor} of the mount at {@code mp} in /proc/self/mountinfo. */
