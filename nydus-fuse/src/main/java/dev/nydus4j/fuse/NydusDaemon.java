@@ -436,7 +436,8 @@ public final class NydusDaemon implements AutoCloseable {
             }
             prefetcher = Prefetcher.start(image, prefetchList, pc, mp);
         }
-        RafsInstance inst = new RafsInstance(mp, number > 0 ? number : table.nextNumber(), bootstrap, config, image, device, Instant.now(),
+        RafsInstance inst = new RafsInstance(mp, number > 0 ? number : table.nextNumber(), bootstrap, config, image,
+                device, Instant.now(),
                 new FsMetrics(mp, config.rafs().iostatsFiles(), config.rafs().accessPattern(),
                         config.rafs().latestReadFiles()), prefetcher);
         try {

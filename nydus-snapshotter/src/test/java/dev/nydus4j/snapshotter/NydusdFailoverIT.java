@@ -36,7 +36,8 @@ class NydusdFailoverIT {
 
     @Test
     void killedDedicatedDaemonIsFailedOverWithoutARemount() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")), "needs root and FUSE");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
+                "needs root and FUSE");
         Layout layout = new Layout(tmp.resolve("sn")).create();
         long snap = 7;
         Path src = Files.createDirectories(tmp.resolve("src/etc"));
