@@ -172,10 +172,11 @@ final class StreamingPush implements AutoCloseable {
         written = true;
         join();
         if (error != null) {
-            throw new IOException("streaming the blob failed: " + error.getMessage(), error);
+            throw new IOException("streaming blob " + digest + " from " + file + " failed: " + error.getMessage(),
+                    error);
         }
         if (sent != size) {
-            throw new IOException("streamed " + sent + " bytes of a " + size + "-byte blob");
+            throw new IOException("streamed " + sent + " bytes of the " + size + "-byte blob " + digest);
         }
         upload.finish(digest);
     }
