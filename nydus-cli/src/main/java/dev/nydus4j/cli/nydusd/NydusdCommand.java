@@ -37,7 +37,14 @@ import java.util.concurrent.CountDownLatch;
         description = "Serves Nydus (RAFS) images over FUSE, fetching data lazily from a storage backend.",
         subcommands = {NydusdCommand.Fuse.class, NydusdCommand.Unsupported.class})
 public final class NydusdCommand implements Callable<Integer> {
-    private static final Logger LOG = LoggerFactory.getLogger(NydusdCommand.class);
+    /**
+     * Looked up when used, not when the class is initialised: this class is the first one of a nydusd start, and
+     * initialising slf4j here (~25 ms in a cold JVM) would delay picocli's model on the main thread; the backends and
+     * the daemon initialise it first, on the warm-up thread ({@link StartupWarmUp}).
+     */
+    private static Logger log() {
+        return LoggerFactory.getLogger(NydusdCommand.class);
+    }
 
     /** Options shared by the legacy form and {@code fuse}. */
     static class Options {
@@ -202,7 +209,7 @@ public final class NydusdCommand implements Callable<Integer> {
             watcher.setDaemon(true);
             watcher.start();
             exit.await();
-            LOG.info("nydusd exiting");
+            log().info("nydusd exiting");
             shutdown(daemon, api);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -222,12 +229,12 @@ public final class NydusdCommand implements Callable<Integer> {
                 api.close();
             }
         } catch (IOException e) {
-            LOG.warn("closing the API socket failed: {}", e.getMessage());
+            log().warn("closing the API socket failed: {}", e.getMessage());
         }
         try {
             daemon.close();
         } catch (IOException e) {
-            LOG.warn("unmounting failed: {}", e.getMessage());
+            log().warn("unmounting failed: {}", e.getMessage());
         }
     }
 
