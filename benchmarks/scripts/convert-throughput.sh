@@ -83,7 +83,6 @@ for i in $(seq 1 "$runs"); do
       --work-dir "$work/w$i" >/dev/null 2>"$work/nydusify-$i.err"; then
     echo "run $i: nydusify convert failed:" >&2; tail -20 "$work/nydusify-$i.err" >&2; exit 1
   fi
-  [[ -s "$work/nydusify-$i.err" ]] && { echo "run $i: nydusify said:" >&2; tail -5 "$work/nydusify-$i.err" >&2; }
   read -r e m u s < <(tail -1 "$work/time-$i")
   conv+=("$e"); rss+=("$m"); conv_cpu+=("$(python3 -c "print(f'{$u + $s:.2f}')")")
   conv_reg+=("$(python3 -c "print(f'{$(reg_cpu) - $g0:.2f}')")")
