@@ -22,6 +22,14 @@ import java.util.Objects;
  * nydusd's core: one FUSE mount serving one or more RAFS images (by virtual mountpoint), with upstream's daemon
  * states. Images are added at start ({@code --bootstrap}) or later ({@code POST /api/v1/mount}). Thread-safe;
  * {@link #close()} unmounts and releases every image.
+ *
+ * <p>Live upgrade and failover (kernel engine only): {@link #sendStates} saves the session to the
+ * {@code --supervisor} socket ({@link SavedState} + the /dev/fuse descriptor); a daemon made by {@link #upgrade}
+ * stays INIT, {@link #takeover} restores the images with the node-id numbering the kernel knows (READY), and
+ * {@link #startServing} serves the same mount (RUNNING) without mount(2) or FUSE_INIT, asking the kernel to resend
+ * what the previous daemon had read but not answered (failover policy {@code resend}; {@code flush} is treated the
+ * same; {@code none} leaves such requests waiting). The supervisor keeps the session alive while no daemon serves
+ * it: the kernel queues requests meanwhile (readers wait, nothing fails).
  */
 public final class NydusDaemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NydusDaemon.class);
