@@ -66,6 +66,17 @@ final class MountTable {
         return new Numbering(nextNumber.get(), pseudoInos, nextPseudoIno.get());
     }
 
+    /** Forgets a restored numbering after a failed takeover (nothing may be mounted), so that it can be retried. */
+    synchronized void resetNumbering() {
+        if (!instances.isEmpty()) {
+            throw new IllegalStateException("the numbering cannot be reset while images are mounted");
+        }
+        pseudoInos.clear();
+        pseudoPaths.clear();
+        nextPseudoIno.set(2);
+        nextNumber.set(1);
+    }
+
     /** Restores {@link #numbering()} of another daemon; only while nothing is mounted or resolved yet. */
     synchronized void restoreNumbering(Numbering n) {
         if (!instances.isEmpty() || !pseudoInos.isEmpty()) {

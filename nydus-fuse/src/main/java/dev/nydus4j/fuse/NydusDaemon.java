@@ -330,6 +330,7 @@ public final class NydusDaemon implements AutoCloseable {
                     // the takeover failure is what is reported
                 }
             }
+            table.resetNumbering(); // a retry (the supervisor still holds the session) starts afresh
             throw e;
         }
     }

@@ -304,6 +304,53 @@ class FailoverIT {
     }
 
     @Test
+    void aRefusedTakeoverLeavesTheDaemonInitAndCanBeRetried() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("a.txt"), "alpha\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        mp = Files.createDirectories(tmp.resolve("mnt"));
+        Path sup = tmp.resolve("supervisor.sock");
+        NydusDaemon a = NydusDaemon.start(new NydusDaemon.StartupImage(dev.nydus4j.storage.config.NydusdConfigParser
+                .parse("{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobs
+                        + "\"}}},\"mode\":\"direct\"}", "t"), image.bootstrap(), "/", null), mp,
+                BackendRegistry.discover(), "d5", sup.toString(), FuseEngine.KERNEL, 2);
+        try {
+            assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
+            CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
+            a.sendStates();
+            kept = received.get(20, TimeUnit.SECONDS);
+            daemonB = NydusDaemon.upgrade(mp, BackendRegistry.discover(), "d5", sup.toString(), 2, "resend");
+
+            String json = new String(kept.data(), StandardCharsets.UTF_8);
+            String[] bad = {json.replace(mp.toString(), "/elsewhere"), json.replace("\"d5\"", "\"d6\""),
+                    json.replace(image.bootstrap().toString(), tmp.resolve("gone.boot").toString())};
+            String[] why = {"is for mountpoint /elsewhere", "is daemon d6's, this daemon is d5", "gone.boot"};
+            for (int i = 0; i < bad.length; i++) {
+                CompletableFuture<Void> sent = sendOnce(sup, new FdSocket.Message(
+                        bad[i].getBytes(StandardCharsets.UTF_8), kept.fds()));
+                assertThatThrownBy(daemonB::takeover).hasMessageContaining(why[i]);
+                sent.get(10, TimeUnit.SECONDS);
+                assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.INIT);
+                assertThat(daemonB.instances()).isEmpty();
+            }
+            CompletableFuture<Void> sent = sendOnce(sup, kept);
+            daemonB.takeover();
+            sent.get(10, TimeUnit.SECONDS);
+            daemonB.startServing();
+            assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
+        } finally {
+            if (daemonB != null) {
+                daemonB.close();
+                daemonB = null;
+            }
+            a.close();
+        }
+        assertThat(FuseMount.isMounted(mp)).isFalse();
+    }
+
+    @Test
     void theLibfuseEngineCannotHandItsSessionOver() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src"));
         Files.writeString(src.resolve("a.txt"), "alpha\n");
