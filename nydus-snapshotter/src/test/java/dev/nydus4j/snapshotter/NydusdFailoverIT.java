@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * its session to its supervisor right after it starts; after a SIGKILL the watcher starts a daemon with
  * {@code --upgrade} that takes the session over, and the SAME mount (same device number: no remount) goes on
  * serving, including a file held open across the kill; a shared daemon keeps both sub-images and its API mounts.
- * Removing the image then unmounts.
+ * Removing the image then unmounts. Runs {@code ForkedNydusd}; {@code -Dnydus4j.failover.nydusd=bin/nydusd} runs the
+ * project's nydusd instead.
  */
 class NydusdFailoverIT {
     @TempDir
@@ -77,9 +78,13 @@ class NydusdFailoverIT {
             }
             assertThat(Files.readString(mp.resolve("etc/hello.txt"))).isEqualTo("hello failover\n");
             assertThat(Files.readAllBytes(mp.resolve("etc/big.bin"))).isEqualTo(big);
-            String log = Files.readString(layout.daemonLog("nydusd-" + snap).resolveSibling("stdout.log"),
-                    StandardCharsets.UTF_8);
-            assertThat(log).contains("took over the FUSE session");
+            StringBuilder log = new StringBuilder(); // ForkedNydusd logs to stdout, nydusd to --log-file
+            try (var files = Files.list(layout.daemonLog("nydusd-" + snap).getParent())) {
+                for (Path f : files.toList()) {
+                    log.append(Files.readString(f, StandardCharsets.UTF_8));
+                }
+            }
+            assertThat(log.toString()).contains("took over the FUSE session");
 
             m.umount(snap);
             assertThat(FuseMount.isMounted(mp)).as("removing the image unmounts").isFalse();
@@ -140,7 +145,12 @@ class NydusdFailoverIT {
             throws java.io.IOException {
         Path seed = Files.writeString(tmp.resolve("seed.json"), "{\"device\":{\"backend\":{\"type\":\"localfs\","
                 + "\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}");
-        Path script = tmp.resolve("bin/nydusd");
+        String given = System.getProperty("nydus4j.failover.nydusd"); // e.g. bin/nydusd: the real command line
+        Path script = given != null ? Path.of(given).toAbsolutePath() : tmp.resolve("bin/nydusd");
+        if (given != null) {
+            return new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed, script.toString(), mode, 2,
+                    "info", SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
+        }
         Files.createDirectories(script.getParent());
         Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
                 + "' -Xmx256m -cp '" + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName()
