@@ -126,6 +126,29 @@ class StreamingPushTest {
     }
 
     @Test
+    void aServerErrorOnTheStreamFailsNamingRepositoryBlobAndBytesSent() throws Exception {
+        byte[] data = random(3_000_000, 24);
+        String digest = RegistryClient.sha256(data);
+        Path file = tmp.resolve("failing.blob");
+        try (FaultProxy proxy = new FaultProxy(registry.host())) {
+            proxy.fault = (method, path) -> method.equals("PATCH") ? 500 : null;
+            try (RegistryStore store = store(proxy.host(), "push/failing");
+                 StreamingPush push = new StreamingPush(file, store.startStreamingUpload())) {
+                build(file, data, data.length).get(60, TimeUnit.SECONDS);
+                // a 5xx is no refusal of the streamed PATCH: no chunked retry here, the caller pushes the file
+                assertThatThrownBy(() -> push.complete(digest, data.length)).hasMessageContaining(digest)
+                        .hasMessageContaining("push/failing").hasMessageContaining("HTTP 500")
+                        .hasMessageContaining(data.length + " bytes sent");
+            }
+            assertThat(proxy.requests.stream().filter(r -> r.startsWith("PATCH "))).hasSize(1);
+            assertThat(proxy.requests).as("the upload was cancelled").anyMatch(r -> r.startsWith("DELETE "));
+        }
+        try (RegistryStore store = store(registry.host(), "push/failing")) {
+            assertThat(store.blobSize(digest)).isEmpty();
+        }
+    }
+
+    @Test
     void aBuildThatFailsMidwayCancelsTheStreamAndLeavesNoBlob() throws Exception {
         byte[] data = random(6_000_000, 23);
         Path file = tmp.resolve("broken.blob");
