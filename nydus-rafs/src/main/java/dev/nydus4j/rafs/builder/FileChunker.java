@@ -27,8 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * computed by a pool of hash threads, and one writer
  * thread takes the chunks in submission order, deduplicates them ({@link ChunkIndex}) and hands new ones to the
  * blob sink. Because decisions are made in submission order, the blob and the chunk lists are identical to a
- * sequential run. Memory is bounded: at most {@code 2 * hashThreads + 2} chunk buffers are in flight ({@code threads
- * + 2} with a {@link HashPool} shared between builds).
+ * sequential run. Memory is bounded: at most {@code min(8 * hashThreads + 8, 64)} chunk buffers, each with a buffer
+ * for its compressed form, are in flight, fewer for large chunks (see {@link #MAX_OWN_BUFFERS}); {@code threads + 2}
+ * with a {@link HashPool} shared between builds.
  *
  * <p>Chunk lists passed to {@link #chunk} are filled asynchronously; read them only after {@link #drain()}.
  * With {@code hashThreads == 0} everything happens on the caller's thread. Owns its threads: {@link #close()}
@@ -50,6 +51,17 @@ final class FileChunker implements AutoCloseable {
     }
 
     private static final AtomicInteger POOL_IDS = new AtomicInteger();
+    /**
+     * Chunk buffers of a build with its own hash threads. Chunks are stored in order and a buffer comes back only
+     * once its chunk is written, so one slow chunk (zstd takes ~4x longer on text than on random bytes; a hash thread
+     * descheduled while the cores also run the reader and the writer) holds up every buffer behind it: with {@code
+     * 2 * threads + 2} buffers the reader waited for a buffer while a hash thread had nothing to do during 6-10 % of
+     * a tar.gz conversion on 2 cores; with {@code 8 * threads + 8} during 0.4-1.3 % (benchmarks/RESULTS.md, session 4
+     * task B). The caps bound memory on many-core machines and for large chunks: at most 64 buffers and
+     * {@link #OWN_BUFFER_BYTES} of chunk buffers, but never fewer than {@code 2 * threads + 2}.
+     */
+    private static final int MAX_OWN_BUFFERS = 64;
+    private static final int OWN_BUFFER_BYTES = 32 << 20;
     private static final Pending STOP = new Pending(null, 0, 0, null, null, "stop", null);
 
     private final int chunkSize;
@@ -121,7 +133,7 @@ final class FileChunker implements AutoCloseable {
         int id = POOL_IDS.incrementAndGet();
         this.hashPool = shared != null ? shared.executor() : HashPool.newExecutor(hashThreads, "nydus-builder-" + id);
         // a shared pool's threads also serve other builds: fewer buffers per build keep the total bounded
-        this.maxBuffers = shared != null ? hashThreads + 2 : 2 * hashThreads + 2;
+        this.maxBuffers = shared != null ? hashThreads + 2 : ownBuffers(hashThreads, chunkSize);
         this.freeBuffers = new ArrayBlockingQueue<>(maxBuffers);
         this.ordered = new ArrayBlockingQueue<>(maxBuffers + 1);
         this.writer = new Thread(this::writeLoop, "nydus-builder-" + id + "-writer");
@@ -130,6 +142,12 @@ final class FileChunker implements AutoCloseable {
         if (shared != null) {
             shared.enter();
         }
+    }
+
+    /** Chunk buffers in flight for a build with {@code hashThreads} threads of its own ({@link #MAX_OWN_BUFFERS}). */
+    static int ownBuffers(int hashThreads, int chunkSize) {
+        int deep = Math.min(Math.min(8 * hashThreads + 8, MAX_OWN_BUFFERS), OWN_BUFFER_BYTES / Math.max(1, chunkSize));
+        return Math.max(2 * hashThreads + 2, deep);
     }
 
     /**

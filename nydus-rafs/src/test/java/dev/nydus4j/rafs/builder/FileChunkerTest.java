@@ -38,6 +38,26 @@ class FileChunkerTest {
         assertThat(Files.mismatch(tmp.resolve("blob0"), tmp.resolve("blob4"))).isEqualTo(-1L);
     }
 
+    /** The in-flight chunk buffers of a build with its own threads stay bounded in number and bytes. */
+    @Test
+    void inFlightBuffersAreBoundedByCountAndBytes() {
+        assertThat(FileChunker.ownBuffers(2, 1 << 20)).isEqualTo(24);
+        assertThat(FileChunker.ownBuffers(1, 4096)).isEqualTo(16);
+        // many cores: at most 64 buffers, but never fewer than two per thread plus two
+        assertThat(FileChunker.ownBuffers(16, 4096)).isEqualTo(64);
+        assertThat(FileChunker.ownBuffers(64, 4096)).isEqualTo(130);
+        // large chunks: 32 MiB of chunk buffers at most, again not fewer than two per thread plus two
+        assertThat(FileChunker.ownBuffers(2, 4 << 20)).isEqualTo(8);
+        assertThat(FileChunker.ownBuffers(2, 16 << 20)).isEqualTo(6);
+        for (int threads = 1; threads <= 64; threads++) {
+            for (int chunk = 4096; chunk <= 16 << 20; chunk <<= 1) {
+                int n = FileChunker.ownBuffers(threads, chunk);
+                assertThat(n).isBetween(2 * threads + 2, Math.max(2 * threads + 2, 64));
+                assertThat((long) n * chunk).isLessThanOrEqualTo(Math.max(32L << 20, (2L * threads + 2) * chunk));
+            }
+        }
+    }
+
     /**
      * Two builds running at once on one {@link HashPool} (nydusify's layers): while both run they digest on their
      * own threads, once the smaller ended the bigger one's chunks go to the pool; either way each output is
