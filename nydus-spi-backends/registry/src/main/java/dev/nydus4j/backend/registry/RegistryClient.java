@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
 
 /**
  * OCI distribution client for one registry host (what nydusify pulls and pushes with): manifests, blobs,
- * monolithic and chunked uploads, cross-repository mounts. Shares {@link RegistryTransport} (auth, TLS,
+ * monolithic, chunked and streamed uploads, cross-repository mounts. Shares {@link RegistryTransport} (auth, TLS,
  * plain http, timeouts) with the blob backend. Thread-safe; the caller closes it.
  */
 public final class RegistryClient implements AutoCloseable {
