@@ -80,10 +80,10 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     }
 
     /**
-     * One-shot digest of a whole number of {@link Blake3Lanes#LANE_BYTES} groups (so at least 32 full chunks), every
-     * chunk hashed by the lanes: unlike {@link #update}, which must keep the last chunk back because it cannot know
-     * it is the last, the final chunk's CV here simply stays out of the stack merges, so that the top parent gets
-     * the ROOT flag. Builder chunks (1 MiB by default) take this path.
+     * One-shot digest of a whole number of {@link Blake3Lanes#LANE_BYTES} groups (so at least
+     * {@value Blake3Lanes#LANES} full chunks), every chunk hashed by the lanes: unlike {@link #update}, which must
+     * keep the last chunk back because it cannot know it is the last, the final chunk's CV here simply stays out of
+     * the stack merges, so that the top parent gets the ROOT flag. Builder chunks (1 MiB by default) take this path.
      */
     private byte[] digestWholeLanes(byte[] b, int off, int len) {
         lanes = new Blake3Lanes();
