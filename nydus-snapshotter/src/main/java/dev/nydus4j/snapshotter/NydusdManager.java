@@ -311,6 +311,41 @@ final class NydusdManager implements RemoteFs {
         }
     }
 
+    /**
+     * Live upgrade of daemon {@code id} (recover_policy failover only): the running daemon saves its session
+     * (sendfd) and exits through its API, leaving the mount to the supervisor; a new daemon started with
+     * {@code --upgrade} takes the session over and starts. The mount, its open files and the containers stay;
+     * requests meanwhile wait in the kernel, and those the old daemon read but did not answer are resent. Unlike
+     * upstream's order (new daemon INIT before the old one exits) the old daemon goes first: both would bind the same
+     * API socket path. The wait is the new daemon's start-up.
+     *
+     * @throws IllegalStateException when the daemon is unknown or recover_policy is not failover
+     */
+    synchronized void liveUpgrade(String id) throws IOException {
+        NydusdProcess old = daemons.get(id);
+        NydusdSupervisor sup = supervisors.get(id);
+        if (old == null || sup == null || settings.recoverPolicy() != SnapshotterConfig.RecoverPolicy.FAILOVER) {
+            throw new IllegalStateException("nydusd " + id + " cannot be upgraded live: "
+                    + (old == null ? "no such daemon" : "recover_policy is not failover"));
+        }
+        saveSession(old); // the state as of now (a shared daemon's mounts change)
+        if (!sup.hasState()) {
+            throw new IllegalStateException("nydusd " + id + " did not save its FUSE session");
+        }
+        ApiClient.Response r = old.api().send("PUT", "/api/v1/daemon/exit", null);
+        if (!r.isSuccess()) {
+            throw new IOException("nydusd " + id + " refused PUT /api/v1/daemon/exit: " + r.status() + " " + r.body());
+        }
+        ProcessHandle.of(old.pid()).ifPresent(h -> {
+            try {
+                h.onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("nydusd {} (pid {}) did not exit: {}; killing it", id, old.pid(), e.toString());
+            }
+        });
+        failoverOrRestart(id); // the watcher may run too: it finds the daemon replaced
+    }
+
     /** Starts a daemon; with recover_policy failover it gets a supervisor socket and saves its session there. */
     private NydusdProcess spawnDaemon(String id, Path mountpoint, Path config, Path bootstrap) throws IOException {
         if (settings.recoverPolicy() != SnapshotterConfig.RecoverPolicy.FAILOVER) {

@@ -143,6 +143,14 @@ class NydusdFailoverIT {
             assertThat(Files.readString(mp4.resolve("etc/name.txt"))).isEqualTo("image 4\n");
             assertThat(next.state()).isEqualTo("RUNNING");
 
+            // live upgrade of the replacement: old exits through its API, the next one takes over, same mount
+            m.liveUpgrade(NydusdManager.SHARED_ID);
+            NydusdProcess upgraded = m.daemonOf(3);
+            assertThat(upgraded.pid()).isNotEqualTo(next.pid());
+            assertThat(ProcessHandle.of(next.pid()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+            assertThat(device(layout.sharedMountpoint())).isEqualTo(device);
+            assertThat(Files.readString(mp4.resolve("etc/name.txt"))).isEqualTo("image 4\n");
+
             m.umount(4); // the new daemon serves the API mounts too; its saved state follows
             assertThat(Files.exists(mp4.resolve("etc"))).isFalse();
             assertThat(Files.readString(mp3.resolve("etc/name.txt"))).isEqualTo("image 3\n");
