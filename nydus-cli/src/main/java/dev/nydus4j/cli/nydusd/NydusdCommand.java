@@ -57,10 +57,9 @@ public final class NydusdCommand implements Callable<Integer> {
         @Option(names = "--id", scope = ScopeType.INHERIT, description = "Daemon id (reported by the API).")
         String id;
         @Option(names = "--supervisor", scope = ScopeType.INHERIT, paramLabel = "PATH",
-                description = "Supervisor socket of upstream's live upgrade: accepted and reported by GET"
-                        + " /api/v1/daemon, but no state is saved to it (PUT /api/v1/daemon/fuse/sendfd and"
-                        + " /takeover answer 501, --upgrade is refused); a restarted daemon clears the stale mount"
-                        + " and mounts again instead.")
+                description = "Supervisor Unix socket for live upgrade and failover (kernel FUSE engine):"
+                        + " PUT /api/v1/daemon/fuse/sendfd sends the daemon's state and /dev/fuse descriptor there"
+                        + " (SCM_RIGHTS); an --upgrade daemon takes them back (PUT /api/v1/daemon/fuse/takeover).")
         String supervisor;
         @Option(names = {"-l", "--log-level"}, scope = ScopeType.INHERIT, defaultValue = "info",
                 description = "trace, debug, info, warn, error (default: ${DEFAULT-VALUE}).")
@@ -73,13 +72,18 @@ public final class NydusdCommand implements Callable<Integer> {
         @Option(names = "--rlimit-nofile", scope = ScopeType.INHERIT, hidden = true)
         long rlimitNofile;
         @Option(names = "--upgrade", scope = ScopeType.INHERIT,
-                description = "Start in upgrade mode (not supported: refused).")
+                description = "Upgrade/failover mode (needs --supervisor, --apisock, the kernel engine): mount"
+                        + " nothing, stay INIT until PUT /api/v1/daemon/fuse/takeover restores the images and FUSE"
+                        + " session saved to the supervisor, then PUT /api/v1/daemon/start serves the existing mount"
+                        + " (--bootstrap and --config are not used: the saved state names the images).")
         boolean upgrade;
         @Option(names = {"-M", "--mountpoint"}, paramLabel = "DIR", scope = ScopeType.INHERIT,
                 description = "FUSE mountpoint (must exist).")
         Path mountpoint;
         @Option(names = "--failover-policy", scope = ScopeType.INHERIT, defaultValue = "resend",
-                description = "none, resend or flush (accepted; failover is not supported).")
+                description = "What an --upgrade daemon does with requests the previous daemon read but never"
+                        + " answered: resend (default) and flush have the kernel queue them again"
+                        + " (FUSE_NOTIFY_RESEND, Linux 6.9+); none leaves them waiting.")
         String failoverPolicy;
         @Option(names = {"--fuse-threads", "--thread-num"}, scope = ScopeType.INHERIT, defaultValue = "4",
                 description = "FUSE worker threads, 1..1024 (the kernel engine's; libfuse2 sizes its own pool).")
@@ -149,9 +153,6 @@ public final class NydusdCommand implements Callable<Integer> {
     }
 
     static int serve(Options o) throws Exception {
-        if (o.upgrade) {
-            throw new IllegalArgumentException("--upgrade (live upgrade / takeover) is not supported by nydus4j");
-        }
         if (o.writable) {
             throw new IllegalArgumentException("--writable is not supported: nydus4j serves images read-only");
         }
@@ -185,11 +186,27 @@ public final class NydusdCommand implements Callable<Integer> {
         }
         List<String> prefetch = o.prefetchFiles == null ? null : prefetchList(o.prefetchFiles);
 
+        if (o.upgrade) {
+            if (o.supervisor == null) {
+                throw new IllegalArgumentException("--upgrade needs --supervisor (where the FUSE session is taken"
+                        + " from)");
+            }
+            if (o.apisock == null) {
+                throw new IllegalArgumentException("--upgrade needs --apisock (the takeover is asked for through"
+                        + " PUT /api/v1/daemon/fuse/takeover)");
+            }
+            if (engine != dev.nydus4j.fuse.FuseEngine.KERNEL) {
+                throw new IllegalArgumentException("--upgrade needs the kernel FUSE engine (root): libfuse cannot"
+                        + " serve a taken-over session");
+            }
+        }
         BackendRegistry registry = BackendRegistry.discover();
         CountDownLatch exit = new CountDownLatch(1);
         NydusDaemon.StartupImage image = o.bootstrap == null ? null
                 : new NydusDaemon.StartupImage(config, o.bootstrap, o.virtualMountpoint, prefetch);
-        NydusDaemon daemon = NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor, engine, o.threads);
+        NydusDaemon daemon = o.upgrade
+                ? NydusDaemon.upgrade(o.mountpoint, registry, o.id, o.supervisor, o.threads, o.failoverPolicy)
+                : NydusDaemon.start(image, o.mountpoint, registry, o.id, o.supervisor, engine, o.threads);
         ApiServer api = null;
         try {
             if (o.apisock != null) {
