@@ -14,6 +14,12 @@ import java.nio.file.StandardCopyOption;
  * {@link #close()} is idempotent and removes an uncommitted temporary file. Not thread-safe.
  */
 final class BlobOutput implements AutoCloseable {
+    /**
+     * Gathers the small writes (tar headers, small chunks, metadata); a write at least this large goes straight
+     * through, as most compressed 1 MiB chunks do, instead of being copied into the buffer first.
+     */
+    static final int BUFFER_BYTES = 64 << 10;
+
     private final Path blobPath;
     private final Path blobDir;
     private Path temp;
@@ -42,10 +48,10 @@ final class BlobOutput implements AutoCloseable {
         }
         if (out == null) {
             if (blobPath != null) {
-                out = new BufferedOutputStream(Files.newOutputStream(blobPath), 1 << 20);
+                out = new BufferedOutputStream(Files.newOutputStream(blobPath), BUFFER_BYTES);
             } else {
                 temp = Files.createTempFile(blobDir, ".blob-", ".tmp");
-                out = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 20);
+                out = new BufferedOutputStream(Files.newOutputStream(temp), BUFFER_BYTES);
             }
         }
         return out;
