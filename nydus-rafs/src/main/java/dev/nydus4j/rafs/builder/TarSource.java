@@ -11,10 +11,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
-import java.util.zip.GZIPInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.SequenceInputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.FileTime;
@@ -37,6 +38,8 @@ final class TarSource {
     private static final String LIBARCHIVE_XATTR = "LIBARCHIVE.xattr.";
     /** RAFS symlink targets are at most one block (spec 3.11); Linux allows 4095 + NUL. */
     static final int MAX_SYMLINK_BYTES = 4095;
+    /** Compressed bytes read at a time from a tar.gz source. */
+    private static final int GZIP_READ_BYTES = 1 << 18;
 
     private final String resource;
     private final FileChunker chunker;
@@ -87,15 +90,14 @@ final class TarSource {
 
     /** Detects gzip / zstd by magic and wraps the stream accordingly. */
     static InputStream decompressing(InputStream raw, String resource) throws IOException {
-        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
-        in.mark(4);
-        byte[] magic = in.readNBytes(4);
-        in.reset();
+        byte[] magic = raw.readNBytes(4);
         if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
-            // the JDK's inflater stream (concatenated members included) is ~15% faster than commons-compress's,
-            // and inflating is the serial part of a tar.gz conversion
-            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
+            // inflating is the serial part of a tar.gz conversion; see GzipMembersInputStream for why not the JDK's
+            // GZIPInputStream (under a BufferedInputStream, with another one below it to sniff the magic)
+            return new BufferedInputStream(new GzipMembersInputStream(raw, magic, GZIP_READ_BYTES), 1 << 16);
         }
+        InputStream in = new BufferedInputStream(new SequenceInputStream(new ByteArrayInputStream(magic), raw),
+                1 << 16);
         if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
             return new BufferedInputStream(new ZstdCompressorInputStream(in), 1 << 16);

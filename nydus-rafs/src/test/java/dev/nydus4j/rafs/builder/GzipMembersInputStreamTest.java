@@ -1,0 +1,189 @@
+package dev.nydus4j.rafs.builder;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.zip.CRC32;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+import java.util.zip.ZipException;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class GzipMembersInputStreamTest {
+    private static final Random RANDOM = new Random(20261128);
+
+    /** Half random bytes, half text: both stored and Huffman-coded deflate blocks. */
+    private static byte[] data(int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; ) {
+            int piece = Math.min(n - i, 1 + RANDOM.nextInt(9000));
+            if (RANDOM.nextBoolean()) {
+                byte[] r = new byte[piece];
+                RANDOM.nextBytes(r);
+                System.arraycopy(r, 0, b, i, piece);
+            } else {
+                for (int k = 0; k < piece; k++) {
+                    b[i + k] = (byte) ('a' + (k * 7 + i) % 13);
+                }
+            }
+            i += piece;
+        }
+        return b;
+    }
+
+    private static byte[] gzip(byte[] plain) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream g = new GZIPOutputStream(out)) {
+            g.write(plain);
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** Reads everything with reads of random sizes (1 byte to 300 KiB, and single-byte read()). */
+    private static byte[] readAll(InputStream in) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[300 << 10];
+        while (true) {
+            if (RANDOM.nextInt(50) == 0) {
+                int c = in.read();
+                if (c < 0) {
+                    break;
+                }
+                out.write(c);
+                continue;
+            }
+            int n = in.read(buf, 0, 1 + RANDOM.nextInt(buf.length));
+            if (n < 0) {
+                break;
+            }
+            out.write(buf, 0, n);
+        }
+        return out.toByteArray();
+    }
+
+    /** A source that returns at most {@code max} bytes per read, as pipes and sockets do. */
+    private static InputStream trickle(byte[] b, int max) {
+        return new ByteArrayInputStream(b) {
+            @Override
+            public synchronized int read(byte[] buf, int off, int len) {
+                return super.read(buf, off, Math.min(len, 1 + RANDOM.nextInt(max)));
+            }
+        };
+    }
+
+    /** The stream over {@code gz} whose first (up to) four bytes were read by the caller, as TarSource does. */
+    private static GzipMembersInputStream open(byte[] gz, int bufSize) throws IOException {
+        int head = Math.min(4, gz.length);
+        return new GzipMembersInputStream(new ByteArrayInputStream(gz, head, gz.length - head),
+                Arrays.copyOf(gz, head), bufSize);
+    }
+
+    @Test
+    void decodesWhatTheJdkDecodesForAnyReadAndBufferSize() throws IOException {
+        byte[] a = data(3 << 20);
+        byte[] b = data(70_000);
+        byte[] gz = concat(gzip(a), gzip(new byte[0]), gzip(b));
+        byte[] expected;
+        try (InputStream jdk = new GZIPInputStream(new ByteArrayInputStream(gz))) {
+            expected = jdk.readAllBytes();
+        }
+        assertThat(expected).isEqualTo(concat(a, b));
+        for (int bufSize : new int[] {512, 4096, 1 << 18}) {
+            // with and without bytes the caller read ahead
+            try (InputStream in = new GzipMembersInputStream(trickle(gz, 10_000), new byte[0], bufSize)) {
+                assertThat(readAll(in)).as("buffer %d", bufSize).isEqualTo(expected);
+            }
+            try (InputStream in = open(gz, bufSize)) {
+                assertThat(readAll(in)).as("buffer %d", bufSize).isEqualTo(expected);
+                assertThat(in.read()).isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void headerFieldsAreSkippedAndTheHeaderCrcIsChecked() throws IOException {
+        byte[] plain = "hello, gzip header fields\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] member = gzip(plain);
+        // rebuild the member with FEXTRA, FNAME, FCOMMENT and FHCRC around the same deflate data and trailer
+        ByteArrayOutputStream h = new ByteArrayOutputStream();
+        h.write(new byte[] {0x1f, (byte) 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3});
+        h.write(new byte[] {5, 0, 'A', 'B', 1, 0, 'x'});
+        h.writeBytes("name.tar\0".getBytes(StandardCharsets.US_ASCII));
+        h.writeBytes("a comment\0".getBytes(StandardCharsets.US_ASCII));
+        CRC32 crc = new CRC32();
+        crc.update(h.toByteArray());
+        int hcrc = (int) crc.getValue() & 0xffff;
+        byte[] header = concat(h.toByteArray(), new byte[] {(byte) hcrc, (byte) (hcrc >>> 8)});
+        byte[] full = concat(header, Arrays.copyOfRange(member, 10, member.length));
+        try (InputStream in = open(full, 512)) {
+            assertThat(in.readAllBytes()).isEqualTo(plain);
+        }
+        byte[] badHcrc = full.clone();
+        badHcrc[header.length - 1] ^= 1;
+        assertThatThrownBy(() -> open(badHcrc, 512))
+                .isInstanceOf(ZipException.class).hasMessageContaining("header CRC");
+    }
+
+    @Test
+    void bytesAfterTheLastMemberThatAreNotGzipAreIgnoredLikeTheJdkDoes() throws IOException {
+        byte[] plain = data(100_000);
+        byte[] gz = concat(gzip(plain), new byte[1024]);
+        try (InputStream in = open(gz, 4096)) {
+            assertThat(in.readAllBytes()).isEqualTo(plain);
+        }
+        try (InputStream jdk = new GZIPInputStream(new ByteArrayInputStream(gz))) {
+            assertThat(jdk.readAllBytes()).isEqualTo(plain);
+        }
+    }
+
+    @Test
+    void corruptTrailerDataAndTruncationFailWithTheOffset() throws IOException {
+        byte[] plain = data(200_000);
+        byte[] gz = gzip(plain);
+        byte[] badCrc = gz.clone();
+        badCrc[gz.length - 8] ^= 0x40;
+        assertThatThrownBy(() -> readAll(open(badCrc, 4096)))
+                .isInstanceOf(ZipException.class)
+                .hasMessageContaining("CRC-32").hasMessageContaining("at byte " + (gz.length - 8));
+        byte[] badSize = gz.clone();
+        badSize[gz.length - 1] ^= 0x01;
+        assertThatThrownBy(() -> readAll(open(badSize, 4096)))
+                .isInstanceOf(ZipException.class).hasMessageContaining("size");
+        for (int cut : new int[] {gz.length - 3, gz.length - 8, gz.length / 2, 12}) {
+            byte[] truncated = Arrays.copyOf(gz, cut);
+            assertThatThrownBy(() -> readAll(open(truncated, 4096)))
+                    .as("cut at %d", cut).isInstanceOf(EOFException.class).hasMessageContaining("truncated");
+        }
+        byte[] flipped = gz.clone();
+        flipped[gz.length / 3] ^= 0x10;
+        assertThatThrownBy(() -> readAll(open(flipped, 4096)))
+                .isInstanceOf(IOException.class).hasMessageContaining("gzip");
+    }
+
+    @Test
+    void notGzipOrEmptyInputIsRejected() {
+        assertThatThrownBy(() -> open(new byte[] {0x1f, (byte) 0x8c, 8}, 512))
+                .isInstanceOf(ZipException.class).hasMessageContaining("not in gzip format");
+        assertThatThrownBy(() -> open(new byte[] {0x1f, (byte) 0x8b, 7, 0, 0, 0, 0, 0, 0, 3}, 512))
+                .isInstanceOf(ZipException.class).hasMessageContaining("compression method 7");
+        assertThatThrownBy(() -> open(new byte[0], 512))
+                .isInstanceOf(EOFException.class);
+    }
+}
