@@ -49,6 +49,8 @@ public final class NydusDaemon implements AutoCloseable {
     private final String supervisor;
     private volatile FuseMount mount;
     private volatile State state = State.INIT;
+    /** The registry_auth last applied per virtual mountpoint through the API (saved for a takeover). */
+    private final java.util.Map<String, String> hotAuths = new java.util.concurrent.ConcurrentHashMap<>();
     /** Prefetch lists given at mount time (null values are not stored: the image's own table). */
     private final java.util.Map<String, List<String>> prefetchLists = new java.util.concurrent.ConcurrentHashMap<>();
     /** {@code --upgrade}: the FUSE mountpoint whose session {@link #takeover} restores; null otherwise. */
@@ -257,7 +259,7 @@ public final class NydusDaemon implements AutoCloseable {
         List<SavedState.Mount> mounts = new java.util.ArrayList<>();
         for (RafsInstance i : table.all()) {
             mounts.add(new SavedState.Mount(i.mountpoint(), i.number(), i.bootstrap().toAbsolutePath().toString(),
-                    i.config(), prefetchLists.get(i.mountpoint())));
+                    i.config(), prefetchLists.get(i.mountpoint()), hotAuths.get(i.mountpoint())));
         }
         SavedState st = new SavedState(id, m.mountpoint().toString(), n, table.numbering(), k.rootNegatives(),
                 mounts);
@@ -349,6 +351,9 @@ public final class NydusDaemon implements AutoCloseable {
             RafsInstance inst = mountImage(m.mountpoint(), Path.of(m.bootstrap()), m.config(), m.prefetchFiles(),
                     m.number());
             ops.adoptAfterTakeover(inst);
+            if (m.registryAuth() != null) {
+                registryAuth(m.mountpoint(), m.registryAuth()); // credentials rotated through the API stay rotated
+            }
         }
     }
 
@@ -480,6 +485,7 @@ public final class NydusDaemon implements AutoCloseable {
             throw new IllegalArgumentException("nothing is mounted at " + mp);
         }
         prefetchLists.remove(mp);
+        hotAuths.remove(mp);
         FuseMount m = mount;
         if (m != null) {
             List<String> rootNames = List.of();
@@ -515,8 +521,13 @@ public final class NydusDaemon implements AutoCloseable {
      * @return false when nothing is mounted there or its backend is not a registry
      */
     public boolean registryAuth(String virtualMountpoint, String auth) {
-        HotBackend h = hotBackends.get(MountTable.normalize(virtualMountpoint));
-        return h != null && h.registryAuth(auth);
+        String mp = MountTable.normalize(virtualMountpoint);
+        HotBackend h = hotBackends.get(mp);
+        boolean applied = h != null && h.registryAuth(auth);
+        if (applied) {
+            hotAuths.put(mp, auth); // a daemon taking the session over applies it again
+        }
+        return applied;
     }
 
     /** The instance at a virtual mountpoint, or null. */

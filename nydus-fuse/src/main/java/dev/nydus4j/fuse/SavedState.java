@@ -18,8 +18,9 @@ import java.util.Map;
  * the next daemon restores from it ({@code /takeover}): JSON with the daemon id, the FUSE mountpoint, the
  * parameters FUSE_INIT settled, the numbering behind the kernel's node ids (instance numbers, pseudo directories),
  * the negative names cached in the pseudo root, and every image served (virtual mountpoint, bootstrap, the config
- * as parsed, the prefetch list). The format is nydus4j's own ({@value #FORMAT}); upstream's Rust state is not
- * readable by it, nor this by upstream.
+ * as parsed, the prefetch list, a registry_auth set through the API). Secrets travel in clear, as in upstream's
+ * state: the supervisor socket must be reachable by root only. The format is nydus4j's own ({@value #FORMAT});
+ * upstream's Rust state is not readable by it, nor this by upstream.
  *
  * @param daemonId      {@code --id} of the daemon that saved it, or null
  * @param mountpoint    the FUSE mountpoint (absolute)
@@ -34,8 +35,12 @@ record SavedState(String daemonId, String mountpoint, FuseInit.Negotiated fuse, 
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    /** One image served: where, from which bootstrap, with which config and prefetch list (null: the image's). */
-    record Mount(String mountpoint, int number, String bootstrap, NydusdConfig config, List<String> prefetchFiles) {
+    /**
+     * One image served: where, from which bootstrap, with which config and prefetch list (null: the image's), and
+     * the registry_auth last set through {@code PUT /api/v1/config} (null: none).
+     */
+    record Mount(String mountpoint, int number, String bootstrap, NydusdConfig config, List<String> prefetchFiles,
+                 String registryAuth) {
     }
 
     byte[] toJson() {
@@ -64,6 +69,9 @@ record SavedState(String daemonId, String mountpoint, FuseInit.Negotiated fuse, 
             if (m.prefetchFiles() != null) {
                 ArrayNode p = o.putArray("prefetch_files");
                 m.prefetchFiles().forEach(p::add);
+            }
+            if (m.registryAuth() != null) {
+                o.put("registry_auth", m.registryAuth());
             }
         }
         try {
@@ -115,7 +123,8 @@ record SavedState(String daemonId, String mountpoint, FuseInit.Negotiated fuse, 
                 }
                 mounts.add(new Mount(field(m, "mountpoint", source).asText(),
                         field(m, "instance_number", source).asInt(), field(m, "bootstrap", source).asText(),
-                        JSON.treeToValue(field(m, "config", source), NydusdConfig.class), prefetch));
+                        JSON.treeToValue(field(m, "config", source), NydusdConfig.class), prefetch,
+                        m.path("registry_auth").isTextual() ? m.get("registry_auth").asText() : null));
             }
             String id = root.path("daemon_id").isTextual() ? root.get("daemon_id").asText() : null;
             return new SavedState(id, field(root, "mountpoint", source).asText(), fuse, numbering, negatives, mounts);

@@ -38,13 +38,16 @@ class SavedStateTest {
         NydusdConfig local = NydusdConfigParser.parse(LOCALFS, "localfs");
         SavedState st = new SavedState("d1", "/mnt/x", new FuseInit.Negotiated(31, FuseInit.WANTED, 131072, 256),
                 new MountTable.Numbering(3, Map.of("/snap", 2L), 3), List.of("absent"),
-                List.of(new SavedState.Mount("/snap/1", 1, "/b/1.boot", reg, List.of("/etc", "/usr/bin")),
-                        new SavedState.Mount("/snap/2", 2, "/b/2.boot", local, null)));
+                List.of(new SavedState.Mount("/snap/1", 1, "/b/1.boot", reg, List.of("/etc", "/usr/bin"),
+                                "bmV3OmF1dGg="),
+                        new SavedState.Mount("/snap/2", 2, "/b/2.boot", local, null, null)));
         SavedState back = SavedState.parse(st.toJson(), "test");
         assertThat(back).isEqualTo(st);
         assertThat(back.mounts().get(0).config()).isEqualTo(reg);
         assertThat(back.mounts().get(0).config().backend().config()).containsEntry("auth", "dXNlcjpwYXNz");
         assertThat(back.mounts().get(1).prefetchFiles()).isNull();
+        assertThat(back.mounts().get(0).registryAuth()).isEqualTo("bmV3OmF1dGg=");
+        assertThat(back.mounts().get(1).registryAuth()).isNull();
     }
 
     @Test
