@@ -22,7 +22,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * been decoded (by a lookup, readdir or getattr of that directory), so unknown numbers are "no such inode" as with
  * the whole-image index. Where a directory was found is remembered; its {@code ..} must name that directory, and a
  * directory found in two places is corrupt (this is how cycles and hard-linked directories are caught without a
- * whole walk). Decoded inodes are cached for good (at most one per inode of the image; a directory keeps its entry
+ * whole walk). A whole walk ({@link #counts}, {@link #sortedInos}, so {@link RafsImage#inodeNumbers}) finds every
+ * inode reachable from the root, and all are served from then on: nydusd relies on this after taking a FUSE session
+ * over, when the kernel holds node ids it got from the previous daemon (pinned by DirectTakeoverWalkTest); numbers
+ * that are no inode of the tree stay unknown. Decoded inodes are cached for good (at most one per inode of the image; a directory keeps its entry
  * names, a file its chunk list, as the whole-image index does for every inode). Thread-safe: decoding is a pure
  * function of the immutable bootstrap bytes; racing first uses decode equal objects and one is kept.
  */
