@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -276,7 +277,9 @@ public final class ImageBuilder {
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = Files.createTempFile(dir, ".bootstrap-", ".tmp");
         try {
-            Files.write(tmp, bytes);
+            try (OutputStream out = BlobOutput.openForWrite(tmp)) { // no truncation: see there
+                out.write(bytes);
+            }
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);

@@ -37,6 +37,29 @@ class ImageBuilderDirectoryTest {
         }
     }
 
+    /**
+     * Outputs are opened without truncation when they are empty (temporary files) and with it when they hold
+     * something: a blob and a bootstrap written over longer old files are exactly the new ones.
+     */
+    @Test
+    void blobAndBootstrapReplaceLongerExistingFilesAndFillEmptyOnes() throws Exception {
+        Path src = tmp.resolve("src");
+        TreeGenerator.generate(src, TreeGenerator.options().seed(7).chunkSize(4096).scale(1));
+        BuildOptions o = BuildOptions.defaults().withChunkSize(4096);
+        Path blobs = Files.createDirectory(tmp.resolve("blobs"));
+        BuildResult fresh = new ImageBuilder(o).build(src, tmp.resolve("fresh.boot"), null, blobs);
+        long blobSize = Files.size(fresh.blob());
+        Path oldBlob = Files.write(tmp.resolve("old.blob"), new byte[(int) blobSize + 100_000]);
+        long bootSize = Files.size(tmp.resolve("fresh.boot"));
+        Path oldBoot = Files.write(tmp.resolve("old.boot"), new byte[(int) bootSize + 5000]);
+        Path emptyBlob = Files.createFile(tmp.resolve("empty.blob"));
+        new ImageBuilder(o).build(src, oldBoot, oldBlob, null);
+        new ImageBuilder(o).build(src, tmp.resolve("second.boot"), emptyBlob, null);
+        assertThat(Files.mismatch(oldBlob, fresh.blob())).isEqualTo(-1L);
+        assertThat(Files.mismatch(emptyBlob, fresh.blob())).isEqualTo(-1L);
+        assertThat(Files.mismatch(oldBoot, tmp.resolve("fresh.boot"))).isEqualTo(-1L);
+    }
+
     @Test
     void generatedTreeRoundTripsThroughV6BootstrapAndBlob() throws Exception {
         Path src = tmp.resolve("src");
