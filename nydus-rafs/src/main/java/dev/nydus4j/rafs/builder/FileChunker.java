@@ -55,10 +55,11 @@ final class FileChunker implements AutoCloseable {
      * Chunk buffers of a build with its own hash threads. Chunks are stored in order and a buffer comes back only
      * once its chunk is written, so one slow chunk (zstd takes ~4x longer on text than on random bytes; a hash thread
      * descheduled while the cores also run the reader and the writer) holds up every buffer behind it: with {@code
-     * 2 * threads + 2} buffers the reader waited for a buffer while a hash thread had nothing to do during 6-10 % of
-     * a tar.gz conversion on 2 cores; with {@code 8 * threads + 8} during 0.4-1.3 % (benchmarks/RESULTS.md, session 4
-     * task B). The caps bound memory on many-core machines and for large chunks: at most 64 buffers and
-     * {@link #OWN_BUFFER_BYTES} of chunk buffers, but never fewer than {@code 2 * threads + 2}.
+     * 2 * threads + 2} buffers a core had nothing to run (reader waiting for a buffer, writer for the oldest chunk,
+     * at most one hash thread busy) in 5.5-10.8 % of the samples of a tar.gz conversion on 2 cores; with {@code 8 *
+     * threads + 8} in 0.4-1.5 % (benchmarks/RESULTS.md, session 4 task B). The caps bound memory on many-core
+     * machines and for large chunks: at most 64 buffers and {@link #OWN_BUFFER_BYTES} of chunk buffers, but never
+     * fewer than {@code 2 * threads + 2}.
      */
     private static final int MAX_OWN_BUFFERS = 64;
     private static final int OWN_BUFFER_BYTES = 32 << 20;
