@@ -137,8 +137,8 @@ final class NydusdManager implements RemoteFs {
             // the shared daemon stays without images, as upstream's: it lives as long as the snapshotter
         } else if (d != null) {
             daemons.remove(inst.daemonId());
+            closeSupervisor(inst.daemonId()); // first: a session nobody serves would make the unmount wait
             d.stop();
-            closeSupervisor(inst.daemonId());
         }
         Files.deleteIfExists(Path.of(inst.config()));
         save();
@@ -162,13 +162,13 @@ final class NydusdManager implements RemoteFs {
     }
 
     synchronized void stopAll() throws IOException {
+        for (String id : List.copyOf(supervisors.keySet())) {
+            closeSupervisor(id); // first: a session nobody serves would make the unmount wait
+        }
         for (NydusdProcess d : List.copyOf(daemons.values())) {
             d.stop();
         }
         daemons.clear();
-        for (String id : List.copyOf(supervisors.keySet())) {
-            closeSupervisor(id);
-        }
         instances.clear();
         save();
     }
@@ -243,6 +243,8 @@ final class NydusdManager implements RemoteFs {
 
     /** Starts daemon {@code id} again after unmounting its stale FUSE mountpoint, and mounts its instances. */
     private void restart(String id) throws IOException {
+        // a kept session would outlive the old mount and make its unmount wait; the new daemon saves a new one
+        closeSupervisor(id);
         NydusdProcess old = daemons.remove(id);
         if (old != null) {
             old.stop();
@@ -401,6 +403,10 @@ final class NydusdManager implements RemoteFs {
         }
     }
 
+    /**
+     * Drops the session a supervisor keeps. When no daemon serves it any more, closing the last /dev/fuse descriptor
+     * aborts the FUSE connection: requests then fail (ENOTCONN) instead of waiting, so the mount can be removed.
+     */
     private void closeSupervisor(String id) {
         NydusdSupervisor sup = supervisors.remove(id);
         if (sup != null) {
@@ -409,11 +415,11 @@ final class NydusdManager implements RemoteFs {
     }
 
     private void drop(String id) throws IOException {
+        closeSupervisor(id);
         NydusdProcess old = daemons.remove(id);
         if (old != null) {
             old.stop();
         }
-        closeSupervisor(id);
         instances.values().removeIf(i -> i.daemonId().equals(id));
         save();
     }

@@ -52,7 +52,10 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
         Path log = layout.daemonLog(id);
         Files.createDirectories(api.getParent());
         Files.createDirectories(log.getParent());
-        Files.createDirectories(mountpoint);
+        if (!upgrade) {
+            // (an upgrade must not touch the mountpoint: with no daemon serving it, a stat would wait for good)
+            Files.createDirectories(mountpoint);
+        }
         Files.deleteIfExists(api);
         List<String> cmd = new ArrayList<>();
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {

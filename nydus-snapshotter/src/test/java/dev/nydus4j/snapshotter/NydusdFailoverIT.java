@@ -113,6 +113,90 @@ class NydusdFailoverIT {
     }
 
     @Test
+    void aDaemonReattachedByARestartedSnapshotterIsFailedOverToo() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
+                "needs root and FUSE");
+        Layout layout = new Layout(tmp.resolve("sn")).create();
+        long snap = 9;
+        Path src = Files.createDirectories(tmp.resolve("src/etc"));
+        Files.writeString(src.resolve("a.txt"), "kept across a snapshotter restart\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Files.createDirectories(layout.bootstrap(snap).getParent());
+        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
+        SnapshotterConfig settings = settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED);
+        NydusdManager first = NydusdManager.open(layout, settings);
+        NydusdManager second = null;
+        Path mp = null;
+        try {
+            Instant now = Instant.now();
+            mp = first.mount(new SnapshotRecord(snap, "sha256:l9", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            long pid = first.daemonOf(snap).pid();
+            first.close(); // the snapshotter goes away; its daemon and its supervisor's copy stay in this JVM
+            second = NydusdManager.open(layout, settings); // re-attaches and asks the daemon for its session again
+            assertThat(second.daemonOf(snap).pid()).isEqualTo(pid);
+            String device = device(mp);
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            awaitReplacement(second, snap, pid);
+            assertThat(device(mp)).isEqualTo(device);
+            assertThat(Files.readString(mp.resolve("etc/a.txt"))).isEqualTo("kept across a snapshotter restart\n");
+        } finally {
+            if (second != null) {
+                second.stopAll();
+                second.close();
+            } else {
+                first.stopAll();
+            }
+            if (mp != null && FuseMount.isMounted(mp)) {
+                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void aFailedFailoverFallsBackToARestartWithoutHanging() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
+                "needs root and FUSE");
+        Layout layout = new Layout(tmp.resolve("sn")).create();
+        long snap = 11;
+        Path src = Files.createDirectories(tmp.resolve("src/etc"));
+        Files.writeString(src.resolve("a.txt"), "served again\n");
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Files.createDirectories(layout.bootstrap(snap).getParent());
+        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
+        SnapshotterConfig base = settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED);
+        // a nydusd that cannot take over (an --upgrade start fails at once)
+        Path failing = Files.writeString(tmp.resolve("bin/nydusd-no-upgrade"), "#!/bin/sh\ncase \" $* \" in\n"
+                + "  *' --upgrade '*) echo 'upgrade refused by the test' >&2; exit 3;;\nesac\nexec '"
+                + base.nydusdPath() + "' \"$@\"\n");
+        assertThat(failing.toFile().setExecutable(true)).isTrue();
+        SnapshotterConfig settings = new SnapshotterConfig(base.root(), base.address(), base.nydusdConfig(),
+                failing.toString(), base.daemonMode(), base.threads(), base.nydusdLogLevel(), base.recoverPolicy(),
+                false, false, base.dockerConfig());
+        NydusdManager m = NydusdManager.open(layout, settings);
+        Path mp = null;
+        try {
+            Instant now = Instant.now();
+            mp = m.mount(new SnapshotRecord(snap, "sha256:l11", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            long pid = m.daemonOf(snap).pid();
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            NydusdProcess next = awaitReplacement(m, snap, pid);
+            // the kept session was dropped (its connection aborted), the stale mount removed, a new one made by a
+            // plain start (the mount id and device number of the freed mount are reused: not a sign)
+            assertThat(Files.readString(Path.of("/proc", Long.toString(next.pid()), "cmdline")))
+                    .contains("--mountpoint").doesNotContain("--upgrade");
+            assertThat(Files.readString(mp.resolve("etc/a.txt"))).isEqualTo("served again\n");
+        } finally {
+            m.stopAll();
+            m.close();
+            if (mp != null && FuseMount.isMounted(mp)) {
+                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void killedSharedDaemonIsFailedOverWithItsSubMounts() throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
                 "needs root and FUSE");
@@ -196,13 +280,16 @@ class NydusdFailoverIT {
         throw new AssertionError("no healthy replacement of pid " + oldPid + " within 45 s: " + next);
     }
 
-    /** The {@code major:minor} of the mount at {@code mp} in /proc/self/mountinfo. */
+    /**
+     * The mount id and {@code major:minor} of the mount at {@code mp} (/proc/self/mountinfo fields 1 and 3): a new
+     * mount gets a new id (the device number of a freed FUSE connection may be reused).
+     */
     private static String device(Path mp) throws Exception {
         String dev = null;
         for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
             String[] f = line.split(" ");
             if (f.length > 4 && f[4].equals(mp.toString())) {
-                dev = f[2];
+                dev = f[0] + " " + f[2];
             }
         }
         assertThat(dev).as("mounted at " + mp).isNotNull();
