@@ -55,7 +55,8 @@ class KernelDispatcherTest {
         assertThat(out.getInt(o + 4)).isEqualTo(31);
         assertThat(out.getInt(o + 8)).isEqualTo(131072);
         assertThat(out.getInt(o + 12)).isEqualTo(FuseInit.WANTED);
-        assertThat(out.getInt(o + 20)).as("max_write").isEqualTo(4096);
+        assertThat(out.getInt(o + 20)).as("max_write: 1 MiB (large folios)").isEqualTo(FuseInit.MAX_WRITE)
+                .isEqualTo(1 << 20);
         assertThat(out.getShort(o + 28)).as("max_pages").isEqualTo((short) 256);
 
         // an older kernel without READDIRPLUS or MAX_PAGES gets neither, and its own minor
