@@ -29,6 +29,7 @@ final class GzipMembersInputStream extends InputStream {
     private static final int FEXTRA = 4;
     private static final int FNAME = 8;
     private static final int FCOMMENT = 16;
+    private static final int MAX_ZERO_READS = 1000;
 
     private final InputStream in;
     private final byte[] buf;
@@ -160,7 +161,12 @@ final class GzipMembersInputStream extends InputStream {
         pos = 0;
         limit = 0;
         int n = in.read(buf, 0, buf.length);
-        while (n == 0) { // a non-blocking-like source: read(byte[]) may return 0; try again
+        // InputStream.read blocks for at least one byte; a source breaking that gets a few retries, not a spin
+        for (int zeroReads = 1; n == 0; zeroReads++) {
+            if (zeroReads == MAX_ZERO_READS) {
+                throw new IOException("the compressed source returned no data " + MAX_ZERO_READS
+                        + " times in a row at byte " + bufStart);
+            }
             n = in.read(buf, 0, buf.length);
         }
         if (n < 0) {

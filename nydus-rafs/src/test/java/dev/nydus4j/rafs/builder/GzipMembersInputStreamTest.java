@@ -178,6 +178,34 @@ class GzipMembersInputStreamTest {
     }
 
     @Test
+    void aSourceThatKeepsReturningNoDataFailsInsteadOfSpinning() throws IOException {
+        byte[] gz = gzip(data(50_000));
+        InputStream stalled = new InputStream() {
+            private int pos;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (pos >= 20) {
+                    return 0; // breaks the InputStream contract after the header
+                }
+                int n = Math.min(len, 20 - pos);
+                System.arraycopy(gz, pos, b, off, n);
+                pos += n;
+                return n;
+            }
+        };
+        try (GzipMembersInputStream in = new GzipMembersInputStream(stalled, new byte[0], 512)) {
+            assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class)
+                    .hasMessageContaining("returned no data");
+        }
+    }
+
+    @Test
     void notGzipOrEmptyInputIsRejected() {
         assertThatThrownBy(() -> open(new byte[] {0x1f, (byte) 0x8c, 8}, 512))
                 .isInstanceOf(ZipException.class).hasMessageContaining("not in gzip format");
