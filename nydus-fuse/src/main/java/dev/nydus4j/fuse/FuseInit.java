@@ -59,12 +59,13 @@ final class FuseInit {
      * @param flags        flags granted
      * @param maxReadahead readahead answered
      * @param maxPages     pages per request answered
+     * @param maxWrite     max_write answered: the kernel refuses reads of /dev/fuse into buffers too small for it
      */
-    record Negotiated(int minor, int flags, int maxReadahead, int maxPages) {
+    record Negotiated(int minor, int flags, int maxReadahead, int maxPages, int maxWrite) {
         Negotiated {
-            if (minor < 0 || maxPages < 0 || maxPages > MAX_PAGES_COUNT) {
+            if (minor < 0 || maxPages < 0 || maxPages > MAX_PAGES_COUNT || maxWrite < 4096) {
                 throw new IllegalArgumentException("invalid FUSE init parameters: minor " + minor + ", max_pages "
-                        + maxPages + " (at most " + MAX_PAGES_COUNT + ")");
+                        + maxPages + " (at most " + MAX_PAGES_COUNT + "), max_write " + maxWrite + " (at least 4096)");
             }
         }
     }

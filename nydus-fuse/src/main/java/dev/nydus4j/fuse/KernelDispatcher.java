@@ -118,7 +118,7 @@ final class KernelDispatcher {
         }
         int granted = FuseInit.putOut(out, minor, FuseInit.maxReadahead(in), FuseInit.flags(in));
         negotiated = new FuseInit.Negotiated(Math.min(minor, FuseInit.MAX_MINOR), granted, FuseInit.maxReadahead(in),
-                FuseInit.MAX_PAGES_COUNT);
+                FuseInit.MAX_PAGES_COUNT, FuseInit.MAX_WRITE);
         LOG.debug("FUSE_INIT: kernel 7.{} flags {}, granted {}", minor, Integer.toHexString(FuseInit.flags(in)),
                 Integer.toHexString(granted));
         return ok(out, unique, FuseInit.OUT_SIZE);

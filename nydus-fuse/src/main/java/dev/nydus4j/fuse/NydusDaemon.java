@@ -305,6 +305,11 @@ public final class NydusDaemon implements AutoCloseable {
                 throw new IOException("the state from supervisor " + supervisor + " is for mountpoint "
                         + st.mountpoint() + ", this daemon's is " + upgradeMountpoint);
             }
+            if (st.fuse().maxWrite() > FuseInit.MAX_WRITE) {
+                throw new IOException("the session from supervisor " + supervisor + " negotiated max_write "
+                        + st.fuse().maxWrite() + ", this daemon's request buffers hold " + FuseInit.MAX_WRITE
+                        + ": the kernel would refuse its reads of /dev/fuse");
+            }
             if (id != null && st.daemonId() != null && !id.equals(st.daemonId())) {
                 throw new IOException("the state from supervisor " + supervisor + " is daemon " + st.daemonId()
                         + "'s, this daemon is " + id);

@@ -53,6 +53,7 @@ record SavedState(String daemonId, String mountpoint, FuseInit.Negotiated fuse, 
         f.put("flags", fuse.flags());
         f.put("max_readahead", fuse.maxReadahead());
         f.put("max_pages", fuse.maxPages());
+        f.put("max_write", fuse.maxWrite());
         root.put("next_instance_number", numbering.nextNumber());
         root.put("next_pseudo_ino", numbering.nextPseudoIno());
         ObjectNode pseudo = root.putObject("pseudo_inos");
@@ -103,7 +104,7 @@ record SavedState(String daemonId, String mountpoint, FuseInit.Negotiated fuse, 
             JsonNode f = field(root, "fuse_init", source);
             FuseInit.Negotiated fuse = new FuseInit.Negotiated(field(f, "minor", source).asInt(),
                     field(f, "flags", source).asInt(), field(f, "max_readahead", source).asInt(),
-                    field(f, "max_pages", source).asInt());
+                    field(f, "max_pages", source).asInt(), field(f, "max_write", source).asInt());
             Map<String, Long> pseudo = new LinkedHashMap<>();
             field(root, "pseudo_inos", source).fields().forEachRemaining(e -> pseudo.put(e.getKey(),
                     e.getValue().asLong()));

@@ -325,8 +325,10 @@ class FailoverIT {
 
             String json = new String(kept.data(), StandardCharsets.UTF_8);
             String[] bad = {json.replace(mp.toString(), "/elsewhere"), json.replace("\"d5\"", "\"d6\""),
-                    json.replace(image.bootstrap().toString(), tmp.resolve("gone.boot").toString())};
-            String[] why = {"is for mountpoint /elsewhere", "is daemon d6's, this daemon is d5", "gone.boot"};
+                    json.replace(image.bootstrap().toString(), tmp.resolve("gone.boot").toString()),
+                    json.replace("\"max_write\":" + FuseInit.MAX_WRITE, "\"max_write\":" + 2 * FuseInit.MAX_WRITE)};
+            String[] why = {"is for mountpoint /elsewhere", "is daemon d6's, this daemon is d5", "gone.boot",
+                    "negotiated max_write " + 2 * FuseInit.MAX_WRITE};
             for (int i = 0; i < bad.length; i++) {
                 CompletableFuture<Void> sent = sendOnce(sup, new FdSocket.Message(
                         bad[i].getBytes(StandardCharsets.UTF_8), kept.fds()));

@@ -36,7 +36,8 @@ class SavedStateTest {
     void stateRoundTripsWithEqualConfigs() throws IOException {
         NydusdConfig reg = NydusdConfigParser.parse(REGISTRY, "registry");
         NydusdConfig local = NydusdConfigParser.parse(LOCALFS, "localfs");
-        SavedState st = new SavedState("d1", "/mnt/x", new FuseInit.Negotiated(31, FuseInit.WANTED, 131072, 256),
+        SavedState st = new SavedState("d1", "/mnt/x",
+                new FuseInit.Negotiated(31, FuseInit.WANTED, 131072, 256, 1 << 20),
                 new MountTable.Numbering(3, Map.of("/snap", 2L), 3), List.of("absent"),
                 List.of(new SavedState.Mount("/snap/1", 1, "/b/1.boot", reg, List.of("/etc", "/usr/bin"),
                                 "bmV3OmF1dGg="),
@@ -59,7 +60,7 @@ class SavedStateTest {
         assertThatThrownBy(() -> SavedState.parse(("{\"format\":\"" + SavedState.FORMAT + "\",\"mountpoint\":\"/m\"}")
                 .getBytes(StandardCharsets.UTF_8), "s")).hasMessageContaining("no 'fuse_init'");
         String badPages = "{\"format\":\"" + SavedState.FORMAT + "\",\"mountpoint\":\"/m\",\"fuse_init\":{\"minor\":31,"
-                + "\"flags\":0,\"max_readahead\":0,\"max_pages\":9999},\"next_instance_number\":1,"
+                + "\"flags\":0,\"max_readahead\":0,\"max_pages\":9999,\"max_write\":4096},\"next_instance_number\":1,"
                 + "\"next_pseudo_ino\":2,\"pseudo_inos\":{},\"mounts\":[]}";
         assertThatThrownBy(() -> SavedState.parse(badPages.getBytes(StandardCharsets.UTF_8), "s"))
                 .hasMessageContaining("max_pages 9999");
