@@ -167,6 +167,7 @@ class NydusdFailoverIT {
                 .build(src.getParent(), layout.bootstrap(snap), null, blobs);
         SnapshotterConfig base = settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED);
         // a nydusd that cannot take over (an --upgrade start fails at once)
+        Files.createDirectories(tmp.resolve("bin"));
         Path failing = Files.writeString(tmp.resolve("bin/nydusd-no-upgrade"), "#!/bin/sh\ncase \" $* \" in\n"
                 + "  *' --upgrade '*) echo 'upgrade refused by the test' >&2; exit 3;;\nesac\nexec '"
                 + base.nydusdPath() + "' \"$@\"\n");
