@@ -291,6 +291,9 @@ public final class NydusDaemon implements AutoCloseable {
         int fd = -1;
         try {
             if (msg.fds().length != 1) {
+                for (int f : msg.fds()) {
+                    FdSocket.closeFd(f);
+                }
                 throw new IOException("supervisor " + supervisor + " sent " + msg.fds().length + " descriptors,"
                         + " expected exactly one (the /dev/fuse session)");
             }
