@@ -31,7 +31,9 @@ import java.util.concurrent.CountDownLatch;
 /**
  * {@code nydusd}: serves RAFS images over FUSE with upstream's command line (API spec 1): the legacy form
  * without subcommand and {@code nydusd fuse}. Runs until SIGINT/SIGTERM, {@code PUT /api/v1/daemon/exit} or an
- * external unmount; always unmounts and removes its API socket on the way out.
+ * external unmount, and removes its API socket on the way out. It unmounts then, except after its FUSE session was
+ * handed to the supervisor ({@code PUT /api/v1/daemon/fuse/sendfd}): then {@code exit} leaves the mount to the
+ * daemon taking it over ({@code --upgrade}); SIGTERM still unmounts.
  */
 @Command(name = "nydusd", mixinStandardHelpOptions = true, versionProvider = NydusdCommand.Version.class,
         description = "Serves Nydus (RAFS) images over FUSE, fetching data lazily from a storage backend.",
