@@ -1,10 +1,7 @@
 package dev.nydus4j.fuse;
 
-import dev.nydus4j.rafs.builder.BuildOptions;
-import dev.nydus4j.rafs.builder.BuildResult;
-import dev.nydus4j.rafs.builder.ImageBuilder;
-import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.storage.backend.BackendRegistry;
+import dev.nydus4j.storage.config.NydusdConfigParser;
 import dev.nydus4j.testkit.TreeGenerator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -19,9 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -45,10 +43,15 @@ class FailoverIT {
     private ApiServer apiB;
     private FdSocket.Message kept;
     private CompletableFuture<byte[]> reader;
+    private Path sup;
+    private Path log;
 
     @BeforeEach
-    void requireRoot() {
+    void requireRoot() throws IOException {
         Assumptions.assumeTrue(TreeGenerator.isRoot() && Files.exists(Path.of("/dev/fuse")), "needs root and FUSE");
+        mp = Files.createDirectories(tmp.resolve("mnt"));
+        sup = tmp.resolve("supervisor.sock");
+        log = tmp.resolve("a.log");
     }
 
     @AfterEach
@@ -108,31 +111,16 @@ class FailoverIT {
 
     @Test
     void killedDaemonsMountIsTakenOverAndServesTheSameBytes() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Random rnd = new Random(11);
-        byte[] big = new byte[5 << 20];
-        rnd.nextBytes(big);
-        Files.write(src.resolve("big.bin"), big);
+        Path src = tmp.resolve("src");
+        byte[] big = TestImage.randomFile(src.resolve("big.bin"), 5 << 20, 11);
         Path deep = Files.createDirectories(src.resolve("a/b/c"));
         for (int i = 0; i < 50; i++) {
             Files.writeString(deep.resolve("f" + i + ".txt"), "file " + i + " " + "x".repeat(i * 37) + "\n");
             Files.writeString(src.resolve("a/g" + i + ".txt"), "other " + i + "\n");
         }
         Files.createSymbolicLink(src.resolve("a/link"), Path.of("b/c/f7.txt"));
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src, tmp.resolve("image.boot"), null, blobs);
-        mp = Files.createDirectories(tmp.resolve("mnt"));
-        Path apiA = tmp.resolve("a.sock");
-        Path sup = tmp.resolve("supervisor.sock");
-
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path log = tmp.resolve("a.log");
-        childA = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ApiDaemonChild.class.getName(),
-                image.bootstrap().toString(), blobs.toString(), mp.toString(), apiA.toString(), sup.toString(), "d1")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        ApiClient clientA = new ApiClient(apiA, "test");
-        awaitState(clientA, "RUNNING", log);
+        TestImage image = TestImage.build(tmp, src);
+        ApiClient clientA = startDaemonA(image, "d1");
 
         // what the kernel learns from A: a deep path's node ids, a listing, an open file half read
         assertThat(Files.readString(mp.resolve("a/b/c/f3.txt"))).isEqualTo("file 3 " + "x".repeat(3 * 37) + "\n");
@@ -148,16 +136,12 @@ class FailoverIT {
             assertThat(Arrays.equals(first.array(), 0, 1 << 20, big, 0, 1 << 20)).isTrue();
 
             // the snapshotter's order: the supervisor listens, then asks the daemon to send
-            CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
-            ApiClient.Response r = clientA.send("PUT", "/api/v1/daemon/fuse/sendfd", null);
-            assertThat(r.status()).as(r.body()).isEqualTo(204);
-            kept = received.get(20, TimeUnit.SECONDS);
+            kept = sendfd(clientA);
             assertThat(kept.fds()).hasSize(1);
             assertThat(new String(kept.data(), StandardCharsets.UTF_8)).contains(SavedState.FORMAT)
                     .contains(image.bootstrap().toString()).contains("\"daemon_id\":\"d1\"");
 
-            childA.destroyForcibly(); // SIGKILL: no unmount, no goodbye
-            assertThat(childA.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            killDaemonA(); // SIGKILL: no unmount, no goodbye
             assertThat(FuseMount.isMounted(mp)).as("the mount outlives its daemon (the supervisor holds it)").isTrue();
 
             // B: upgrade mode, takes over through its own API, serves the same mount
@@ -169,7 +153,7 @@ class FailoverIT {
             assertThat(clientB.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"INIT\"");
             assertThat(clientB.send("PUT", "/api/v1/daemon/start", null).status()).as("start before takeover")
                     .isEqualTo(400);
-            r = clientB.send("PUT", "/api/v1/daemon/fuse/takeover", null);
+            ApiClient.Response r = clientB.send("PUT", "/api/v1/daemon/fuse/takeover", null);
             assertThat(r.status()).as(r.body()).isEqualTo(204);
             handedBack.get(10, TimeUnit.SECONDS);
             assertThat(clientB.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"READY\"");
@@ -210,36 +194,18 @@ class FailoverIT {
 
     @Test
     void liveUpgradeSequenceKeepsTheMountAcrossTheOldDaemonsExit() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src/dir"));
-        Files.writeString(src.resolve("a.txt"), "alpha\n");
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src.getParent(), tmp.resolve("image.boot"), null, blobs);
-        mp = Files.createDirectories(tmp.resolve("mnt"));
-        Path apiA = tmp.resolve("a.sock");
-        Path sup = tmp.resolve("supervisor.sock");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path log = tmp.resolve("a.log");
-        childA = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ApiDaemonChild.class.getName(),
-                image.bootstrap().toString(), blobs.toString(), mp.toString(), apiA.toString(), sup.toString(), "d2")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        ApiClient clientA = new ApiClient(apiA, "test");
-        awaitState(clientA, "RUNNING", log);
+        ApiClient clientA = startDaemonA(TestImage.oneFile(tmp, "dir/a.txt", "alpha\n"), "d2");
         assertThat(Files.readString(mp.resolve("dir/a.txt"))).isEqualTo("alpha\n");
 
         // upstream's sequence: old sendfd; new --upgrade (INIT); old exit; supervisor hands over; takeover; start
-        CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
-        assertThat(clientA.send("PUT", "/api/v1/daemon/fuse/sendfd", null).status()).isEqualTo(204);
-        kept = received.get(20, TimeUnit.SECONDS);
+        kept = sendfd(clientA);
         daemonB = NydusDaemon.upgrade(mp, BackendRegistry.discover(), "d2", sup.toString(), 2, "resend");
         assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.INIT);
         assertThat(clientA.send("PUT", "/api/v1/daemon/exit", null).status()).isEqualTo(204);
         assertThat(childA.waitFor(20, TimeUnit.SECONDS)).as("old daemon exits").isTrue();
         assertThat(Files.readString(log)).contains("exiting without unmounting");
         assertThat(FuseMount.isMounted(mp)).as("the old daemon's exit leaves the mount").isTrue();
-        CompletableFuture<Void> handedBack = sendOnce(sup, kept);
-        daemonB.takeover();
-        handedBack.get(10, TimeUnit.SECONDS);
+        handOverTo(daemonB, kept);
         assertThatThrownBy(daemonB::takeover).hasMessageContaining("invalid event in state READY");
         daemonB.startServing();
         assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.RUNNING);
@@ -256,24 +222,10 @@ class FailoverIT {
      */
     @Test
     void aRequestTheKilledDaemonNeverAnsweredIsResentToTheNextOne() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        byte[] data = new byte[1 << 20];
-        new Random(17).nextBytes(data);
-        Files.write(src.resolve("data.bin"), data);
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src, tmp.resolve("image.boot"), null, blobs);
-        mp = Files.createDirectories(tmp.resolve("mnt"));
-        Path apiA = tmp.resolve("a.sock");
-        Path sup = tmp.resolve("supervisor.sock");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Path log = tmp.resolve("a.log");
-        childA = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ApiDaemonChild.class.getName(),
-                image.bootstrap().toString(), blobs.toString(), mp.toString(), apiA.toString(), sup.toString(), "d4",
-                "gated-localfs").redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        ApiClient clientA = new ApiClient(apiA, "test");
-        awaitState(clientA, "RUNNING", log);
-        Files.createFile(blobs.resolve(".gate"));
+        byte[] data = TestImage.randomFile(tmp.resolve("src/data.bin"), 1 << 20, 17);
+        TestImage image = TestImage.build(tmp, tmp.resolve("src"));
+        ApiClient clientA = startDaemonA(image, "d4", "gated-localfs");
+        Files.createFile(image.blobs().resolve(".gate"));
         reader = CompletableFuture.supplyAsync(() -> {
             try {
                 return Files.readAllBytes(mp.resolve("data.bin"));
@@ -286,36 +238,22 @@ class FailoverIT {
             assertThat(System.nanoTime()).as("a READ reaches daemon A").isLessThan(end);
             Thread.sleep(20);
         }
-        CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
-        assertThat(clientA.send("PUT", "/api/v1/daemon/fuse/sendfd", null).status()).isEqualTo(204);
-        kept = received.get(20, TimeUnit.SECONDS);
-        childA.destroyForcibly();
-        assertThat(childA.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        kept = sendfd(clientA);
+        killDaemonA();
         Thread.sleep(300);
         assertThat(reader.isDone()).as("the reader waits: its READ died with daemon A").isFalse();
 
-        Files.delete(blobs.resolve(".gate"));
-        CompletableFuture<Void> handedBack = sendOnce(sup, kept);
+        Files.delete(image.blobs().resolve(".gate"));
         daemonB = NydusDaemon.upgrade(mp, BackendRegistry.discover(), "d4", sup.toString(), 2, "resend");
-        daemonB.takeover();
-        handedBack.get(10, TimeUnit.SECONDS);
+        handOverTo(daemonB, kept);
         daemonB.startServing();
         assertThat(reader.get(20, TimeUnit.SECONDS)).isEqualTo(data);
     }
 
     @Test
     void aRefusedTakeoverLeavesTheDaemonInitAndCanBeRetried() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Files.writeString(src.resolve("a.txt"), "alpha\n");
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src, tmp.resolve("image.boot"), null, blobs);
-        mp = Files.createDirectories(tmp.resolve("mnt"));
-        Path sup = tmp.resolve("supervisor.sock");
-        NydusDaemon a = NydusDaemon.start(new NydusDaemon.StartupImage(dev.nydus4j.storage.config.NydusdConfigParser
-                .parse("{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobs
-                        + "\"}}},\"mode\":\"direct\"}", "t"), image.bootstrap(), "/", null), mp,
-                BackendRegistry.discover(), "d5", sup.toString(), FuseEngine.KERNEL, 2);
+        TestImage image = TestImage.oneFile(tmp, "a.txt", "alpha\n");
+        NydusDaemon a = startInProcess(image, "d5", FuseEngine.KERNEL);
         try {
             assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
             CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
@@ -337,9 +275,7 @@ class FailoverIT {
                 assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.INIT);
                 assertThat(daemonB.instances()).isEmpty();
             }
-            CompletableFuture<Void> sent = sendOnce(sup, kept);
-            daemonB.takeover();
-            sent.get(10, TimeUnit.SECONDS);
+            handOverTo(daemonB, kept);
             daemonB.startServing();
             assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
         } finally {
@@ -354,16 +290,7 @@ class FailoverIT {
 
     @Test
     void theLibfuseEngineCannotHandItsSessionOver() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Files.writeString(src.resolve("a.txt"), "alpha\n");
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        BuildResult image = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src, tmp.resolve("image.boot"), null, blobs);
-        mp = Files.createDirectories(tmp.resolve("mnt"));
-        daemonB = NydusDaemon.start(new NydusDaemon.StartupImage(dev.nydus4j.storage.config.NydusdConfigParser.parse(
-                "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobs + "\"}}},"
-                        + "\"mode\":\"direct\"}", "t"), image.bootstrap(), "/", null), mp, BackendRegistry.discover(),
-                "d3", tmp.resolve("sup.sock").toString(), FuseEngine.LIBFUSE, 2);
+        daemonB = startInProcess(TestImage.oneFile(tmp, "a.txt", "alpha\n"), "d3", FuseEngine.LIBFUSE);
         apiB = ApiServer.start(tmp.resolve("api.sock"), daemonB, Map.of("package_ver", "test"), () -> { });
         ApiClient c = new ApiClient(tmp.resolve("api.sock"), "test");
         ApiClient.Response r = c.send("PUT", "/api/v1/daemon/fuse/sendfd", null);
@@ -373,6 +300,47 @@ class FailoverIT {
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.body()).contains("--upgrade");
         assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
+    }
+
+    /** Daemon A in its own JVM, serving {@code image} at {@link #mp} with API socket a.sock, RUNNING. */
+    private ApiClient startDaemonA(TestImage image, String id, String... backend) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ApiDaemonChild.class.getName(),
+                image.bootstrap().toString(), image.blobs().toString(), mp.toString(), tmp.resolve("a.sock").toString(),
+                sup.toString(), id));
+        cmd.addAll(List.of(backend));
+        childA = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ApiClient clientA = new ApiClient(tmp.resolve("a.sock"), "test");
+        awaitState(clientA, "RUNNING", log);
+        return clientA;
+    }
+
+    /** A daemon in this JVM serving {@code image} (localfs) at {@link #mp}, its supervisor {@link #sup}. */
+    private NydusDaemon startInProcess(TestImage image, String id, FuseEngine engine) throws IOException {
+        return NydusDaemon.start(new NydusDaemon.StartupImage(NydusdConfigParser.parse(
+                "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + image.blobs()
+                        + "\"}}},\"mode\":\"direct\"}", "t"), image.bootstrap(), "/", null), mp,
+                BackendRegistry.discover(), id, sup.toString(), engine, 2);
+    }
+
+    /** The supervisor listens, asks daemon A through its API to send its session, and returns what it kept. */
+    private FdSocket.Message sendfd(ApiClient clientA) throws Exception {
+        CompletableFuture<FdSocket.Message> received = receiveOnce(sup);
+        ApiClient.Response r = clientA.send("PUT", "/api/v1/daemon/fuse/sendfd", null);
+        assertThat(r.status()).as(r.body()).isEqualTo(204);
+        return received.get(20, TimeUnit.SECONDS);
+    }
+
+    private void killDaemonA() throws InterruptedException {
+        childA.destroyForcibly();
+        assertThat(childA.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    /** The supervisor hands {@code state} to {@code daemon}, which takes the session over. */
+    private void handOverTo(NydusDaemon daemon, FdSocket.Message state) throws Exception {
+        CompletableFuture<Void> handedBack = sendOnce(sup, state);
+        daemon.takeover();
+        handedBack.get(10, TimeUnit.SECONDS);
     }
 
     private static void awaitState(ApiClient c, String state, Path log) throws Exception {

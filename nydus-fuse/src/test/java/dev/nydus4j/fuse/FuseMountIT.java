@@ -253,11 +253,8 @@ class FuseMountIT {
 
     @Test
     void staleMountOfAKilledDaemonIsClearedOnRestart() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Files.writeString(src.resolve("a.txt"), "alpha\n");
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src, tmp.resolve("image.boot"), null, blobs);
+        TestImage r = TestImage.oneFile(tmp, "a.txt", "alpha\n");
+        Path blobs = r.blobs();
         Path mp = Files.createDirectories(tmp.resolve("stale"));
         // a daemon killed with -9 leaves a FUSE mount that answers ENOTCONN; fake one with a process we kill
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -134,11 +134,8 @@ class KernelSessionIT {
 
     @Test
     void readsAreOneMebibyteRequests() throws Exception {
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        byte[] data = new byte[8 << 20];
-        new Random(5).nextBytes(data);
-        Files.write(src.resolve("data.bin"), data);
-        NydusDaemon d = serve(build(src, "data"), "");
+        byte[] data = TestImage.randomFile(tmp.resolve("src/data.bin"), 8 << 20, 5);
+        NydusDaemon d = serve(build(tmp.resolve("src"), "data"), "");
         try (FileChannel ch = FileChannel.open(d.mount().mountpoint().resolve("data.bin"), StandardOpenOption.READ)) {
             ByteBuffer b = ByteBuffer.allocate(1 << 20);
             for (int off = 0; off < data.length; off += 1 << 20) {

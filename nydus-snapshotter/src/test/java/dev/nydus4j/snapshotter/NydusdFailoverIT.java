@@ -6,6 +6,7 @@ import dev.nydus4j.rafs.builder.ImageBuilder;
 import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.snapshotter.e2e.ForkedNydusd;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,29 +35,30 @@ import static org.assertj.core.api.Assertions.assertThat;
 class NydusdFailoverIT {
     @TempDir
     Path tmp;
+    private Layout layout;
+    private Path blobs;
+
+    @BeforeEach
+    void setUp() throws java.io.IOException {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
+                "needs root and FUSE");
+        layout = new Layout(tmp.resolve("sn")).create();
+        blobs = Files.createDirectories(tmp.resolve("blobs"));
+    }
 
     @Test
     void killedDedicatedDaemonIsFailedOverWithoutARemount() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
-                "needs root and FUSE");
-        Layout layout = new Layout(tmp.resolve("sn")).create();
         long snap = 7;
-        Path src = Files.createDirectories(tmp.resolve("src/etc"));
-        Files.writeString(src.resolve("hello.txt"), "hello failover\n");
+        Path src = Files.createDirectories(tmp.resolve("src" + snap + "/etc"));
         Files.writeString(src.resolve("later.txt"), "read while no daemon serves\n");
         byte[] big = new byte[3 << 20];
         new Random(5).nextBytes(big);
         Files.write(src.resolve("big.bin"), big);
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        Files.createDirectories(layout.bootstrap(snap).getParent());
-        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
-        NydusdManager m = NydusdManager.open(layout,
-                settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED));
+        imageWithOneFile(snap, "hello.txt", "hello failover\n"); // and the two files above
+        NydusdManager m = NydusdManager.open(layout, settings(SnapshotterConfig.DaemonMode.DEDICATED));
         Path mp = null;
         try {
-            Instant now = Instant.now();
-            mp = m.mount(new SnapshotRecord(snap, "sha256:layer", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            mp = m.mount(committed(snap, "sha256:layer"));
             assertThat(Files.readString(mp.resolve("etc/hello.txt"))).isEqualTo("hello failover\n");
             NydusdProcess first = m.daemonOf(snap);
             String device = device(mp);
@@ -104,33 +106,20 @@ class NydusdFailoverIT {
             m.umount(snap);
             assertThat(FuseMount.isMounted(mp)).as("removing the image unmounts").isFalse();
         } finally {
-            m.stopAll();
-            m.close();
-            if (mp != null && FuseMount.isMounted(mp)) {
-                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
-            }
+            shutDown(m, mp);
         }
     }
 
     @Test
     void aDaemonReattachedByARestartedSnapshotterIsFailedOverToo() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
-                "needs root and FUSE");
-        Layout layout = new Layout(tmp.resolve("sn")).create();
         long snap = 9;
-        Path src = Files.createDirectories(tmp.resolve("src/etc"));
-        Files.writeString(src.resolve("a.txt"), "kept across a snapshotter restart\n");
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        Files.createDirectories(layout.bootstrap(snap).getParent());
-        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
-        SnapshotterConfig settings = settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED);
+        imageWithOneFile(snap, "a.txt", "kept across a snapshotter restart\n");
+        SnapshotterConfig settings = settings(SnapshotterConfig.DaemonMode.DEDICATED);
         NydusdManager first = NydusdManager.open(layout, settings);
         NydusdManager second = null;
         Path mp = null;
         try {
-            Instant now = Instant.now();
-            mp = first.mount(new SnapshotRecord(snap, "sha256:l9", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            mp = first.mount(committed(snap, "sha256:l9"));
             long pid = first.daemonOf(snap).pid();
             first.close(); // the snapshotter goes away; its daemon and its supervisor's copy stay in this JVM
             second = NydusdManager.open(layout, settings); // re-attaches and asks the daemon for its session again
@@ -147,25 +136,15 @@ class NydusdFailoverIT {
             } else {
                 first.stopAll();
             }
-            if (mp != null && FuseMount.isMounted(mp)) {
-                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
-            }
+            unmountQuietly(mp);
         }
     }
 
     @Test
     void aFailedFailoverFallsBackToARestartWithoutHanging() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
-                "needs root and FUSE");
-        Layout layout = new Layout(tmp.resolve("sn")).create();
         long snap = 11;
-        Path src = Files.createDirectories(tmp.resolve("src/etc"));
-        Files.writeString(src.resolve("a.txt"), "served again\n");
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
-        Files.createDirectories(layout.bootstrap(snap).getParent());
-        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
-        SnapshotterConfig base = settings(layout, blobs, SnapshotterConfig.DaemonMode.DEDICATED);
+        imageWithOneFile(snap, "a.txt", "served again\n");
+        SnapshotterConfig base = settings(SnapshotterConfig.DaemonMode.DEDICATED);
         // a nydusd that cannot take over (an --upgrade start fails at once)
         Files.createDirectories(tmp.resolve("bin"));
         Path failing = Files.writeString(tmp.resolve("bin/nydusd-no-upgrade"), "#!/bin/sh\ncase \" $* \" in\n"
@@ -178,8 +157,7 @@ class NydusdFailoverIT {
         NydusdManager m = NydusdManager.open(layout, settings);
         Path mp = null;
         try {
-            Instant now = Instant.now();
-            mp = m.mount(new SnapshotRecord(snap, "sha256:l11", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            mp = m.mount(committed(snap, "sha256:l11"));
             long pid = m.daemonOf(snap).pid();
             ProcessHandle.of(pid).orElseThrow().destroyForcibly();
             NydusdProcess next = awaitReplacement(m, snap, pid);
@@ -189,32 +167,19 @@ class NydusdFailoverIT {
                     .contains("--mountpoint").doesNotContain("--upgrade");
             assertThat(Files.readString(mp.resolve("etc/a.txt"))).isEqualTo("served again\n");
         } finally {
-            m.stopAll();
-            m.close();
-            if (mp != null && FuseMount.isMounted(mp)) {
-                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
-            }
+            shutDown(m, mp);
         }
     }
 
     @Test
     void killedSharedDaemonIsFailedOverWithItsSubMounts() throws Exception {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")) && Files.exists(Path.of("/dev/fuse")),
-                "needs root and FUSE");
-        Layout layout = new Layout(tmp.resolve("sn")).create();
-        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
         for (long snap : new long[]{3, 4}) {
-            Path src = Files.createDirectories(tmp.resolve("src" + snap + "/etc"));
-            Files.writeString(src.resolve("name.txt"), "image " + snap + "\n");
-            Files.createDirectories(layout.bootstrap(snap).getParent());
-            new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
-                    .build(src.getParent(), layout.bootstrap(snap), null, blobs);
+            imageWithOneFile(snap, "name.txt", "image " + snap + "\n");
         }
-        NydusdManager m = NydusdManager.open(layout, settings(layout, blobs, SnapshotterConfig.DaemonMode.SHARED));
+        NydusdManager m = NydusdManager.open(layout, settings(SnapshotterConfig.DaemonMode.SHARED));
         try {
-            Instant now = Instant.now();
-            Path mp3 = m.mount(new SnapshotRecord(3, "sha256:l3", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
-            Path mp4 = m.mount(new SnapshotRecord(4, "sha256:l4", "", Kind.COMMITTED, now, now, Map.of(), 0, 0));
+            Path mp3 = m.mount(committed(3, "sha256:l3"));
+            Path mp4 = m.mount(committed(4, "sha256:l4"));
             assertThat(Files.readString(mp3.resolve("etc/name.txt"))).isEqualTo("image 3\n");
             assertThat(Files.readString(mp4.resolve("etc/name.txt"))).isEqualTo("image 4\n");
             NydusdProcess first = m.daemonOf(3);
@@ -240,30 +205,49 @@ class NydusdFailoverIT {
             assertThat(Files.exists(mp4.resolve("etc"))).isFalse();
             assertThat(Files.readString(mp3.resolve("etc/name.txt"))).isEqualTo("image 3\n");
         } finally {
-            m.stopAll();
-            m.close();
-            if (FuseMount.isMounted(layout.sharedMountpoint())) {
-                new ProcessBuilder("umount", "-l", layout.sharedMountpoint().toString()).start()
-                        .waitFor(10, TimeUnit.SECONDS);
-            }
+            shutDown(m, layout.sharedMountpoint());
         }
     }
 
-    private SnapshotterConfig settings(Layout layout, Path blobs, SnapshotterConfig.DaemonMode mode)
-            throws java.io.IOException {
+    /** A one-file image ({@code etc/<name>} under {@code tmp/src<snap>}) built at snapshot {@code snap}'s bootstrap. */
+    private void imageWithOneFile(long snap, String name, String content) throws java.io.IOException {
+        Path src = Files.createDirectories(tmp.resolve("src" + snap + "/etc"));
+        Files.writeString(src.resolve(name), content);
+        Files.createDirectories(layout.bootstrap(snap).getParent());
+        new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src.getParent(), layout.bootstrap(snap), null, blobs);
+    }
+
+    private static SnapshotRecord committed(long snap, String key) {
+        Instant now = Instant.now();
+        return new SnapshotRecord(snap, key, "", Kind.COMMITTED, now, now, Map.of(), 0, 0);
+    }
+
+    /** Stops the daemons, closes the manager, and lazily unmounts {@code mp} if a failure left it mounted. */
+    private static void shutDown(NydusdManager m, Path mp) throws Exception {
+        m.stopAll();
+        m.close();
+        unmountQuietly(mp);
+    }
+
+    private static void unmountQuietly(Path mp) throws Exception {
+        if (mp != null && FuseMount.isMounted(mp)) {
+            new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private SnapshotterConfig settings(SnapshotterConfig.DaemonMode mode) throws java.io.IOException {
         Path seed = Files.writeString(tmp.resolve("seed.json"), "{\"device\":{\"backend\":{\"type\":\"localfs\","
                 + "\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}");
         String given = System.getProperty("nydus4j.failover.nydusd"); // e.g. bin/nydusd: the real command line
         Path script = given != null ? Path.of(given).toAbsolutePath() : tmp.resolve("bin/nydusd");
-        if (given != null) {
-            return new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed, script.toString(), mode, 2,
-                    "info", SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
+        if (given == null) {
+            Files.createDirectories(script.getParent());
+            Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
+                    + "' -Xmx256m -cp '" + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName()
+                    + " \"$@\"\n");
+            assertThat(script.toFile().setExecutable(true)).isTrue();
         }
-        Files.createDirectories(script.getParent());
-        Files.writeString(script, "#!/bin/sh\nexec '" + Path.of(System.getProperty("java.home"), "bin", "java")
-                + "' -Xmx256m -cp '" + System.getProperty("java.class.path") + "' " + ForkedNydusd.class.getName()
-                + " \"$@\"\n");
-        assertThat(script.toFile().setExecutable(true)).isTrue();
         return new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed, script.toString(), mode, 2,
                 "info", SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
     }
