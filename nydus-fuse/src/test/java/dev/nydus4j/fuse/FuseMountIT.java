@@ -261,6 +261,7 @@ class FuseMountIT {
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), DaemonChild.class.getName(),
                 r.bootstrap().toString(), blobs.toString(), mp.toString()).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("nydusd.log").toFile()).start();
+        NydusDaemon restarted = null;
         try {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!FuseMount.isMounted(mp) && System.nanoTime() < end) {
@@ -269,13 +270,17 @@ class FuseMountIT {
             assertThat(FuseMount.isMounted(mp)).as("separate nydusd mounted").isTrue();
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // SIGKILL: no unmount
             assertThat(FuseMount.isMounted(mp)).as("stale mount left behind").isTrue();
-            NydusDaemon d = NydusDaemon.start(NydusdConfigParser.parse("{\"device\":{\"backend\":{\"type\":"
+            restarted = NydusDaemon.start(NydusdConfigParser.parse("{\"device\":{\"backend\":{\"type\":"
                     + "\"localfs\",\"config\":{\"dir\":\"" + blobs + "\"}}},\"mode\":\"direct\"}", "t"),
                     r.bootstrap(), mp, BackendRegistry.discover());
-            open.add(d);
+            open.add(restarted);
             assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
         } finally {
-            p.destroyForcibly();
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (restarted == null && FuseMount.isMounted(mp)) {
+                // failed before the restart took the mount over: do not leave the killed daemon's mount behind
+                new ProcessBuilder("umount", "-l", mp.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            }
         }
     }
 
