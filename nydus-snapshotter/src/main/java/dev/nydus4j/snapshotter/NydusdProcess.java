@@ -75,7 +75,7 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
             cmd.addAll(List.of("--thread-num", Integer.toString(settings.threads())));
         }
         if (supervisor != null) {
-            cmd.addAll(List.of("--supervisor", supervisor.toString(), "--failover-policy", "resend"));
+            cmd.addAll(List.of("--supervisor", supervisor.toString(), "--failover-policy", settings.failoverPolicy()));
         }
         Path out = log.resolveSibling("stdout.log");
         Process p;

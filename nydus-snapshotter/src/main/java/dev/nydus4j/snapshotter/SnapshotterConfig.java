@@ -20,10 +20,15 @@ import java.util.Objects;
  * @param volatileUpper  {@code snapshot.enable_overlayfs_volatile}
  * @param cleanupOnClose stop daemons and unmount at exit ({@code cleanup_on_close})
  * @param dockerConfig   docker config.json for registry auth ({@code $HOME/.docker/config.json})
+ * @param failoverPolicy nydusd {@code --failover-policy} ({@code daemon.failover_policy}): what a daemon taking a
+ *                       session over does with the requests the dead one had read: {@code resend} (default),
+ *                       {@code flush} or {@code none}
  */
 public record SnapshotterConfig(Path root, Path address, Path nydusdConfig, String nydusdPath, DaemonMode daemonMode,
                                 int threads, String nydusdLogLevel, RecoverPolicy recoverPolicy, boolean volatileUpper,
-                                boolean cleanupOnClose, Path dockerConfig) {
+                                boolean cleanupOnClose, Path dockerConfig, String failoverPolicy) {
+    /** {@code daemon.failover_policy} values nydusd accepts. */
+    public static final java.util.List<String> FAILOVER_POLICIES = java.util.List.of("none", "resend", "flush");
     public static final Path DEFAULT_ROOT = Path.of("/var/lib/containerd-nydus");
     public static final Path DEFAULT_ADDRESS = Path.of("/run/containerd-nydus/containerd-nydus-grpc.sock");
 
@@ -61,6 +66,14 @@ public record SnapshotterConfig(Path root, Path address, Path nydusdConfig, Stri
         }
     }
 
+    /** Without a failover policy: upstream's default, {@code resend}. */
+    public SnapshotterConfig(Path root, Path address, Path nydusdConfig, String nydusdPath, DaemonMode daemonMode,
+                             int threads, String nydusdLogLevel, RecoverPolicy recoverPolicy, boolean volatileUpper,
+                             boolean cleanupOnClose, Path dockerConfig) {
+        this(root, address, nydusdConfig, nydusdPath, daemonMode, threads, nydusdLogLevel, recoverPolicy,
+                volatileUpper, cleanupOnClose, dockerConfig, "resend");
+    }
+
     /** The former shape: {@code recoverRestart} true is {@code restart}, false {@code none}. */
     public SnapshotterConfig(Path root, Path address, Path nydusdConfig, String nydusdPath, DaemonMode daemonMode,
                              int threads, String nydusdLogLevel, boolean recoverRestart, boolean volatileUpper,
@@ -82,6 +95,10 @@ public record SnapshotterConfig(Path root, Path address, Path nydusdConfig, Stri
         Objects.requireNonNull(nydusdPath, "nydusdPath is null");
         Objects.requireNonNull(daemonMode, "daemonMode is null");
         Objects.requireNonNull(nydusdLogLevel, "nydusdLogLevel is null");
+        if (!FAILOVER_POLICIES.contains(failoverPolicy)) {
+            throw new IllegalArgumentException("daemon.failover_policy '" + failoverPolicy
+                    + "' is not supported; use none, resend or flush");
+        }
         if (threads < 0 || threads > 1024) {
             throw new IllegalArgumentException("daemon.threads_number must be 0..1024, got " + threads);
         }

@@ -20,7 +20,7 @@ public final class SnapshotterToml {
     private static final Set<String> IGNORED_SECTIONS = Set.of("system", "cgroup", "metrics", "remote",
             "cache_manager", "image", "experimental");
     private static final Set<String> IGNORED_KEYS = Set.of("version", "daemon.nydusimage_path",
-            "daemon.log_rotation_size", "daemon.failover_policy", "log.dir", "log.log_rotation_compress",
+            "daemon.log_rotation_size", "log.dir", "log.log_rotation_compress",
             "log.log_rotation_local_time", "log.log_rotation_max_age", "log.log_rotation_max_backups",
             "log.log_rotation_max_size", "snapshot.enable_kata_volume", "snapshot.sync_remove",
             "snapshot.nydus_overlayfs_path");
@@ -54,6 +54,7 @@ public final class SnapshotterToml {
         SnapshotterConfig.DaemonMode mode = base.daemonMode();
         int threads = base.threads();
         SnapshotterConfig.RecoverPolicy recoverPolicy = base.recoverPolicy();
+        String failoverPolicy = base.failoverPolicy();
         boolean volatileUpper = base.volatileUpper();
         boolean cleanup = base.cleanupOnClose();
         String logLevel = null;
@@ -83,6 +84,7 @@ public final class SnapshotterToml {
                             }
                         }
                         case "daemon.recover_policy" -> recoverPolicy = recoverPolicy(file, text(path, x));
+                        case "daemon.failover_policy" -> failoverPolicy = failoverPolicy(file, text(path, x));
                         case "log.level" -> logLevel = text(path, x);
                         case "log.log_to_stdout" -> logToStdout = x.asBoolean();
                         case "snapshot.enable_overlayfs_volatile" -> volatileUpper = x.asBoolean();
@@ -115,7 +117,7 @@ public final class SnapshotterToml {
             }
         }
         SnapshotterConfig c = new SnapshotterConfig(rootDir, address, nydusdConfig, nydusdPath, mode, threads,
-                base.nydusdLogLevel(), recoverPolicy, volatileUpper, cleanup, base.dockerConfig());
+                base.nydusdLogLevel(), recoverPolicy, volatileUpper, cleanup, base.dockerConfig(), failoverPolicy);
         return new Result(c, logLevel, logToStdout, ignored);
     }
 
@@ -125,6 +127,14 @@ public final class SnapshotterToml {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static String failoverPolicy(Path file, String policy) {
+        if (!SnapshotterConfig.FAILOVER_POLICIES.contains(policy)) {
+            throw new IllegalArgumentException(file + ": daemon.failover_policy '" + policy
+                    + "' is not supported; use none, resend or flush");
+        }
+        return policy;
     }
 
     private static String text(String path, JsonNode v) {

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -114,19 +115,26 @@ class NydusdFailoverIT {
     void aDaemonReattachedByARestartedSnapshotterIsFailedOverToo() throws Exception {
         long snap = 9;
         imageWithOneFile(snap, "a.txt", "kept across a snapshotter restart\n");
-        SnapshotterConfig settings = settings(SnapshotterConfig.DaemonMode.DEDICATED);
+        SnapshotterConfig base = settings(SnapshotterConfig.DaemonMode.DEDICATED);
+        // daemon.failover_policy reaches every nydusd, the first and its replacement
+        SnapshotterConfig settings = new SnapshotterConfig(base.root(), base.address(), base.nydusdConfig(),
+                base.nydusdPath(), base.daemonMode(), base.threads(), base.nydusdLogLevel(), base.recoverPolicy(),
+                base.volatileUpper(), base.cleanupOnClose(), base.dockerConfig(), "flush");
         NydusdManager first = NydusdManager.open(layout, settings);
         NydusdManager second = null;
         Path mp = null;
         try {
             mp = first.mount(committed(snap, "sha256:l9"));
             long pid = first.daemonOf(snap).pid();
+            assertThat(commandLine(pid)).containsSubsequence("--failover-policy", "flush");
             first.close(); // the snapshotter goes away; its daemon and its supervisor's copy stay in this JVM
             second = NydusdManager.open(layout, settings); // re-attaches and asks the daemon for its session again
             assertThat(second.daemonOf(snap).pid()).isEqualTo(pid);
             String device = device(mp);
             ProcessHandle.of(pid).orElseThrow().destroyForcibly();
-            awaitReplacement(second, snap, pid);
+            NydusdProcess next = awaitReplacement(second, snap, pid);
+            assertThat(commandLine(next.pid())).containsSubsequence("--upgrade").containsSubsequence(
+                    "--failover-policy", "flush");
             assertThat(device(mp)).isEqualTo(device);
             assertThat(Files.readString(mp.resolve("etc/a.txt"))).isEqualTo("kept across a snapshotter restart\n");
         } finally {
@@ -250,6 +258,13 @@ class NydusdFailoverIT {
         }
         return new SnapshotterConfig(layout.root(), tmp.resolve("grpc.sock"), seed, script.toString(), mode, 2,
                 "info", SnapshotterConfig.RecoverPolicy.FAILOVER, false, false, tmp.resolve("docker.json"));
+    }
+
+    /** A process's arguments, from /proc. */
+    private static List<String> commandLine(long pid) throws java.io.IOException {
+        String raw = new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")),
+                java.nio.charset.StandardCharsets.UTF_8);
+        return List.of(raw.split("\0"));
     }
 
     private static NydusdProcess awaitReplacement(NydusdManager m, long snap, long oldPid) throws Exception {

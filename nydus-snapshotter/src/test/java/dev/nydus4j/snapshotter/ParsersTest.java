@@ -163,6 +163,16 @@ class ParsersTest {
         Files.writeString(toml, "[daemon]\nrecover_policy = \"failover\"\n");
         assertThat(SnapshotterToml.read(toml, SnapshotterConfig.defaults()).config().recoverPolicy())
                 .isEqualTo(SnapshotterConfig.RecoverPolicy.FAILOVER);
+        assertThat(SnapshotterToml.read(toml, SnapshotterConfig.defaults()).config().failoverPolicy())
+                .as("upstream's default").isEqualTo("resend");
+        Files.writeString(toml, "[daemon]\nrecover_policy = \"failover\"\nfailover_policy = \"flush\"\n");
+        SnapshotterToml.Result flush = SnapshotterToml.read(toml, SnapshotterConfig.defaults());
+        assertThat(flush.config().failoverPolicy()).isEqualTo("flush");
+        assertThat(flush.ignored()).isEmpty();
+        Files.writeString(toml, "[daemon]\nfailover_policy = \"retry\"\n");
+        assertThatThrownBy(() -> SnapshotterToml.read(toml, SnapshotterConfig.defaults()))
+                .hasMessageContaining("config.toml: daemon.failover_policy 'retry' is not supported;"
+                        + " use none, resend or flush");
         Files.writeString(toml, "[daemon]\nrecover_policy = \"reboot\"\n");
         assertThatThrownBy(() -> SnapshotterToml.read(toml, SnapshotterConfig.defaults()))
                 .hasMessageContaining("recover_policy 'reboot' is not supported; use none, restart or failover");

@@ -132,7 +132,8 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
                 nydusdConfig != null ? nydusdConfig : c.nydusdConfig(),
                 nydusdPath != null ? nydusdPath : defaultNydusd(c.nydusdPath(), System.getenv()),
                 daemonMode != null ? SnapshotterConfig.DaemonMode.parse(daemonMode) : c.daemonMode(),
-                c.threads(), level, c.recoverPolicy(), c.volatileUpper(), c.cleanupOnClose(), c.dockerConfig());
+                c.threads(), level, c.recoverPolicy(), c.volatileUpper(), c.cleanupOnClose(), c.dockerConfig(),
+                c.failoverPolicy());
     }
 
     /**
