@@ -191,9 +191,9 @@ public final class RafsImage implements RafsFileSystem {
 
     /**
      * Opens bootstrap bytes (kept, not copied: not to be modified afterwards) for serving. A RAFS v6 bootstrap is
-     * opened in direct mode: the superblocks and the blob and device tables are validated now, the chunk table on a
-     * background thread (the first chunk lookup waits for it; a corrupt one fails every read, and the chunk reader
-     * gets every blob's chunk table, see below); each inode, directory, xattr area, symlink target
+     * opened in direct mode: the superblocks and the blob and device tables are validated now, the chunk table on the
+     * background thread that hands it to the chunk reader (see below; the first chunk lookup waits for it, and a
+     * corrupt one fails every read); each inode, directory, xattr area, symlink target
      * and chunk list is decoded and validated with the whole-image reader's per-structure checks when first used, and a
      * corrupt one is a {@link CorruptImageException} naming the bootstrap and the offset or nid then. Served the
      * same as {@link #open(RafsTree, int, ChunkReader, boolean)} of the tree {@link Bootstraps#read} gives, except:

@@ -58,8 +58,8 @@ final class ChunkTable {
 
     /**
      * A table whose records are validated and indexed by the first caller that needs them ({@link #find},
-     * {@link #validate}), typically a background thread started at open (direct mode): ~20 000 records take a
-     * cold JVM ~30 ms, which would otherwise delay every mount although the first lookups need no chunk. Until
+     * {@link #validate}); in direct mode, the thread that hands the chunk table to the chunk reader. ~20 000 records
+     * take a cold JVM ~30 ms, which would otherwise delay every mount although the first lookups need no chunk. Until
      * then only the largest uncompressed size is known (capped at the format's 16 MiB, so a corrupt record cannot
      * size a buffer); a corrupt table fails every lookup with the same error.
      */

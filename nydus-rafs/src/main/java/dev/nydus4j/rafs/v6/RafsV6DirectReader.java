@@ -12,8 +12,9 @@ import java.util.List;
 
 /**
  * On-demand RAFS v6 reader (direct mode): {@link #open} validates the superblock, the extended superblock, the blob
- * and device tables, and starts validating the chunk table on a background thread (the first chunk lookup waits for
- * it, and a corrupt table fails every lookup); inodes and directories are decoded and validated when asked for, with the
+ * and device tables; the chunk table is validated and indexed by its first user ({@link #forEachChunk}, which
+ * {@code RafsImage.openDirect} runs on a background thread, or the first chunk lookup; others wait for it), and a
+ * corrupt table fails every lookup; inodes and directories are decoded and validated when asked for, with the
  * same per-structure checks as the whole-image {@link RafsV6Reader} (shared {@code InodeDecoder}): offsets inside
  * the bootstrap, counts, name lengths and order, chunk addresses against the chunk table. What only a whole walk can
  * prove is not checked here: that no two structures overlap, that bytes outside them are zero, and that every
@@ -61,7 +62,7 @@ public final class RafsV6DirectReader {
 
     /**
      * Validates the headers of the bootstrap held in {@code bytes} (kept, not copied: the caller must not modify them
-     * afterwards) and starts validating its chunk table in the background; {@code resource} names it in errors.
+     * afterwards), not yet its chunk table (see the class); {@code resource} names it in errors.
      */
     public static RafsV6DirectReader open(byte[] bytes, String resource) throws CorruptImageException {
         if (bytes.length > RafsV6Reader.MAX_BOOTSTRAP_SIZE) {
@@ -75,16 +76,6 @@ public final class RafsV6DirectReader {
         RafsV6DirectReader r = new RafsV6DirectReader(bytes, resource, h, chunks);
         long root = r.rootNid();
         r.dec.inodeOffset(root, "/");
-        // the chunk table is validated and indexed off the open's path: a mount's first lookups need no chunk
-        Thread t = new Thread(() -> {
-            try {
-                chunks.validate();
-            } catch (CorruptImageException e) {
-                // kept by the table: every chunk lookup reports it
-            }
-        }, "rafs-chunk-table");
-        t.setDaemon(true);
-        t.start();
         return r;
     }
 
