@@ -22,6 +22,9 @@ import java.util.Locale;
 public enum FuseEngine {
     KERNEL, LIBFUSE;
 
+    private static final java.util.concurrent.atomic.AtomicBoolean PRELOADING =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
     /** System property naming the default engine ({@code kernel} or {@code libfuse}). */
     public static final String PROPERTY = "nydus4j.fuse.engine";
 
@@ -53,8 +56,8 @@ public enum FuseEngine {
      * a failure shows later, when the mount falls back to libfuse.
      */
     public void preload() {
-        if (this != KERNEL) {
-            return;
+        if (this != KERNEL || !PRELOADING.compareAndSet(false, true)) {
+            return; // once per JVM: nydusd's warm-up thread and its start both ask
         }
         Thread t = new Thread(() -> {
             try {
