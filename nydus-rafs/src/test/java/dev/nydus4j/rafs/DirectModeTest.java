@@ -16,6 +16,7 @@ import dev.nydus4j.storage.blob.BlobFile;
 import dev.nydus4j.storage.blob.BlobInfo;
 import dev.nydus4j.testkit.Fixtures;
 import dev.nydus4j.testkit.TreeGenerator;
+import dev.nydus4j.testkit.TreeSnapshot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,8 +27,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -344,24 +343,9 @@ class DirectModeTest {
     }
 
     private static String sha256(RafsImage fs, long ino) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        ByteBuffer buf = ByteBuffer.allocate(48 * 1024 + 7);
-        long off = 0;
-        while (true) {
-            buf.clear();
-            int n = fs.read(ino, off, buf);
-            if (n <= 0) {
-                break;
-            }
-            md.update(buf.array(), 0, n);
-            off += n;
-        }
-        return off + ":" + HexFormat.of().formatHex(md.digest());
+        // an odd read size: reads start and end off chunk and page boundaries
+        TreeSnapshot.FileDigest d = TreeSnapshot.readSha256(fs, ino, 48 * 1024 + 7);
+        return d.bytes() + ":" + d.sha256();
     }
 
     private static List<String> render(List<DirEntry> l) {

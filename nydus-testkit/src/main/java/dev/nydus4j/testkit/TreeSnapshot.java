@@ -304,19 +304,7 @@ public final class TreeSnapshot {
             size = a.size();
         } else if (type == FileType.REGULAR) {
             size = a.size();
-            MessageDigest md = sha256();
-            ByteBuffer buf = ByteBuffer.allocate(1 << 20);
-            long off = 0;
-            while (true) {
-                buf.clear();
-                int n = fs.read(ino, off, buf);
-                if (n <= 0) {
-                    break;
-                }
-                md.update(buf.array(), 0, n);
-                off += n;
-            }
-            sha = HexFormat.of().formatHex(md.digest());
+            sha = readSha256(fs, ino, 1 << 20).sha256();
         }
         TreeMap<String, String> x = new TreeMap<>();
         for (String name : fs.listxattr(ino)) {
@@ -343,6 +331,27 @@ public final class TreeSnapshot {
         long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
         long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
         return (int) ((minor & 0xff) | (major << 8) | ((minor & ~0xffL) << 12));
+    }
+
+    /** What {@link #readSha256} read: the byte count and the SHA-256 (hex) of the bytes. */
+    public record FileDigest(long bytes, String sha256) {
+    }
+
+    /** Reads a regular file through {@code fs} to its end, {@code readSize} bytes a call, and digests it. */
+    public static FileDigest readSha256(RafsFileSystem fs, long ino, int readSize) throws IOException {
+        MessageDigest md = sha256();
+        ByteBuffer buf = ByteBuffer.allocate(readSize);
+        long off = 0;
+        while (true) {
+            buf.clear();
+            int n = fs.read(ino, off, buf);
+            if (n <= 0) {
+                break;
+            }
+            md.update(buf.array(), 0, n);
+            off += n;
+        }
+        return new FileDigest(off, HexFormat.of().formatHex(md.digest()));
     }
 
     private static MessageDigest sha256() {
