@@ -85,27 +85,17 @@ final class StreamingPush implements AutoCloseable {
         }
     }
 
-    /** The chunked way: one {@link Upload#write} per {@link #CHUNK_BYTES} of the file, from its start. */
-    private void sendChunks(FileChannel ch) throws IOException, InterruptedException {
+    /**
+     * The chunked way: one {@link Upload#write} per {@link #CHUNK_BYTES} of the file, from its start, read through a
+     * fresh {@link GrowingFileStream} (which waits for the builder as the streamed request does).
+     */
+    private void sendChunks(FileChannel ch) throws IOException {
+        GrowingFileStream from = new GrowingFileStream(ch);
         byte[] chunk = new byte[CHUNK_BYTES];
-        while (!aborted) {
-            boolean last = written; // read before the size: once written is seen, the size is final
-            long available = ch.size() - sent;
-            if (available >= CHUNK_BYTES || last && available > 0) {
-                int n = (int) Math.min(CHUNK_BYTES, available);
-                ByteBuffer buf = ByteBuffer.wrap(chunk, 0, n);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, sent + buf.position()) < 0) {
-                        throw new IOException("blob file " + file + " shrank while it was streamed");
-                    }
-                }
-                upload.write(chunk, 0, n);
-                sent += n;
-            } else if (last) {
-                return;
-            } else {
-                Thread.sleep(10);
-            }
+        int n;
+        while ((n = from.readNBytes(chunk, 0, CHUNK_BYTES)) > 0) {
+            upload.write(chunk, 0, n);
+            sent += n;
         }
     }
 
