@@ -331,15 +331,7 @@ public final class NydusDaemon implements AutoCloseable {
             if (fd >= 0) {
                 FdSocket.closeFd(fd);
             }
-            for (RafsInstance i : table.all()) {
-                table.remove(i.mountpoint());
-                try {
-                    i.close();
-                    closeHot(i.mountpoint());
-                } catch (IOException ignored) {
-                    // the takeover failure is what is reported
-                }
-            }
+            closeAllImages(null); // the takeover failure is what is reported
             table.resetNumbering(); // a retry (the supervisor still holds the session) starts afresh
             throw e;
         }
@@ -630,6 +622,18 @@ public final class NydusDaemon implements AutoCloseable {
         } catch (IOException e) {
             first = e;
         }
+        first = closeAllImages(first);
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /**
+     * Removes every image from the table and closes it and its hot backend (after the first failure of one image,
+     * the others are still closed). Returns {@code first}, or the first failure when {@code first} is null, with any
+     * further failures added to it as suppressed.
+     */
+    private IOException closeAllImages(IOException first) {
         for (RafsInstance inst : table.all()) {
             table.remove(inst.mountpoint());
             try {
@@ -643,8 +647,6 @@ public final class NydusDaemon implements AutoCloseable {
                 }
             }
         }
-        if (first != null) {
-            throw first;
-        }
+        return first;
     }
 }
