@@ -376,7 +376,7 @@ public final class ApiServer implements AutoCloseable {
         m.put("id", daemon.id());
         m.put("supervisor", daemon.supervisor());
         m.put("state", daemon.state().name());
-        if (withBackends && !daemon.instances().isEmpty()) {
+        if (withBackends) { // v1: the FUSE service always exists, so an empty map (not null) before the first mount
             Map<String, Object> coll = new LinkedHashMap<>();
             for (RafsInstance i : daemon.instances()) {
                 Map<String, Object> b = new LinkedHashMap<>();
@@ -426,9 +426,19 @@ public final class ApiServer implements AutoCloseable {
         m.put("whole_hits", d.cacheHits());
         m.put("total", d.cacheHits() + d.partialHits() + d.cacheMisses());
         m.put("entries_count", (long) d.cacheFiles().size());
-        m.put("prefetch_data_amount", 0L);
-        m.put("prefetch_requests_count", 0L);
-        m.put("prefetch_workers", 0L);
+        Prefetcher p = i.prefetcher();
+        long begin = p == null ? 0 : p.beginMillis();
+        long end = p == null ? 0 : p.endMillis();
+        m.put("prefetch_data_amount", p == null ? 0L : p.bytesRead());
+        m.put("prefetch_requests_count", p == null ? 0L : p.requests());
+        m.put("prefetch_workers", p == null ? 0L : (long) p.workers());
+        m.put("prefetch_unmerged_chunks", p == null ? 0L : p.chunks());
+        m.put("prefetch_cumulative_time_millis", p == null ? 0L : p.requestMillis());
+        // upstream splits each time into whole seconds and the milliseconds within that second
+        m.put("prefetch_begin_time_secs", begin / 1000);
+        m.put("prefetch_begin_time_millis", begin % 1000);
+        m.put("prefetch_end_time_secs", end / 1000);
+        m.put("prefetch_end_time_millis", end % 1000);
         m.put("buffered_backend_size", 0L);
         m.put("data_all_ready", d.workDir() != null && d.allCached());
         return m;

@@ -34,8 +34,14 @@ public final class Prefetcher implements AutoCloseable {
     private final ExecutorService pool;
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicInteger files = new AtomicInteger();
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong chunks = new AtomicLong();
+    private final AtomicLong requestNanos = new AtomicLong();
     private final long bandwidthLimit;
+    private final int threads;
     private final long startNanos = System.nanoTime();
+    private final long beginMillis = System.currentTimeMillis();
+    private volatile long endMillis;
     private volatile boolean stopped;
 
     private Prefetcher(int threads, long bandwidthLimit) {
@@ -47,6 +53,7 @@ public final class Prefetcher implements AutoCloseable {
             return t;
         });
         this.bandwidthLimit = bandwidthLimit;
+        this.threads = threads;
     }
 
     /**
@@ -98,6 +105,9 @@ public final class Prefetcher implements AutoCloseable {
             for (long ino : regular) {
                 pool.execute(() -> readAll(fs, ino));
             }
+            if (regular.isEmpty()) {
+                endMillis = System.currentTimeMillis();
+            }
             LOG.info("prefetch of {}: {} files queued", what, regular.size());
         } catch (IOException | RuntimeException e) {
             LOG.warn("prefetch of {} stopped: {}", what, e.getMessage());
@@ -111,16 +121,25 @@ public final class Prefetcher implements AutoCloseable {
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         long off = 0;
         try {
+            InodeAttributes a = fs.getattr(ino);
+            int chunkSize = fs.stats().chunkSize();
+            if (chunkSize > 0) {
+                chunks.addAndGet((a.size() + chunkSize - 1) / chunkSize);
+            }
             while (!stopped) {
                 buf.clear();
+                long t0 = System.nanoTime();
                 int n = fs.read(ino, off, buf);
+                requestNanos.addAndGet(System.nanoTime() - t0);
                 if (n <= 0) {
                     break;
                 }
+                requests.incrementAndGet();
                 off += n;
                 throttle(bytes.addAndGet(n));
             }
             files.incrementAndGet();
+            endMillis = System.currentTimeMillis();
         } catch (IOException | RuntimeException e) {
             LOG.debug("prefetch of inode {} failed: {}", ino, e.getMessage());
         } catch (InterruptedException e) {
@@ -142,6 +161,36 @@ public final class Prefetcher implements AutoCloseable {
     /** Bytes read so far. */
     public long bytesRead() {
         return bytes.get();
+    }
+
+    /** Read requests (of up to 1 MiB) issued so far. */
+    public long requests() {
+        return requests.get();
+    }
+
+    /** Chunks of the files taken up so far (before reads merge them into requests). */
+    public long chunks() {
+        return chunks.get();
+    }
+
+    /** Total time spent in the read requests, in milliseconds. */
+    public long requestMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(requestNanos.get());
+    }
+
+    /** Worker threads. */
+    public int workers() {
+        return threads;
+    }
+
+    /** When prefetching began (epoch milliseconds). */
+    public long beginMillis() {
+        return beginMillis;
+    }
+
+    /** When the last file finished (epoch milliseconds), 0 before the first one. */
+    public long endMillis() {
+        return endMillis;
     }
 
     /** Files read completely so far. */

@@ -265,6 +265,58 @@ class ApiServerIT {
     }
 
     @Test
+    void blobcacheMetricsReportTheRealPrefetchWithEveryUpstreamKey() throws Exception {
+        // before any mount the FUSE service exists: an empty collection, not null
+        JsonNode info = JSON.readTree(client.send("GET", "/api/v1/daemon", null).body());
+        assertThat(info.path("backend_collection").isObject()).isTrue();
+        assertThat(info.path("backend_collection").size()).isZero();
+
+        Path src = Files.createDirectories(tmp.resolve("src-prefetch"));
+        byte[] big = new byte[2_500_000];
+        new java.util.Random(7).nextBytes(big);
+        Files.write(src.resolve("big.bin"), big);
+        Files.writeString(src.resolve("small.txt"), "small\n");
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("prefetch.boot"), null, Files.createDirectories(tmp.resolve("blobs")));
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/p",
+                mountBody(r, "\"fs_prefetch\":{\"enable\":true,\"threads_count\":3},")).status()).isEqualTo(204);
+        long expected = big.length + "small\n".length();
+        JsonNode cache = null;
+        for (int i = 0; i < 500; i++) { // the prefetch runs in the background: wait until it has read everything
+            cache = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache?id=/p", null).body());
+            if (cache.path("prefetch_data_amount").asLong() == expected && cache.path("prefetch_end_time_secs").asLong() > 0) {
+                break;
+            }
+            Thread.sleep(10);
+        }
+        // every key upstream's nydusctl reads (it unwraps each one)
+        for (String k : List.of("underlying_files", "store_path", "partial_hits", "whole_hits", "total",
+                "entries_count", "prefetch_data_amount", "prefetch_requests_count", "prefetch_workers",
+                "prefetch_unmerged_chunks", "prefetch_cumulative_time_millis", "prefetch_begin_time_secs",
+                "prefetch_begin_time_millis", "prefetch_end_time_secs", "prefetch_end_time_millis",
+                "buffered_backend_size", "data_all_ready")) {
+            assertThat(cache.has(k)).as(k).isTrue();
+        }
+        assertThat(cache.path("prefetch_data_amount").asLong()).isEqualTo(expected);
+        assertThat(cache.path("prefetch_workers").asLong()).isEqualTo(3);
+        // 2.5 MB in reads of at most 1 MiB, plus the small file
+        assertThat(cache.path("prefetch_requests_count").asLong()).isEqualTo(4);
+        assertThat(cache.path("prefetch_unmerged_chunks").asLong()).isEqualTo(4); // 3 chunks of 1 MiB + 1
+        assertThat(cache.path("prefetch_begin_time_millis").asLong()).isBetween(0L, 999L);
+        long begin = cache.path("prefetch_begin_time_secs").asLong() * 1000 + cache.path("prefetch_begin_time_millis").asLong();
+        long end = cache.path("prefetch_end_time_secs").asLong() * 1000 + cache.path("prefetch_end_time_millis").asLong();
+        assertThat(end).isGreaterThanOrEqualTo(begin);
+        assertThat(begin).isGreaterThan(System.currentTimeMillis() - 60_000);
+        assertThat(cache.path("data_all_ready").asBoolean()).isTrue();
+
+        // without prefetch the counters stay at zero
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/q", mountBody(r)).status()).isEqualTo(204);
+        JsonNode none = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache?id=/q", null).body());
+        assertThat(none.path("prefetch_data_amount").asLong()).isZero();
+        assertThat(none.path("prefetch_end_time_secs").asLong()).isZero();
+    }
+
+    @Test
     void errorsFollowUpstreamShape() throws Exception {
         ApiClient.Response r = client.send("GET", "/api/v1/nope", null);
         assertThat(r.status()).isEqualTo(404);
