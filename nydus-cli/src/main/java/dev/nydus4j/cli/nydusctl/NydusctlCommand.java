@@ -73,21 +73,30 @@ public final class NydusctlCommand {
         @Override
         public Integer call() throws IOException {
             top.print(top.call("GET", "/api/v1/daemon", null), (n, out) -> {
+                // upstream's layout; like upstream, JSON values print in their JSON form (strings quoted)
                 JsonNode v = n.path("version");
-                out.printf("Version:        %s%n", v.path("package_ver").asText());
-                out.printf("Git Commit:     %s%n", v.path("git_commit").asText());
-                out.printf("Build Time:     %s%n", v.path("build_time").asText());
-                out.printf("Profile:        %s%n", v.path("profile").asText());
-                out.printf("State:          %s%n", n.path("state").asText());
-                out.printf("ID:             %s%n", n.path("id").isNull() ? "" : n.path("id").asText());
-                for (Iterator<Map.Entry<String, JsonNode>> it = n.path("backend_collection").fields(); it.hasNext(); ) {
-                    JsonNode b = it.next().getValue();
-                    JsonNode rafs = b.path("config").path("rafs");
-                    out.printf("Instance:       %s (%s, mounted %s, mode %s, prefetch %s, backend %s)%n",
-                            b.path("mountpoint").asText(), b.path("backend_type").asText(),
-                            b.path("mounted_time").asText(), rafs.path("mode").asText(),
-                            rafs.path("prefetch").path("enable").asBoolean(),
-                            b.path("config").path("backend").path("type").asText());
+                out.print("\nVersion:                " + v.path("package_ver")
+                        + "\nStatus:                 " + n.path("state")
+                        + "\nProfile:                " + v.path("profile")
+                        + "\nCommit:                 " + v.path("git_commit") + "\n");
+                JsonNode coll = n.path("backend_collection");
+                if (coll.isObject() && !coll.isEmpty()) {
+                    out.println("Instances:");
+                }
+                for (Iterator<Map.Entry<String, JsonNode>> it = coll.fields(); it.hasNext(); ) {
+                    var e = it.next();
+                    JsonNode b = e.getValue();
+                    out.println("\tInstance Mountpoint:  " + e.getKey());
+                    out.println("\tType:  " + b.path("backend_type").asText());
+                    out.println("\tMounted Time:  " + b.path("mounted_time").asText());
+                    if (b.path("backend_type").asText().equals("Rafs")) {
+                        JsonNode cfg = b.path("config");
+                        JsonNode prefetch = cfg.path("cache").path("prefetch");
+                        out.println("\tMode:  " + cfg.path("rafs").path("mode").asText("direct"));
+                        out.println("\tPrefetch:  " + prefetch.path("enable").asBoolean());
+                        out.println("\tPrefetch Merging Size:  " + prefetch.path("batch_size").asLong());
+                        out.println();
+                    }
                 }
             });
             return 0;
@@ -138,30 +147,163 @@ public final class NydusctlCommand {
                 default -> throw new IllegalArgumentException("unknown metrics '" + kind
                         + "'; one of backend, cache, fsstats, files, pattern, inflight");
             };
-            JsonNode previous = null;
-            do {
-                String body = top.call("GET", path, null);
-                if (interval > 0 && kind.equals("backend") && !top.raw) {
-                    JsonNode now = JSON.readTree(body);
-                    if (previous != null) {
-                        long dc = now.path("read_count").asLong() - previous.path("read_count").asLong();
-                        long db = now.path("read_amount_total").asLong() - previous.path("read_amount_total").asLong();
-                        top.out().printf("reads/s %.1f  bytes/s %.0f%n", dc / (double) interval, db / (double) interval);
-                    }
-                    previous = now;
-                } else if (kind.equals("files") && !latest) {
-                    top.print(body, Metrics::files);
-                } else if (kind.equals("pattern")) {
-                    top.print(body, Metrics::pattern);
-                } else {
-                    top.print(body, (n, out) -> table(n, out, ""));
-                }
-                top.out().flush();
-                if (interval > 0) {
-                    Thread.sleep(interval * 1000L);
-                }
-            } while (interval > 0);
+            if (interval > 0 && kind.equals("backend")) {
+                backendDeltas(top.call("GET", path, null));
+                return 0;
+            }
+            String body = top.call("GET", path, null);
+            switch (kind) {
+                case "backend" -> top.print(body, Metrics::backend);
+                case "cache", "blobcache" -> top.print(body, Metrics::cache);
+                case "fsstats" -> top.print(body, Metrics::fsstats);
+                case "files" -> top.print(body, latest ? (n, out) -> out.println(n) : Metrics::files);
+                case "pattern" -> top.print(body, Metrics::pattern);
+                default -> top.print(body, (n, out) -> out.println(n)); // inflight: the daemon's list as is
+            }
+            top.out().flush();
             return 0;
+        }
+
+        private static final String[] SIZES = {"<1K", "1K~", "4K~", "16K~", "64K~", "128K~", "512K~", "1M~"};
+
+        /** Upstream's {@code metrics backend -I N}: every N seconds the deltas since the previous query, forever. */
+        private void backendDeltas(String first) throws Exception {
+            JsonNode last = JSON.readTree(first);
+            PrintWriter out = top.out();
+            while (true) {
+                Thread.sleep(interval * 1000L);
+                JsonNode now = JSON.readTree(top.call("GET", "/api/v1/metrics/backend", null));
+                if (top.raw) {
+                    out.println(now);
+                } else {
+                    long data = delta(last, now, "read_amount_total");
+                    long requests = delta(last, now, "read_count");
+                    long latency = delta(last, now, "read_cumulative_latency_millis_total");
+                    out.print("\n>>> >>> >>> >>> >>>\nBackend Read Bandwidth:     " + div(data, interval * 1024L)
+                            + " KB/S\nBackend Average IO Size:    " + div(data, requests)
+                            + " Bytes\nBackend Average Latency:    " + div(latency, requests)
+                            + " millis\n\nBlock Sizes/millis:\n");
+                    for (String size : SIZES) {
+                        out.print(pad(size, 8));
+                    }
+                    out.println();
+                    for (int i = 0; i < SIZES.length; i++) {
+                        long hits = now.path("read_count_block_size_dist").path(i).asLong()
+                                - last.path("read_count_block_size_dist").path(i).asLong();
+                        long millis = now.path("read_cumulative_latency_millis_dist").path(i).asLong()
+                                - last.path("read_cumulative_latency_millis_dist").path(i).asLong();
+                        out.print(pad(Long.toString(div(millis, hits)), 8));
+                    }
+                    out.println();
+                    out.println("<<< <<< <<< <<< <<<");
+                }
+                out.flush();
+                last = now;
+            }
+        }
+
+        private static long delta(JsonNode old, JsonNode now, String key) {
+            return now.path(key).asLong() - old.path(key).asLong();
+        }
+
+        /** Rust's {@code checked_div(..).unwrap_or_default()}: 0 when dividing by zero. */
+        private static long div(long a, long b) {
+            return b == 0 ? 0 : a / b;
+        }
+
+        private static String pad(String s, int width) {
+            return String.format("%-" + width + "s", s);
+        }
+
+        /** A float as Rust's Display prints it: shortest round-trip digits, never an exponent; NaN, inf, -inf. */
+        static String rustFloat(double d) {
+            if (Double.isNaN(d)) {
+                return "NaN";
+            }
+            if (Double.isInfinite(d)) {
+                return d > 0 ? "inf" : "-inf";
+            }
+            if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+                return Long.toString((long) d);
+            }
+            return new java.math.BigDecimal(Double.toString(d)).stripTrailingZeros().toPlainString();
+        }
+
+        private static void backend(JsonNode m, PrintWriter out) {
+            out.print("\nBackend Type:       " + m.path("backend_type")
+                    + "\nRead Amount:        " + m.path("read_amount_total") + " Bytes ("
+                    + rustFloat(m.path("read_amount_total").asDouble() / 1024.0 / 1024.0) + " MB)"
+                    + "\nRead Count:         " + m.path("read_count")
+                    + "\nRead Errors:        " + m.path("read_errors") + "\n");
+            sizesHeader(out);
+            out.print(pad("Average Latency(millis):", 25));
+            for (int i = 0; i < SIZES.length; i++) {
+                out.print(pad(Long.toString(div(m.path("read_cumulative_latency_millis_dist").path(i).asLong(),
+                        m.path("read_count_block_size_dist").path(i).asLong())), 8));
+            }
+            out.println();
+            sizesHeader(out);
+            out.print(pad("Request Count:", 25));
+            for (int i = 0; i < SIZES.length; i++) {
+                out.print(pad(Long.toString(m.path("read_count_block_size_dist").path(i).asLong()), 8));
+            }
+            out.println();
+        }
+
+        private static void sizesHeader(PrintWriter out) {
+            StringBuilder b = new StringBuilder("\n").append(pad("Block Sizes:", 25));
+            for (String size : SIZES) {
+                b.append(pad(size, 8));
+            }
+            out.println(b);
+        }
+
+        private static void cache(JsonNode m, PrintWriter out) {
+            double duration = m.path("prefetch_end_time_secs").asDouble()
+                    + m.path("prefetch_end_time_millis").asDouble() / 1000.0
+                    - (m.path("prefetch_begin_time_secs").asDouble()
+                    + m.path("prefetch_begin_time_millis").asDouble() / 1000.0);
+            double amount = m.path("prefetch_data_amount").asDouble();
+            long requests = m.path("prefetch_requests_count").asLong();
+            out.print("\nPartial Hits:               " + m.path("partial_hits")
+                    + "\nWhole Hits:                 " + m.path("whole_hits")
+                    + "\nTotal Read:                 " + m.path("total")
+                    + "\nDirectory:                  " + m.path("store_path")
+                    + "\nFiles:                      " + m.path("underlying_files")
+                    + "\nPersister Buffer:           " + m.path("buffered_backend_size")
+                    + "\n\nPrefetch Workers:           " + m.path("prefetch_workers")
+                    + "\nPrefetch Amount:            " + rustFloat(amount) + " = " + rustFloat(amount / 1024.0) + " KB"
+                    + "\nPrefetch Requests:          " + m.path("prefetch_requests_count")
+                    + "\nPrefetch Average Size:      " + div(m.path("prefetch_data_amount").asLong(), requests) + " Bytes"
+                    + "\nPrefetch Duration:          " + rustFloat(duration) + " Seconds"
+                    + "\nPrefetch Bandwidth:         " + rustFloat(amount / 1024.0 / 1024.0 / duration) + " MB/S"
+                    + "\nPrefetch Request Latency:   "
+                    + rustFloat(m.path("prefetch_cumulative_time_millis").asDouble() / requests / 1000.0) + " Seconds"
+                    + "\nPrefetch Unmerged:          " + m.path("prefetch_unmerged_chunks") + "\n");
+        }
+
+        private static final String[] PERIODS = {"<1ms", "~20ms", "~50ms", "~100ms", "~500ms", "~1s", "~2s", "2s~"};
+
+        private static void fsstats(JsonNode m, PrintWriter out) {
+            StringBuilder b = new StringBuilder("\n").append(pad("Read Latency:", 16));
+            for (String p : PERIODS) {
+                b.append(pad(p, 8));
+            }
+            out.println(b);
+            out.print(pad("Reads Count:", 16));
+            for (JsonNode d : m.path("read_latency_dist")) {
+                out.print(pad(Long.toString(d.asLong()), 8));
+            }
+            out.println("\n");
+            JsonNode hits = m.path("fop_hits");
+            out.println("Read Errors: " + m.path("fop_errors").path(4));
+            long data = m.path("data_read").asLong();
+            out.println("Read Data: " + data + "Bytes (" + data / 1024 / 1024 + "MB)");
+            out.printf("%nFOP Counters:%nGetattr(%s) Readlink(%s) Open(%s) Release(%s) Read(%s) Statfs(%s) Getxattr(%s)"
+                            + " Listxattr(%s)%nOpendir(%s) Lookup(%s) Readdir(%s) Readdirplus(%s) Access(%s) Forget(%s)"
+                            + " BatchForget(%s)%n", hits.path(0), hits.path(1), hits.path(2), hits.path(3), hits.path(4),
+                    hits.path(5), hits.path(6), hits.path(7), hits.path(8), hits.path(9), hits.path(10), hits.path(11),
+                    hits.path(12), hits.path(13), hits.path(14));
         }
 
         /** Per-inode counters; fop_hits indexes as upstream: 2 = open, 4 = read. */
@@ -195,26 +337,6 @@ public final class NydusctlCommand {
                 out.printf("%-12d %8d  %s%n", p.path("ino").asLong(), p.path("nr_read").asLong(),
                         java.time.Instant.ofEpochSecond(p.path("first_access_time_secs").asLong(),
                                 p.path("first_access_time_nanos").asLong()));
-            }
-        }
-
-        private static void table(JsonNode n, PrintWriter out, String prefix) {
-            if (n.isArray() && n.size() > 0 && !n.get(0).isContainerNode()) {
-                out.printf("%-40s %s%n", prefix, n);
-                return;
-            }
-            if (n.isObject()) {
-                for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-                    var e = it.next();
-                    String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
-                    if (e.getValue().isObject()) {
-                        table(e.getValue(), out, key);
-                    } else {
-                        out.printf("%-40s %s%n", key, e.getValue().isTextual() ? e.getValue().asText() : e.getValue());
-                    }
-                }
-            } else {
-                out.println(n);
             }
         }
     }

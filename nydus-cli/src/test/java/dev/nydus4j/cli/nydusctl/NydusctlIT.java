@@ -110,4 +110,55 @@ class NydusctlIT {
         assertThat(ctl("umount", "-m", "/img").code()).isZero();
         assertThat(Files.exists(daemon.mount().mountpoint().resolve("img"))).isFalse();
     }
+
+    @Test
+    void humanOutputHasUpstreamsLayout() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.write(src.resolve("data.bin"), new byte[3 << 20]);
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("image.boot"), null, blobs);
+        Path cfg = tmp.resolve("config.json");
+        Files.writeString(cfg, "{\"device\":{\"backend\":{\"type\":\"localfs\",\"config\":{\"dir\":\"" + blobs
+                + "\"}},\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\"" + tmp.resolve("cache")
+                + "\"}}},\"mode\":\"direct\",\"fs_prefetch\":{\"enable\":true,\"threads_count\":2}}");
+        assertThat(ctl("mount", "-s", r.bootstrap().toString(), "-c", cfg.toString(), "-m", "/img").code()).isZero();
+        assertThat(Files.size(daemon.mount().mountpoint().resolve("img/data.bin"))).isEqualTo(3 << 20);
+        assertThat(Files.readAllBytes(daemon.mount().mountpoint().resolve("img/data.bin"))).hasSize(3 << 20);
+
+        Run info = ctl("info");
+        assertThat(info.code()).as(info.err()).isZero();
+        assertThat(info.out()).contains("\nVersion:                \"v0.1.0-test\"\n")
+                .contains("\nStatus:                 \"RUNNING\"\n").contains("Instances:\n")
+                .contains("\tInstance Mountpoint:  /img\n").contains("\tType:  Rafs\n")
+                .contains("\tMode:  direct\n").contains("\tPrefetch:  true\n")
+                .contains("\tPrefetch Merging Size:  1048576\n");
+
+        String cache = "";
+        for (int i = 0; i < 300 && !cache.contains("Prefetch Amount:            3145728 = 3072 KB"); i++) {
+            cache = ctl("metrics", "cache").out();
+            Thread.sleep(10);
+        }
+        assertThat(cache).contains("Prefetch Amount:            3145728 = 3072 KB\n")
+                .contains("\nPrefetch Workers:           2\n").contains("\nPrefetch Requests:          3\n")
+                .contains("\nPrefetch Average Size:      1048576 Bytes\n")
+                .contains("\nDirectory:                  \"" + tmp.resolve("cache") + "\"\n")
+                .contains("Prefetch Unmerged:          3\n").containsPattern("Prefetch Duration: +[0-9.]+ Seconds");
+
+        Run backend = ctl("metrics", "backend");
+        assertThat(backend.out()).contains("\nBackend Type:       \"localfs\"\n").contains("\nRead Errors:        0\n")
+                .containsPattern("Read Amount:        \\d+ Bytes \\([0-9.]+ MB\\)")
+                .contains("Block Sizes:             <1K     1K~     4K~     16K~    64K~    128K~   512K~   1M~")
+                .contains("Average Latency(millis): ").contains("Request Count:           ");
+
+        Run fs = ctl("metrics", "fsstats");
+        assertThat(fs.out()).contains("Read Latency:   <1ms    ~20ms   ~50ms").contains("\nRead Errors: 0\n")
+                .contains("Read Data: 3145728Bytes (3MB)").containsPattern("Getattr\\(\\d+\\) Readlink\\(0\\) Open\\(")
+                .contains("BatchForget(");
+        assertThat(NydusctlCommand.Metrics.rustFloat(0.0 / 0.0)).isEqualTo("NaN");
+        assertThat(NydusctlCommand.Metrics.rustFloat(1.0 / 0.0)).isEqualTo("inf");
+        assertThat(NydusctlCommand.Metrics.rustFloat(4870.3759765625)).isEqualTo("4870.3759765625");
+        assertThat(NydusctlCommand.Metrics.rustFloat(1e-7)).isEqualTo("0.0000001");
+        assertThat(ctl("--raw", "metrics", "cache").out().strip()).startsWith("{").contains("\"prefetch_end_time_secs\"");
+    }
 }
