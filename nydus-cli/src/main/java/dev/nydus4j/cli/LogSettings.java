@@ -17,6 +17,14 @@ public final class LogSettings {
 
     /** Scans {@code args} for the log options and configures slf4j-simple (only effective before the first logger). */
     public static void configure(String[] args) {
+        configure(null, args);
+    }
+
+    /**
+     * As {@link #configure(String[])}, for the named tool: nydusd and nydus-image log to {@code FILE.log} when the
+     * {@code --log-file} name has no extension, as upstream's logger does.
+     */
+    public static void configure(String tool, String[] args) {
         String lvl = "info";
         String file = null;
         for (int i = 0; i < args.length; i++) {
@@ -36,12 +44,22 @@ public final class LogSettings {
             lvl = "info"; // picocli rejects the bad value with a proper message later
         }
         level = lvl;
+        if (file != null && ("nydusd".equals(tool) || "nydus-image".equals(tool))) {
+            file = withLogExtension(file);
+        }
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", lvl);
         System.setProperty("org.slf4j.simpleLogger.logFile", file != null ? file : "System.err");
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
+    }
+
+    /** {@code FILE} plus ".log" when its last name has no extension (a leading dot does not count). */
+    static String withLogExtension(String file) {
+        String name = java.nio.file.Path.of(file).getFileName() == null ? file
+                : java.nio.file.Path.of(file).getFileName().toString();
+        return name.lastIndexOf('.') > 0 ? file : file + ".log";
     }
 
     /** Whether errors should carry stack traces (log level debug or trace). */

@@ -65,7 +65,7 @@ public final class Main {
             return 1;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        LogSettings.configure(rest);
+        LogSettings.configure(tool, rest);
         return entry.apply(rest);
     }
 }
