@@ -8,7 +8,7 @@ PACKAGES=(
   fuse3 libfuse2 libfuse3-3 squashfuse attr
   erofs-utils squashfs-tools
   umoci skopeo busybox-static docker-registry containerd runc
-  zstd lz4 b3sum gzip tar
+  zstd lz4 b3sum gzip tar libisal2
   nginx openssl curl
 )
 

@@ -4,25 +4,24 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.zip.CRC32;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 import java.util.zip.ZipException;
 
 /**
  * Decompresses a gzip stream (RFC 1952), concatenated members included, like {@link java.util.zip.GZIPInputStream}
  * with the same checks (header CRC when FHCRC is set, CRC-32 and ISIZE of every member) and the same tolerance of
- * bytes after the last member that do not start another member (ignored).
+ * bytes after the last member that do not start another member (ignored). Member headers are parsed here; each
+ * member's deflate data and trailer go to a {@link GzipMemberDecoder}: ISA-L's when it is installed (about four
+ * times faster than zlib), else the JDK's zlib.
  *
  * <p>Why not the JDK's stream: a tar.gz layer conversion inflates on one thread while the other cores digest and
  * compress, and every CPU second the JVM spends elsewhere is taken from them. With {@code GZIPInputStream} under
  * the tar reader's {@code BufferedInputStream} and above another one (to sniff the magic), C2 sometimes compiled
  * {@code BufferedInputStream.read1} with both levels and the whole gzip member logic inlined: 22-72 KB of code and
  * 0.16-0.83 s of compiler time in 3 of 9 conversions of a 541 MB tar.gz on 2 cores. Here the compressed input is
- * read in large blocks straight into the array the inflater reads, and the hot {@link #read(byte[], int, int)} is a
- * few lines, header and trailer parsing being separate methods: that compile is ~5 KB and ~0.02 s (C2 time per
- * conversion, median of 5: 0.59 vs 0.68 s); inflating itself costs the same (benchmarks/RESULTS.md).
+ * read in large blocks straight into the array the decoder reads, and the hot {@link #read(byte[], int, int)} is a
+ * few lines, header parsing being a separate method (benchmarks/RESULTS.md).
  * Errors name the offset in the compressed stream (the caller adds which stream). Not thread-safe; {@link #close()}
- * closes the inflater, not the source.
+ * closes the decoder, not the source.
  */
 final class GzipMembersInputStream extends InputStream {
     private static final int FHCRC = 2;
@@ -38,10 +37,9 @@ final class GzipMembersInputStream extends InputStream {
     private int limit;
     /** Compressed bytes consumed from {@link #in} before {@code buf[0]}. */
     private long bufStart;
-    private final Inflater inflater = new Inflater(true);
-    private final CRC32 crc = new CRC32();
-    /** The inflater holds {@code buf[pos, limit)} as its input. */
-    private boolean inflaterHasInput;
+    private final GzipMemberDecoder decoder;
+    /** The decoder holds {@code buf[pos, limit)} as its input. */
+    private boolean decoderHasInput;
     private boolean inMember;
     private boolean eof;
     private boolean closed;
@@ -55,6 +53,13 @@ final class GzipMembersInputStream extends InputStream {
      * @throws ZipException when the stream does not start with a gzip header
      */
     GzipMembersInputStream(InputStream in, byte[] head, int bufSize) throws IOException {
+        this(in, head, bufSize, IsalGzipMemberDecoder.available() ? new IsalGzipMemberDecoder()
+                : new JdkGzipMemberDecoder());
+    }
+
+    /** As {@link #GzipMembersInputStream(InputStream, byte[], int)}, with this decoder (closed with the stream). */
+    GzipMembersInputStream(InputStream in, byte[] head, int bufSize, GzipMemberDecoder decoder) throws IOException {
+        this.decoder = decoder;
         if (bufSize < Math.max(512, head.length)) {
             throw new IllegalArgumentException("buffer of " + bufSize + " bytes; at least 512 and the head's "
                     + head.length + " needed");
@@ -63,9 +68,18 @@ final class GzipMembersInputStream extends InputStream {
         this.buf = new byte[bufSize];
         System.arraycopy(head, 0, buf, 0, head.length);
         this.limit = head.length;
-        if (!readHeader()) {
-            throw new EOFException("empty gzip stream");
+        boolean started = false;
+        try {
+            if (!readHeader()) {
+                throw new EOFException("empty gzip stream");
+            }
+            started = true;
+        } finally {
+            if (!started) {
+                decoder.close();
+            }
         }
+        decoder.startMember();
         inMember = true;
     }
 
@@ -88,35 +102,36 @@ final class GzipMembersInputStream extends InputStream {
                 nextMember();
                 continue;
             }
-            if (!inflaterHasInput) {
+            if (!decoderHasInput) {
                 if (pos == limit && !fill()) {
-                    throw new EOFException("gzip stream truncated in the compressed data at byte "
-                            + offset());
+                    throw new EOFException("gzip stream truncated in the "
+                            + (decoder.inTrailer() ? "member trailer" : "compressed data") + " at byte " + offset());
                 }
-                inflater.setInput(buf, pos, limit - pos);
-                inflaterHasInput = true;
+                decoder.setInput(buf, pos, limit - pos);
+                decoderHasInput = true;
             }
             int n;
             try {
-                n = inflater.inflate(b, off, len);
-            } catch (DataFormatException e) {
+                n = decoder.inflate(b, off, len);
+            } catch (GzipMemberDecoder.TrailerMismatchException e) {
+                throw new ZipException("corrupt gzip member: " + e.getMessage() + " (trailer at byte "
+                        + (offset() - 8) + ")");
+            } catch (ZipException e) {
                 throw new ZipException("corrupt gzip data near compressed byte " + offset() + ": "
                         + e.getMessage());
             }
             if (n > 0) {
-                crc.update(b, off, n);
                 return n;
             }
-            if (inflater.finished()) {
-                pos = limit - inflater.getRemaining();
-                inflaterHasInput = false;
-                readTrailer();
+            if (decoder.memberEnded()) {
+                pos = limit - decoder.remaining();
+                decoderHasInput = false;
                 inMember = false;
-            } else if (inflater.needsInput()) {
+            } else if (decoder.remaining() == 0) {
                 pos = limit;
-                inflaterHasInput = false;
-            } else if (inflater.needsDictionary()) {
-                throw new ZipException("gzip member needs a preset dictionary (not gzip data)");
+                decoderHasInput = false;
+            } else {
+                throw new IOException("gzip decoder made no progress at compressed byte " + offset());
             }
         }
         return -1;
@@ -134,8 +149,7 @@ final class GzipMembersInputStream extends InputStream {
             another = false;
         }
         if (another) {
-            inflater.reset();
-            crc.reset();
+            decoder.startMember();
             inMember = true;
         } else {
             eof = true;
@@ -146,13 +160,13 @@ final class GzipMembersInputStream extends InputStream {
     public void close() {
         if (!closed) {
             closed = true;
-            inflater.end();
+            decoder.close();
         }
     }
 
     /** Offset in the compressed stream of the next byte not consumed (for error messages). */
     private long offset() {
-        return bufStart + (inflaterHasInput ? limit - inflater.getRemaining() : pos);
+        return bufStart + (decoderHasInput ? limit - decoder.remaining() : pos);
     }
 
     /** Refills {@link #buf} (everything in it was consumed); false at the end of the input. */
@@ -256,28 +270,6 @@ final class GzipMembersInputStream extends InputStream {
         }
         hcrc.update(c);
         return c;
-    }
-
-    private void readTrailer() throws IOException {
-        long at = offset();
-        long crcStored = uint32("member trailer");
-        long sizeStored = uint32("member trailer");
-        if (crcStored != crc.getValue()) {
-            throw new ZipException("corrupt gzip member: CRC-32 " + Long.toHexString(crcStored)
-                    + " in the trailer at byte " + at + " vs " + Long.toHexString(crc.getValue()) + " of the data");
-        }
-        if (sizeStored != (inflater.getBytesWritten() & 0xffff_ffffL)) {
-            throw new ZipException("corrupt gzip member: size " + sizeStored + " in the trailer at byte "
-                    + at + " vs " + (inflater.getBytesWritten() & 0xffff_ffffL) + " (mod 2^32) of the data");
-        }
-    }
-
-    private long uint32(String what) throws IOException {
-        long v = 0;
-        for (int i = 0; i < 4; i++) {
-            v |= (long) requireByte(what) << (8 * i);
-        }
-        return v;
     }
 
     private static String hex(int b) {

@@ -1,6 +1,8 @@
 package dev.nydus4j.rafs.builder;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -8,6 +10,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.zip.CRC32;
@@ -17,9 +21,23 @@ import java.util.zip.ZipException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class GzipMembersInputStreamTest {
     private static final Random RANDOM = new Random(20261128);
+
+    /** Every test runs on both member decoders: the JDK's zlib and ISA-L (where libisal2 is installed). */
+    enum Engine {
+        JDK, ISAL;
+
+        GzipMemberDecoder create() {
+            if (this == JDK) {
+                return new JdkGzipMemberDecoder();
+            }
+            assumeTrue(IsalGzipMemberDecoder.available(), "ISA-L (libisal2) is not installed");
+            return new IsalGzipMemberDecoder();
+        }
+    }
 
     /** Half random bytes, half text: both stored and Huffman-coded deflate blocks. */
     private static byte[] data(int n) {
@@ -89,14 +107,15 @@ class GzipMembersInputStreamTest {
     }
 
     /** The stream over {@code gz} whose first (up to) four bytes were read by the caller, as TarSource does. */
-    private static GzipMembersInputStream open(byte[] gz, int bufSize) throws IOException {
+    private static GzipMembersInputStream open(Engine e, byte[] gz, int bufSize) throws IOException {
         int head = Math.min(4, gz.length);
         return new GzipMembersInputStream(new ByteArrayInputStream(gz, head, gz.length - head),
-                Arrays.copyOf(gz, head), bufSize);
+                Arrays.copyOf(gz, head), bufSize, e.create());
     }
 
-    @Test
-    void decodesWhatTheJdkDecodesForAnyReadAndBufferSize() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void decodesWhatTheJdkDecodesForAnyReadAndBufferSize(Engine e) throws IOException {
         byte[] a = data(3 << 20);
         byte[] b = data(70_000);
         byte[] gz = concat(gzip(a), gzip(new byte[0]), gzip(b));
@@ -107,18 +126,19 @@ class GzipMembersInputStreamTest {
         assertThat(expected).isEqualTo(concat(a, b));
         for (int bufSize : new int[] {512, 4096, 1 << 18}) {
             // with and without bytes the caller read ahead
-            try (InputStream in = new GzipMembersInputStream(trickle(gz, 10_000), new byte[0], bufSize)) {
+            try (InputStream in = new GzipMembersInputStream(trickle(gz, 10_000), new byte[0], bufSize, e.create())) {
                 assertThat(readAll(in)).as("buffer %d", bufSize).isEqualTo(expected);
             }
-            try (InputStream in = open(gz, bufSize)) {
+            try (InputStream in = open(e, gz, bufSize)) {
                 assertThat(readAll(in)).as("buffer %d", bufSize).isEqualTo(expected);
                 assertThat(in.read()).isEqualTo(-1);
             }
         }
     }
 
-    @Test
-    void headerFieldsAreSkippedAndTheHeaderCrcIsChecked() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void headerFieldsAreSkippedAndTheHeaderCrcIsChecked(Engine e) throws IOException {
         byte[] plain = "hello, gzip header fields\n".getBytes(StandardCharsets.US_ASCII);
         byte[] member = gzip(plain);
         // rebuild the member with FEXTRA, FNAME, FCOMMENT and FHCRC around the same deflate data and trailer
@@ -132,20 +152,21 @@ class GzipMembersInputStreamTest {
         int hcrc = (int) crc.getValue() & 0xffff;
         byte[] header = concat(h.toByteArray(), new byte[] {(byte) hcrc, (byte) (hcrc >>> 8)});
         byte[] full = concat(header, Arrays.copyOfRange(member, 10, member.length));
-        try (InputStream in = open(full, 512)) {
+        try (InputStream in = open(e, full, 512)) {
             assertThat(in.readAllBytes()).isEqualTo(plain);
         }
         byte[] badHcrc = full.clone();
         badHcrc[header.length - 1] ^= 1;
-        assertThatThrownBy(() -> open(badHcrc, 512))
+        assertThatThrownBy(() -> open(e, badHcrc, 512))
                 .isInstanceOf(ZipException.class).hasMessageContaining("header CRC");
     }
 
-    @Test
-    void bytesAfterTheLastMemberThatAreNotGzipAreIgnoredLikeTheJdkDoes() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void bytesAfterTheLastMemberThatAreNotGzipAreIgnoredLikeTheJdkDoes(Engine e) throws IOException {
         byte[] plain = data(100_000);
         byte[] gz = concat(gzip(plain), new byte[1024]);
-        try (InputStream in = open(gz, 4096)) {
+        try (InputStream in = open(e, gz, 4096)) {
             assertThat(in.readAllBytes()).isEqualTo(plain);
         }
         try (InputStream jdk = new GZIPInputStream(new ByteArrayInputStream(gz))) {
@@ -153,32 +174,34 @@ class GzipMembersInputStreamTest {
         }
     }
 
-    @Test
-    void corruptTrailerDataAndTruncationFailWithTheOffset() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void corruptTrailerDataAndTruncationFailWithTheOffset(Engine e) throws IOException {
         byte[] plain = data(200_000);
         byte[] gz = gzip(plain);
         byte[] badCrc = gz.clone();
         badCrc[gz.length - 8] ^= 0x40;
-        assertThatThrownBy(() -> readAll(open(badCrc, 4096)))
+        assertThatThrownBy(() -> readAll(open(e, badCrc, 4096)))
                 .isInstanceOf(ZipException.class)
                 .hasMessageContaining("CRC-32").hasMessageContaining("at byte " + (gz.length - 8));
         byte[] badSize = gz.clone();
         badSize[gz.length - 1] ^= 0x01;
-        assertThatThrownBy(() -> readAll(open(badSize, 4096)))
+        assertThatThrownBy(() -> readAll(open(e, badSize, 4096)))
                 .isInstanceOf(ZipException.class).hasMessageContaining("size");
         for (int cut : new int[] {gz.length - 3, gz.length - 8, gz.length / 2, 12}) {
             byte[] truncated = Arrays.copyOf(gz, cut);
-            assertThatThrownBy(() -> readAll(open(truncated, 4096)))
+            assertThatThrownBy(() -> readAll(open(e, truncated, 4096)))
                     .as("cut at %d", cut).isInstanceOf(EOFException.class).hasMessageContaining("truncated");
         }
         byte[] flipped = gz.clone();
         flipped[gz.length / 3] ^= 0x10;
-        assertThatThrownBy(() -> readAll(open(flipped, 4096)))
+        assertThatThrownBy(() -> readAll(open(e, flipped, 4096)))
                 .isInstanceOf(IOException.class).hasMessageContaining("gzip");
     }
 
-    @Test
-    void aSourceThatKeepsReturningNoDataFailsInsteadOfSpinning() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void aSourceThatKeepsReturningNoDataFailsInsteadOfSpinning(Engine e) throws IOException {
         byte[] gz = gzip(data(50_000));
         InputStream stalled = new InputStream() {
             private int pos;
@@ -199,19 +222,27 @@ class GzipMembersInputStreamTest {
                 return n;
             }
         };
-        try (GzipMembersInputStream in = new GzipMembersInputStream(stalled, new byte[0], 512)) {
+        try (GzipMembersInputStream in = new GzipMembersInputStream(stalled, new byte[0], 512, e.create())) {
             assertThatThrownBy(in::readAllBytes).isInstanceOf(IOException.class)
                     .hasMessageContaining("returned no data");
         }
     }
 
-    @Test
-    void notGzipOrEmptyInputIsRejected() {
-        assertThatThrownBy(() -> open(new byte[] {0x1f, (byte) 0x8c, 8}, 512))
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void notGzipOrEmptyInputIsRejected(Engine e) {
+        assertThatThrownBy(() -> open(e, new byte[] {0x1f, (byte) 0x8c, 8}, 512))
                 .isInstanceOf(ZipException.class).hasMessageContaining("not in gzip format");
-        assertThatThrownBy(() -> open(new byte[] {0x1f, (byte) 0x8b, 7, 0, 0, 0, 0, 0, 0, 3}, 512))
+        assertThatThrownBy(() -> open(e, new byte[] {0x1f, (byte) 0x8b, 7, 0, 0, 0, 0, 0, 0, 3}, 512))
                 .isInstanceOf(ZipException.class).hasMessageContaining("compression method 7");
-        assertThatThrownBy(() -> open(new byte[0], 512))
+        assertThatThrownBy(() -> open(e, new byte[0], 512))
                 .isInstanceOf(EOFException.class);
+    }
+
+    @Test
+    void isalIsUsedWhereLibisalIsInstalled() {
+        // CI installs libisal2 (scripts/install-test-deps.sh): there ISA-L must pass its self-test and be chosen
+        assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libisal.so.2")), "libisal2 not installed");
+        assertThat(IsalGzipMemberDecoder.available()).isTrue();
     }
 }
