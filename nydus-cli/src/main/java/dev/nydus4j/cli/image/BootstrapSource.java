@@ -5,6 +5,8 @@ import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.storage.ChunkReader;
 import dev.nydus4j.storage.LocalChunkReader;
 import dev.nydus4j.storage.blob.BlobFile;
+import dev.nydus4j.storage.blob.BlobInfo;
+import dev.nydus4j.storage.blob.BlobWriter;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +41,30 @@ final class BootstrapSource {
             throw new IllegalArgumentException(file + " is neither a RAFS bootstrap nor a blob with inlined metadata");
         }
         return Bootstraps.read(inlined.get(), file + "#image.boot");
+    }
+
+    /**
+     * The metadata tree of a blob with inlined metadata, its own blob table entry completed: the bootstrap inside
+     * a blob is written before the blob is finished, so it names the blob with the placeholder id and records only
+     * the chunk data size (RAFS spec 6.8); here the entry gets the blob's real id (the sha256 of the file), its
+     * whole size and its ToC digest and size, as a consumer that knows the file must fill them in.
+     */
+    static RafsTree loadInlined(Path blob) throws IOException {
+        RafsTree tree = load(blob);
+        for (int i = 0; i < tree.blobs.size(); i++) {
+            BlobInfo b = tree.blobs.get(i);
+            if (!b.blobId().equals(BlobWriter.PLACEHOLDER_BLOB_ID)) {
+                continue;
+            }
+            try (BlobFile bf = BlobFile.open(blob)) {
+                boolean toc = bf.toc().isPresent();
+                tree.blobs.set(i, new BlobInfo(bf.sha256Hex(), b.blobIndex(), b.chunkSize(), b.chunkCount(),
+                        b.compressionAlgo(), b.digestAlgo(), b.features(), bf.size(), b.uncompressedSize(),
+                        toc ? bf.tocSize() : b.tocSize(), b.ciCompressor(), b.ciOffset(), b.ciCompressedSize(),
+                        b.ciUncompressedSize(), toc ? bf.tocDigest() : b.tocDigest(), b.metaDigest(), b.metaSize()));
+            }
+        }
+        return tree;
     }
 
     /** The bytes of the bootstrap held in {@code file} (a bootstrap itself, or a blob with inlined metadata). */

@@ -87,7 +87,7 @@ final class CheckCommand implements Callable<Integer> {
             // a blob with inlined metadata: check its bootstrap, and its own data unless other blobs are named
             byte[] boot = BootstrapSource.bootstrapBytes(bootstrap);
             String resource = bootstrap + "#image.boot";
-            report = ImageChecker.check(Bootstraps.read(boot, resource), Bootstraps.version(boot, resource),
+            report = ImageChecker.check(BootstrapSource.loadInlined(bootstrap), Bootstraps.version(boot, resource),
                     data != null ? data : bootstrap);
         }
         if (verbose) {

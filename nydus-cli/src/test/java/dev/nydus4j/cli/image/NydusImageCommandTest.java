@@ -102,6 +102,41 @@ class NydusImageCommandTest {
     }
 
     @Test
+    void checkOfABlobWithInlinedMetadataVerifiesItUnderItsRealId() throws Exception {
+        // the converter's per-layer form: the bootstrap inside the blob names it "x" * 64 and records only the chunk
+        // data size, so check must complete that entry from the file itself (its sha256, size and ToC)
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        byte[] data = new byte[1_500_000];
+        new java.util.Random(3).nextBytes(data);
+        Files.write(src.resolve("random.bin"), data);
+        Files.writeString(src.resolve("small.txt"), "small\n");
+        Path blob = tmp.resolve("layer.blob");
+        CliRun.ok("create", "--blob-inline-meta", "--features", "blob-toc", "-b", blob.toString(), src.toString());
+        String sha = java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(blob)));
+
+        Path json = tmp.resolve("check.json");
+        CliRun r = CliRun.ok("check", blob.toString(), "-J", json.toString());
+        assertThat(r.out()).contains("0: " + sha + ",").contains("compressed file size 0x"
+                + Long.toHexString(Files.size(blob)) + ",").contains("verified 3 chunks (1500006 bytes) in 1 blobs");
+        assertThat(Files.readString(json)).contains("\"" + sha + "\"").contains("\"chunks_verified\" : 3");
+
+        // the same blob found by its id in a blob directory
+        Path dir = Files.createDirectories(tmp.resolve("blobs"));
+        Files.copy(blob, dir.resolve(sha));
+        assertThat(CliRun.ok("check", blob.toString(), "-D", dir.toString()).out()).contains("verified 3 chunks");
+
+        // a flipped data byte is still caught
+        byte[] bad = Files.readAllBytes(blob);
+        bad[1000] ^= 0x20;
+        Path corrupt = tmp.resolve("corrupt.blob");
+        Files.write(corrupt, bad);
+        CliRun c = CliRun.run("check", corrupt.toString());
+        assertThat(c.exitCode()).isEqualTo(1);
+        assertThat(c.err()).contains("digest");
+    }
+
+    @Test
     void missingBlobDirIsReported() throws IOException {
         Path src = Files.createDirectories(tmp.resolve("src"));
         CliRun r = CliRun.run("create", "-B", tmp.resolve("b.boot").toString(), "-D", tmp.resolve("nope").toString(),
