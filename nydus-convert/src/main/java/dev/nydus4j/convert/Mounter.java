@@ -14,12 +14,20 @@ import java.time.Duration;
  * directory / the OCI layout). Closing unmounts.
  */
 public final class Mounter implements AutoCloseable {
+    /** What the mount writes into the work dir: removed again on close (upstream removes its work dir). */
+    private static final java.util.List<String> WORK_FILES = java.util.List.of("image.boot", "nydusd-config.json",
+            "nydusd.log", "nydusd.sock", "cache");
+
     private final AutoCloseable daemon;
     private final Path mountpoint;
+    private final Path workDir;
+    private final boolean createdWorkDir;
 
-    private Mounter(AutoCloseable daemon, Path mountpoint) {
+    private Mounter(AutoCloseable daemon, Path mountpoint, Path workDir, boolean createdWorkDir) {
         this.daemon = daemon;
         this.mountpoint = mountpoint;
+        this.workDir = workDir;
+        this.createdWorkDir = createdWorkDir;
     }
 
     /**
@@ -30,8 +38,20 @@ public final class Mounter implements AutoCloseable {
     public static Mounter mount(ImageLocation target, boolean insecure, boolean plainHttp, Platform platform,
                                 ExternalBlobBackend backend, Path nydusd, Path mountpoint, Path workDir)
             throws IOException {
-        Path blobDir = backend instanceof ExternalBlobBackend.LocalfsBlobBackend l ? l.dir() : null;
+        boolean createdWorkDir = !Files.exists(workDir);
         Files.createDirectories(workDir);
+        try {
+            return mount(target, insecure, plainHttp, platform, backend, nydusd, mountpoint, workDir, createdWorkDir);
+        } catch (IOException | RuntimeException e) {
+            cleanWorkDir(workDir, createdWorkDir);
+            throw e;
+        }
+    }
+
+    private static Mounter mount(ImageLocation target, boolean insecure, boolean plainHttp, Platform platform,
+                                 ExternalBlobBackend backend, Path nydusd, Path mountpoint, Path workDir,
+                                 boolean createdWorkDir) throws IOException {
+        Path blobDir = backend instanceof ExternalBlobBackend.LocalfsBlobBackend l ? l.dir() : null;
         Files.createDirectories(mountpoint);
         Path bootstrap = workDir.resolve("image.boot");
         String config;
@@ -67,10 +87,10 @@ public final class Mounter implements AutoCloseable {
             Path configFile = workDir.resolve("nydusd-config.json");
             Files.writeString(configFile, config);
             ExternalNydusd d = ExternalNydusd.start(nydusd, bootstrap, configFile, mountpoint, workDir);
-            return new Mounter(d, d.mountpoint());
+            return new Mounter(d, d.mountpoint(), workDir, createdWorkDir);
         }
         InProcessMount d = InProcessMount.start(bootstrap, config, mountpoint);
-        return new Mounter(d, d.mountpoint());
+        return new Mounter(d, d.mountpoint(), workDir, createdWorkDir);
     }
 
     /** The nydus manifest for {@code platform}: an index entry marked as nydus first, else any for the platform. */
@@ -110,6 +130,18 @@ public final class Mounter implements AutoCloseable {
             throw e;
         } catch (Exception e) {
             throw new IOException("cannot stop nydusd at " + mountpoint + ": " + e.getMessage(), e);
+        }
+        cleanWorkDir(workDir, createdWorkDir);
+    }
+
+    /** Removes the work dir when this mount created it, else only the files the mount put there. */
+    private static void cleanWorkDir(Path workDir, boolean created) {
+        if (created) {
+            Converter.deleteTree(workDir);
+            return;
+        }
+        for (String name : WORK_FILES) {
+            Converter.deleteTree(workDir.resolve(name));
         }
     }
 }

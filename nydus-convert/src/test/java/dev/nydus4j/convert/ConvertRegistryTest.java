@@ -22,6 +22,7 @@ import java.util.HexFormat;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 /**
@@ -148,8 +149,27 @@ class ConvertRegistryTest {
             assertThat(Files.size(m.mountpoint().resolve("srv/big"))).isEqualTo(TestImages.BIG_BYTES);
             assertThat(Files.exists(m.mountpoint().resolve("data/a"))).as("whited out").isFalse();
             assertThat(Files.isSymbolicLink(m.mountpoint().resolve("bin/sh"))).isTrue();
+            assertThat(tmp.resolve("view-work/image.boot")).exists();
         }
         assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).noneMatch(l -> l.contains(mp.toString()));
+        // the work dir it created is removed again (upstream's --work-dir rule)
+        assertThat(tmp.resolve("view-work")).doesNotExist();
+
+        // a work dir that existed before is kept, with only what the mount put there removed
+        Path own = Files.createDirectories(tmp.resolve("own-work"));
+        Files.writeString(own.resolve("mine.txt"), "keep me");
+        try (Mounter m = Mounter.mount(ImageLocation.parse(host + "/app:view"), true, false, Platform.host(), null,
+                null, mp, own)) {
+            assertThat(Files.readString(m.mountpoint().resolve("etc/motd"))).isEqualTo("hello from amd\n");
+        }
+        try (var files = Files.list(own)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("mine.txt");
+        }
+        // a failed mount (not a nydus image) leaves nothing behind either
+        Path failed = tmp.resolve("failed-work");
+        assertThatThrownBy(() -> Mounter.mount(ImageLocation.parse(host + "/app:oci"), true, false, Platform.host(),
+                null, null, mp, failed)).hasMessageContaining("is not a nydus image");
+        assertThat(failed).doesNotExist();
     }
 
     @Test
