@@ -194,7 +194,7 @@ public final class ApiServer implements AutoCloseable {
             case "/api/v1/daemon/start":
                 if (m.equals("PUT")) {
                     try {
-                        daemon.startServing(); // after a takeover: serve the session; RUNNING: nothing to do
+                        daemon.startServing(); // after a takeover: serve the session; any other state: 400
                     } catch (IllegalStateException e) {
                         throw new ApiError(400, e.getMessage());
                     }
@@ -275,6 +275,15 @@ public final class ApiServer implements AutoCloseable {
                 return config(ex);
             case "/api/v2/blobs":
                 if (Set.of("GET", "PUT", "DELETE").contains(m)) {
+                    // as upstream, the request itself is checked first (400), then the daemon kind (501)
+                    if (m.equals("GET")) {
+                        requireQuery(ex, "domain_id");
+                    } else if (m.equals("DELETE") && ex.query.get("domain_id") == null
+                            && ex.query.get("blob_id") == null) {
+                        requireQuery(ex, "domain_id");
+                    } else if (m.equals("PUT")) {
+                        body(ex); // unparsable or not a JSON object: 400
+                    }
                     throw new ApiError(501, "Unsupported(the blob cache service API is not available on a FUSE"
                             + " daemon)");
                 }

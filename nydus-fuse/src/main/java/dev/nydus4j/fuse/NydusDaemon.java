@@ -359,14 +359,12 @@ public final class NydusDaemon implements AutoCloseable {
 
     /**
      * {@code PUT /api/v1/daemon/start}: after a {@link #takeover}, serves the taken-over session (no mount, no
-     * FUSE_INIT); RUNNING then. A daemon already RUNNING is left as it is.
+     * FUSE_INIT); RUNNING then. As in upstream's state machine, Start is valid only in READY: a RUNNING daemon
+     * refuses it (the API answers 400).
      *
      * @throws IllegalStateException in any other state
      */
     public synchronized void startServing() {
-        if (state == State.RUNNING) {
-            return;
-        }
         if (state != State.READY || takenState == null) {
             throw new IllegalStateException("Start(invalid event in state " + state
                     + (upgradeMountpoint != null ? "; take the session over first" : "") + ")");

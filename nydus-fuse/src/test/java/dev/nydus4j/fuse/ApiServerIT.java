@@ -328,6 +328,19 @@ class ApiServerIT {
         assertThat(client.send("POST", "/api/v1/mount?mountpoint=/x",
                 "{\"source\":\"/nonexistent\",\"fs_type\":\"rafs\",\"config\":\"{\\\"version\\\":2}\"}").status())
                 .isEqualTo(500);
+        // the blob cache API: a malformed request is 400 first, a well-formed one 501 on a FUSE daemon
+        assertThat(client.send("GET", "/api/v2/blobs", null).status()).isEqualTo(400);
+        assertThat(client.send("DELETE", "/api/v2/blobs", null).status()).isEqualTo(400);
+        assertThat(client.send("PUT", "/api/v2/blobs", "{not json").status()).isEqualTo(400);
+        r = client.send("GET", "/api/v2/blobs?domain_id=d", null);
+        assertThat(r.status()).isEqualTo(501);
+        assertThat(JSON.readTree(r.body()).path("code").asText()).isEqualTo("UNDEFINED");
+        assertThat(client.send("DELETE", "/api/v2/blobs?blob_id=b", null).status()).isEqualTo(501);
+        assertThat(client.send("PUT", "/api/v2/blobs", "{\"type\":\"bootstrap\"}").status()).isEqualTo(501);
+        // Start is an event of READY only (upstream's state machine): a RUNNING daemon refuses it
+        r = client.send("PUT", "/api/v1/daemon/start", null);
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.body()).contains("invalid event in state RUNNING");
         r = client.send("PUT", "/api/v1/daemon/fuse/takeover", null); // only an --upgrade daemon takes over
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.body()).contains("takeover needs a daemon started with --upgrade");

@@ -160,6 +160,9 @@ class FailoverIT {
             r = clientB.send("PUT", "/api/v1/daemon/start", null);
             assertThat(r.status()).as(r.body()).isEqualTo(204);
             assertThat(clientB.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"RUNNING\"");
+            r = clientB.send("PUT", "/api/v1/daemon/start", null); // upstream: Start is no event of RUNNING
+            assertThat(r.status()).as(r.body()).isEqualTo(400);
+            assertThat(r.body()).contains("invalid event in state RUNNING");
             // a figure for benchmarks/RESULTS.md (never asserted): daemon object, API, takeover and start
             System.out.println("failover: upgrade daemon to RUNNING in " + (System.nanoTime() - t0) / 1_000_000
                     + " ms");
