@@ -20,7 +20,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code nydusctl}: queries and controls a running nydusd over its API socket (API spec 3). */
-@Command(name = "nydusctl", mixinStandardHelpOptions = true, description = "Queries and controls a running nydusd.",
+@Command(name = "nydusctl", mixinStandardHelpOptions = true, versionProvider = NydusctlCommand.Version.class,
+        description = "Queries and controls a running nydusd.",
         subcommands = {NydusctlCommand.Info.class, NydusctlCommand.Set.class, NydusctlCommand.Metrics.class,
                 NydusctlCommand.Mount.class, NydusctlCommand.Umount.class})
 public final class NydusctlCommand {
@@ -375,6 +376,14 @@ public final class NydusctlCommand {
             top.call("DELETE", "/api/v1/mount?mountpoint=" + URLEncoder.encode(mountpoint, StandardCharsets.UTF_8),
                     null);
             return 0;
+        }
+    }
+
+    /** {@code --version}: the same block as nydusd's and nydus-image's ({@code Version: v...}). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return dev.nydus4j.cli.VersionInfo.versionLines("nydusctl");
         }
     }
 

@@ -161,4 +161,13 @@ class NydusctlIT {
         assertThat(NydusctlCommand.Metrics.rustFloat(1e-7)).isEqualTo("0.0000001");
         assertThat(ctl("--raw", "metrics", "cache").out().strip()).startsWith("{").contains("\"prefetch_end_time_secs\"");
     }
+
+    @Test
+    void versionPrintsTheVersionBlock() {
+        StringWriter out = new StringWriter();
+        int code = NydusctlCommand.execute(new String[]{"--version"}, new PrintWriter(out, true),
+                new PrintWriter(new StringWriter(), true));
+        assertThat(code).isZero();
+        assertThat(out.toString()).startsWith("nydusctl").containsPattern("Version:\\s*v\\S+");
+    }
 }
