@@ -5,6 +5,7 @@ import dev.nydus4j.cli.nydusctl.NydusctlCommand;
 import dev.nydus4j.cli.nydusd.NydusdCommand;
 import dev.nydus4j.cli.nydusd.StartupWarmUp;
 import dev.nydus4j.convert.cli.NydusifyCommand;
+import dev.nydus4j.rafs.builder.ImageBuilder;
 import dev.nydus4j.snapshotter.cli.ContainerdNydusGrpc;
 import dev.nydus4j.snapshotter.cli.NydusOverlayfs;
 
@@ -23,7 +24,10 @@ import java.util.function.Function;
 public final class Main {
     /** Tools by name; later tools (nydusd, nydusctl, nydusify, ...) register here. */
     private static final Map<String, Function<String[], Integer>> TOOLS = new TreeMap<>(Map.of(
-            "nydus-image", args -> NydusImageCommand.execute(args, stdout(), stderr()),
+            "nydus-image", args -> {
+                preloadCodecsFor(args, "create");
+                return NydusImageCommand.execute(args, stdout(), stderr());
+            },
             "nydusd", args -> {
                 StartupWarmUp.start(); // before NydusdCommand's class (and slf4j) is initialised on this thread
                 return NydusdCommand.execute(args, stdout(), stderr());
@@ -31,7 +35,19 @@ public final class Main {
             "nydusctl", args -> NydusctlCommand.execute(args, stdout(), stderr()),
             "containerd-nydus-grpc", args -> ContainerdNydusGrpc.execute(args, stdout(), stderr()),
             "nydus-overlayfs", args -> NydusOverlayfs.execute(args, stdout(), stderr()),
-            "nydusify", args -> NydusifyCommand.execute(args, stdout(), stderr())));
+            "nydusify", args -> {
+                preloadCodecsFor(args, "convert");
+                return NydusifyCommand.execute(args, stdout(), stderr());
+            }));
+
+    /** For a subcommand that builds images, loads the native codecs on a daemon thread meanwhile. */
+    private static void preloadCodecsFor(String[] args, String buildingCommand) {
+        if (Arrays.asList(args).contains(buildingCommand)) {
+            Thread t = new Thread(ImageBuilder::preloadNativeCodecs, "codec-preload");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
 
     private static PrintWriter stdout() {
         return new PrintWriter(System.out, true, StandardCharsets.UTF_8);

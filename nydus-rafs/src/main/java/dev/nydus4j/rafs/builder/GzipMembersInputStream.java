@@ -57,6 +57,11 @@ final class GzipMembersInputStream extends InputStream {
                 : new JdkGzipMemberDecoder());
     }
 
+    /** Decides, once per JVM, which member decoder streams get (ISA-L's needs loading and a self-test). */
+    static void preloadDecoder() {
+        IsalGzipMemberDecoder.available();
+    }
+
     /** As {@link #GzipMembersInputStream(InputStream, byte[], int)}, with this decoder (closed with the stream). */
     GzipMembersInputStream(InputStream in, byte[] head, int bufSize, GzipMemberDecoder decoder) throws IOException {
         this.decoder = decoder;

@@ -163,9 +163,11 @@ final class IsalGzipMemberDecoder implements GzipMemberDecoder {
         static {
             NativeLibrary lib;
             try {
-                lib = NativeLibrary.getInstance("isal");
+                // the soname first: dlopen finds it at once, while a bare "isal" (only libisal-dev has that link)
+                // makes JNA run ldconfig -p to search
+                lib = NativeLibrary.getInstance("libisal.so.2");
             } catch (UnsatisfiedLinkError e) {
-                lib = NativeLibrary.getInstance("libisal.so.2"); // only the runtime package: no unversioned link
+                lib = NativeLibrary.getInstance("isal");
             }
             Native.register(Lib.class, lib);
         }
