@@ -163,8 +163,7 @@ final class IsalGzipMemberDecoder implements GzipMemberDecoder {
         static {
             NativeLibrary lib;
             try {
-                // the soname first: dlopen finds it at once, while a bare "isal" (only libisal-dev has that link)
-                // makes JNA run ldconfig -p to search
+                // the soname first: the runtime package (libisal2) has no unversioned libisal.so link
                 lib = NativeLibrary.getInstance("libisal.so.2");
             } catch (UnsatisfiedLinkError e) {
                 lib = NativeLibrary.getInstance("isal");
