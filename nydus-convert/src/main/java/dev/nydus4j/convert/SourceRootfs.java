@@ -87,9 +87,11 @@ final class SourceRootfs {
             if (e.isLink()) {
                 String target = normalize(e.getLinkName(), what);
                 Node t = target == null ? null : nodes.get(target);
-                if (t == null || t.entry.type() != FileType.REGULAR) {
+                // Linux links any non-directory: GNU ln of a symlink links the symlink itself, and umoci unpack
+                // reproduces it (as do devices, fifos and sockets)
+                if (t == null || t.entry.type() == FileType.DIRECTORY) {
                     throw new IOException(what + ": hard link " + path + " points to " + e.getLinkName()
-                            + ", which is not a regular file of the image");
+                            + (t == null ? ", which does not exist in the image" : ", which is a directory"));
                 }
                 if (t.linkGroup == null) {
                     t.linkGroup = new Object();
@@ -99,8 +101,8 @@ final class SourceRootfs {
                 n.layer = layerIndex;
                 n.linkGroup = t.linkGroup;
                 FsEntry te = t.entry;
-                n.entry = new FsEntry(path, te.type(), te.mode(), te.uid(), te.gid(), te.mtimeSec(), te.size(), null,
-                        0, te.xattrs(), te.sha256(), 0, false);
+                n.entry = new FsEntry(path, te.type(), te.mode(), te.uid(), te.gid(), te.mtimeSec(), te.size(),
+                        te.target(), te.rdev(), te.xattrs(), te.sha256(), 0, false);
                 put(path, n);
                 continue;
             }

@@ -64,6 +64,53 @@ class SourceRootfsTest {
     }
 
     @Test
+    void hardLinksToSymlinksAndDevicesAcrossLayersKeepTheirTarget() throws IOException {
+        // GNU ln of a symlink links the symlink itself (umoci repack emits it as a tar hard link)
+        ByteArrayOutputStream lower = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream t = new TarArchiveOutputStream(lower)) {
+            TarArchiveEntry sym = new TarArchiveEntry("zone/UTC", TarArchiveEntry.LF_SYMLINK);
+            sym.setLinkName("Etc/UTC");
+            t.putArchiveEntry(sym);
+            t.closeArchiveEntry();
+            TarArchiveEntry dev = new TarArchiveEntry("null", TarArchiveEntry.LF_CHR);
+            dev.setDevMajor(1);
+            dev.setDevMinor(3);
+            t.putArchiveEntry(dev);
+            t.closeArchiveEntry();
+            TarArchiveEntry dir = new TarArchiveEntry("d/", TarArchiveEntry.LF_DIR);
+            t.putArchiveEntry(dir);
+            t.closeArchiveEntry();
+        }
+        ByteArrayOutputStream upper = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream t = new TarArchiveOutputStream(upper)) {
+            for (String[] l : new String[][]{{"utc-hard", "zone/UTC"}, {"null2", "null"}}) {
+                TarArchiveEntry link = new TarArchiveEntry(l[0], TarArchiveEntry.LF_LINK);
+                link.setLinkName(l[1]);
+                t.putArchiveEntry(link);
+                t.closeArchiveEntry();
+            }
+        }
+        SourceRootfs fs = new SourceRootfs();
+        fs.apply(new ByteArrayInputStream(lower.toByteArray()), 0, "l0");
+        fs.apply(new ByteArrayInputStream(upper.toByteArray()), 1, "l1");
+        assertThat(fs.entries().get("/utc-hard").type()).isEqualTo(FileType.SYMLINK);
+        assertThat(fs.entries().get("/utc-hard").target()).isEqualTo("Etc/UTC");
+        assertThat(fs.entries().get("/null2").type()).isEqualTo(FileType.CHAR_DEVICE);
+        assertThat(fs.entries().get("/null2").rdev()).isEqualTo(fs.entries().get("/null").rdev()).isNotZero();
+
+        // a directory cannot be hard linked
+        ByteArrayOutputStream bad = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream t = new TarArchiveOutputStream(bad)) {
+            TarArchiveEntry link = new TarArchiveEntry("dl", TarArchiveEntry.LF_LINK);
+            link.setLinkName("d");
+            t.putArchiveEntry(link);
+            t.closeArchiveEntry();
+        }
+        assertThatThrownBy(() -> fs.apply(new ByteArrayInputStream(bad.toByteArray()), 2, "l2"))
+                .hasMessageContaining("l2: hard link /dl points to d, which is a directory");
+    }
+
+    @Test
     void hardLinkToAMissingFileIsAnError() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream t = new TarArchiveOutputStream(bytes)) {
