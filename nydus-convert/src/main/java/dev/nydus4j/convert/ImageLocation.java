@@ -123,6 +123,11 @@ public record ImageLocation(Kind kind, String text, Path path, String tag, Image
                 return create ? OciArchiveTarget.create(path, tag == null ? "latest" : tag)
                         : OciArchiveStore.open(path, tag);
             default:
+                if (create) {
+                    throw new IllegalArgumentException("docker-archive:" + path + " cannot be a target: a docker"
+                            + " archive holds Docker layers only; write the nydus image to a registry, oci:DIR[:tag]"
+                            + " or oci-archive:FILE[:tag]");
+                }
                 if (!Files.isRegularFile(path)) {
                     throw new java.nio.file.NoSuchFileException(path.toString(), null, "docker-archive file not found");
                 }

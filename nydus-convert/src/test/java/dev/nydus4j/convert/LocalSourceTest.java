@@ -234,7 +234,8 @@ class LocalSourceTest {
         Nydusify.Result archiveTarget = Nydusify.run("convert", "--source", "oci:" + image.layout() + ":latest",
                 "--target", "docker-archive:" + tmp.resolve("x.tar"), "--work-dir", tmp.resolve("w").toString());
         assertThat(archiveTarget.exitCode()).isEqualTo(1);
-        assertThat(archiveTarget.err()).contains("docker-archive");
+        assertThat(archiveTarget.err()).contains("docker-archive").contains("cannot be a target")
+                .contains("oci-archive:FILE");
         Nydusify.Result noImage = Nydusify.run("convert", "--source", "oci:" + tmp.resolve("nothing") + ":x",
                 "--target", "oci:" + tmp.resolve("o2") + ":x", "--work-dir", tmp.resolve("w").toString());
         assertThat(noImage.exitCode()).isEqualTo(1);
