@@ -203,6 +203,63 @@ class ApiServerIT {
         }
     }
 
+    @Test
+    void registryStoppedWhileMountedGivesEioWithinTheTimeoutThenRecovers() throws Exception {
+        LocalRegistry.assumeInstalled();
+        Path regDir = Files.createDirectories(tmp.resolve("registry-down"));
+        Process again = null;
+        try (LocalRegistry reg = LocalRegistry.start(regDir)) {
+            Path src = Files.createDirectories(tmp.resolve("src-down"));
+            byte[] data = new byte[3 << 20];
+            new java.util.Random(5).nextBytes(data);
+            Files.write(src.resolve("data.bin"), data);
+            BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                    .build(src, tmp.resolve("down.boot"), null, Files.createDirectories(tmp.resolve("blobs")));
+            pushBlob(reg, "down/app", tmp.resolve("blobs").resolve(r.newBlobId()), r.newBlobId(), "");
+            // the seed's timeouts, shortened: timeout 2, retry_limit 4 (whose whole back-off would be 7.5 s)
+            String cfg = "{\"device\":{\"backend\":{\"type\":\"registry\",\"config\":{\"host\":\"" + reg.host()
+                    + "\",\"repo\":\"down/app\",\"scheme\":\"http\",\"timeout\":2,\"connect_timeout\":2,"
+                    + "\"retry_limit\":4}},\"cache\":{\"type\":\"blobcache\",\"config\":{\"work_dir\":\""
+                    + tmp.resolve("cache-down") + "\"}}},\"mode\":\"direct\"}";
+            assertThat(client.send("POST", "/api/v1/mount?mountpoint=/down", JSON.writeValueAsString(Map.of(
+                    "source", r.bootstrap().toString(), "fs_type", "rafs", "config", cfg))).status()).isEqualTo(204);
+            Path file = daemon.mount().mountpoint().resolve("down/data.bin");
+            reg.close();
+
+            long t0 = System.nanoTime();
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+                assertThatThrownBy(() -> ch.read(java.nio.ByteBuffer.allocate(4096), 0))
+                        .isInstanceOf(IOException.class).hasMessageContaining("Input/output error");
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            // each FUSE read pauses at most the timeout between attempts (0.5 + 1 s here); the kernel may ask twice
+            assertThat(ms).as("EIO after %d ms", ms).isLessThan(2 * 2_000 + 1_500);
+            // the daemon is still up and reports the failure
+            assertThat(client.send("GET", "/api/v1/daemon", null).body()).contains("\"state\":\"RUNNING\"");
+            assertThat(JSON.readTree(client.send("GET", "/api/v1/daemon/events", null).body()).path("total_errors")
+                    .asLong()).isPositive();
+
+            // the registry comes back on the same address: the same mount serves the right bytes
+            again = new ProcessBuilder(LocalRegistry.BINARY.toString(), "serve", regDir.resolve("config.yml").toString())
+                    .redirectErrorStream(true).redirectOutput(regDir.resolve("registry-again.log").toFile()).start();
+            long deadline = System.nanoTime() + 15_000_000_000L;
+            while (true) {
+                try (java.net.Socket sock = new java.net.Socket("127.0.0.1", reg.port())) {
+                    break;
+                } catch (IOException notYet) {
+                    assertThat(System.nanoTime()).as("registry restarted").isLessThan(deadline);
+                    Thread.sleep(20);
+                }
+            }
+            assertThat(Files.readAllBytes(file)).isEqualTo(data);
+        } finally {
+            if (again != null) {
+                again.destroy();
+                again.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     /** Pushes a blob with the registry's monolithic upload (POST, then PUT with the digest). */
     private static void pushBlob(LocalRegistry reg, String repo, Path blob, String sha256Hex, String basicAuth)
             throws Exception {

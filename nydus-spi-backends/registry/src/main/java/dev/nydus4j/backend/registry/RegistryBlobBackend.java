@@ -106,6 +106,10 @@ final class RegistryBlobBackend implements BlobBackend {
             return 0;
         }
         int attempts = 1 + transport.config().retryLimit();
+        // the pauses between attempts never add up to more than the request timeout: with the registry gone, a
+        // read fails within about `timeout` (plus the attempts themselves) instead of after the whole back-off
+        long pauseBudget = TimeUnit.SECONDS.toMillis(transport.config().timeoutSecs());
+        long paused = 0;
         int start = dst.position();
         for (int attempt = 0; ; attempt++) {
             long t0 = System.nanoTime();
@@ -118,14 +122,18 @@ final class RegistryBlobBackend implements BlobBackend {
             } catch (BackendException e) {
                 dst.position(start);
                 context.metrics().readFailed();
-                if (!e.isRetryable() || attempt + 1 >= attempts) {
-                    if (attempt > 0) {
-                        throw new BackendException(e.getMessage() + " (after " + (attempt + 1) + " attempts)",
+                long backoff = BACKOFF_BASE_MILLIS << Math.min(attempt, 10);
+                boolean overBudget = pauseBudget > 0 && paused + backoff > pauseBudget;
+                if (!e.isRetryable() || attempt + 1 >= attempts || overBudget) {
+                    if (attempt > 0 || overBudget) {
+                        throw new BackendException(e.getMessage() + " (after " + (attempt + 1) + " attempts"
+                                + (overBudget && attempt + 1 < attempts ? "; another retry would pass the "
+                                + transport.config().timeoutSecs() + " s timeout" : "") + ")",
                                 e.isRetryable(), e.httpStatus(), e);
                     }
                     throw e;
                 }
-                long backoff = BACKOFF_BASE_MILLIS << Math.min(attempt, 10);
+                paused += backoff;
                 LOG.debug("retrying in {} ms: {}", backoff, e.getMessage());
                 try {
                     TimeUnit.MILLISECONDS.sleep(backoff);

@@ -66,6 +66,20 @@ class RetryTest {
     }
 
     @Test
+    void retriesStopWhenTheirPausesWouldPassTheTimeout() throws Exception {
+        // retry_limit 4 would pause 0.5 + 1 + 2 + 4 s; with timeout 2 only 0.5 + 1 s fit: three attempts
+        server.script(Fault.STATUS_500, Fault.STATUS_500, Fault.STATUS_500, Fault.STATUS_500, Fault.STATUS_500);
+        long t0 = System.nanoTime();
+        try (BlobBackend b = open(2, 4)) {
+            assertThatThrownBy(() -> readRange(b, 0, 100)).isInstanceOf(BackendException.class)
+                    .hasMessageContaining("after 3 attempts; another retry would pass the 2 s timeout");
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        assertThat(server.seen).hasSize(3);
+        assertThat(took).isBetween(Duration.ofMillis(1450), Duration.ofMillis(2500));
+    }
+
+    @Test
     void environmentHeadersAreAddedToEveryRequest() throws Exception {
         RegistryConfig c = RegistryConfig.of(server.host(), "faulty/app").withTls("http", false, List.of());
         Map<String, String> env = Map.of("NYDUS_HEADER_X-Tenant", "blue", "NYDUS_HEADER_Bad Name", "x", "PATH", "/bin");
