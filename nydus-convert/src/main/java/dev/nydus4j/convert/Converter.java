@@ -163,16 +163,36 @@ public final class Converter {
         private boolean streamBlobs;
 
         String convertTop(String tag) throws IOException {
+            // the target's tag is looked up while the source manifest is fetched: each is a round trip, the first
+            // one to a registry also a TLS probe (~50 ms of a conversion's start otherwise spent waiting)
+            java.util.concurrent.FutureTask<Boolean> tagAbsent = null;
             if (options.backend() == null && dst instanceof RegistryStore) {
-                try {
-                    dst.manifest(tag);
-                } catch (java.nio.file.NoSuchFileException e) {
-                    streamBlobs = true;
-                }
+                tagAbsent = new java.util.concurrent.FutureTask<>(() -> {
+                    try {
+                        dst.manifest(tag);
+                        return false;
+                    } catch (java.nio.file.NoSuchFileException e) {
+                        return true;
+                    }
+                });
+                Thread lookup = new Thread(tagAbsent, "nydusify-target-tag");
+                lookup.setDaemon(true);
+                lookup.start();
             }
             String ref = sourceLocation.kind() == ImageLocation.Kind.REGISTRY
                     ? sourceLocation.registry().manifestReference() : src.defaultReference();
-            Manifest top = src.manifest(ref);
+            Manifest top;
+            try {
+                top = src.manifest(ref);
+            } catch (IOException | RuntimeException e) {
+                if (tagAbsent != null) {
+                    tagAbsent.cancel(true); // the source's error is the one to report
+                }
+                throw e;
+            }
+            if (tagAbsent != null) {
+                streamBlobs = targetTagAbsent(tagAbsent);
+            }
             metrics.sourceDigest = top.digest();
             progress.printf("[nydusify] source %s (%s, %s)%n", sourceLocation, top.mediaType(), top.digest());
             progress.flush();
@@ -271,6 +291,24 @@ public final class Converter {
                 p.put("variant", config.path("variant").asText());
             }
             return p;
+        }
+
+        /** The target tag lookup's answer; its failure (auth, TLS, a 5xx) as the IOException it was. */
+        private static boolean targetTagAbsent(java.util.concurrent.FutureTask<Boolean> lookup) throws IOException {
+            try {
+                return lookup.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while looking up the target tag");
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException("looking up the target tag failed", e.getCause());
+            }
         }
 
         /** Spec 6.5: the source manifests (copied into the target) then the nydus ones with artifactType. */
