@@ -37,6 +37,10 @@ public final class BackendRegistry {
     private final ObjectMapper mapper = new ObjectMapper()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    /** Binds again after a warning: unknown keys are ignored as upstream ignores them (CONFIG.md 1). */
+    private final ObjectMapper lenient = new ObjectMapper()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     /** An empty registry, for embedders that register providers explicitly. */
     public static BackendRegistry empty() {
@@ -105,7 +109,8 @@ public final class BackendRegistry {
     }
 
     /**
-     * Binds {@code configNode} to the provider's config type, rejecting unknown keys with their JSON path.
+     * Binds {@code configNode} to the provider's config type; an unknown key is logged as a warning with its JSON path
+     * and a did-you-mean, and ignored (as upstream ignores it).
      *
      * @param path JSON path of {@code configNode} in the whole document, for messages (e.g. {@code backend.localfs})
      */
@@ -143,16 +148,18 @@ public final class BackendRegistry {
             p.validate(c);
             return c;
         } catch (UnrecognizedPropertyException e) {
-            // config keys are snake_case; camelCase ids are Java accessor names Jackson also lists
-            List<String> keys = e.getKnownPropertyIds() == null ? List.of() : e.getKnownPropertyIds().stream()
-                    .map(String::valueOf).filter(k -> k.equals(k.toLowerCase(java.util.Locale.ROOT))).sorted()
-                    .toList();
-            String hint = dev.nydus4j.storage.config.KeySuggestion.closest(e.getPropertyName(), keys)
-                    .map(k -> " (did you mean '" + k + "'?)").orElse("");
-            String known = keys.isEmpty() ? "" : "; known keys: " + String.join(", ", keys);
-            // no cause: Jackson's message repeats the key list with Java class names
-            throw new IllegalArgumentException("unknown key '" + join(path, e.getPropertyName()) + "' in "
-                    + p.type() + " backend config" + hint + known);
+            LOG.warn(unknownKeyMessage(p, e, path) + "; ignored");
+            try {
+                C c = lenient.treeToValue(node, p.configType());
+                p.validate(c);
+                return c;
+            } catch (JsonMappingException again) {
+                throw new IllegalArgumentException("invalid " + p.type() + " backend config at '"
+                        + join(path, pathOf(again)) + "': " + again.getOriginalMessage(), again);
+            } catch (IOException again) {
+                throw new IllegalArgumentException("invalid " + p.type() + " backend config at '" + path + "': "
+                        + again.getMessage(), again);
+            }
         } catch (JsonMappingException e) {
             throw new IllegalArgumentException("invalid " + p.type() + " backend config at '"
                     + join(path, pathOf(e)) + "': " + e.getOriginalMessage(), e);
@@ -163,6 +170,19 @@ public final class BackendRegistry {
             throw new IllegalArgumentException("invalid " + p.type() + " backend config at '" + path + "': "
                     + e.getMessage(), e);
         }
+    }
+
+    /** "unknown key 'path.key' in T backend config (did you mean 'k'?); known keys: ..." (snake_case only). */
+    static String unknownKeyMessage(BlobBackendProvider<?> p, UnrecognizedPropertyException e, String path) {
+        // config keys are snake_case; camelCase ids are Java accessor names Jackson also lists
+        List<String> keys = e.getKnownPropertyIds() == null ? List.of() : e.getKnownPropertyIds().stream()
+                .map(String::valueOf).filter(k -> k.equals(k.toLowerCase(java.util.Locale.ROOT))).sorted()
+                .toList();
+        String hint = dev.nydus4j.storage.config.KeySuggestion.closest(e.getPropertyName(), keys)
+                .map(k -> " (did you mean '" + k + "'?)").orElse("");
+        String known = keys.isEmpty() ? "" : "; known keys: " + String.join(", ", keys);
+        return "unknown key '" + join(path, e.getPropertyName()) + "' in " + p.type() + " backend config" + hint
+                + known;
     }
 
     private static String pathOf(JsonMappingException e) {

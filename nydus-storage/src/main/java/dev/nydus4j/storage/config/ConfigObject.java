@@ -14,9 +14,12 @@ import java.util.Set;
 
 /**
  * One JSON/TOML object of a config document being read: typed getters that remember which keys were read, and
- * {@link #finish()} that rejects every key nobody read, with its path and a did-you-mean suggestion.
+ * {@link #finish()} that warns about every key nobody read, with its path and a did-you-mean suggestion. As in
+ * upstream (CONFIG.md 1: unknown keys are ignored at every level), such a key does not fail the config: upstream's
+ * own tools write keys this build does not know (e.g. {@code device.external_backend}).
  */
 final class ConfigObject {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConfigObject.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private final String source;
     private final String path;
@@ -118,15 +121,25 @@ final class ConfigObject {
         return MAPPER.convertValue(node, LinkedHashMap.class);
     }
 
-    /** Rejects every key that was not read. */
+    /** Logs a warning for every key that was not read (ignored, as upstream does). */
     void finish() {
+        for (String w : unknownKeys()) {
+            LOG.warn(w);
+        }
+    }
+
+    /** One message per key that was not read: path, did-you-mean and the keys known here. */
+    List<String> unknownKeys() {
+        List<String> out = new ArrayList<>();
         for (String k : fieldNames()) {
             if (!known.contains(k)) {
                 String hint = suggestion(k);
-                throw error(join(k), "unknown key" + (hint == null ? "" : " (did you mean '" + hint + "'?)")
-                        + "; known keys here: " + known.stream().sorted().toList());
+                out.add("nydusd config " + source + ": ignoring unknown key '" + join(k) + "'"
+                        + (hint == null ? "" : " (did you mean '" + hint + "'?)") + "; known keys here: "
+                        + known.stream().sorted().toList());
             }
         }
+        return out;
     }
 
     ConfigException error(String at, String what) {

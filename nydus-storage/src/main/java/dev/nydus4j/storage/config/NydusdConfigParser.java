@@ -24,8 +24,9 @@ import java.util.Set;
 
 /**
  * Parses upstream's nydusd configuration dialects (CONFIG.md 1): v2 JSON, v2 TOML and v1 JSON (converted to v2).
- * Unlike upstream, unknown keys are rejected with their path (a typo must not silently change behaviour); the
- * legacy no-op keys upstream documents are accepted. Registry {@code host}/{@code repo} may be missing at parse
+ * Unknown keys are ignored as upstream ignores them (its own tools write keys this build does not know), but each
+ * is logged as a warning with its path and a did-you-mean, so a typo does not go unnoticed; the legacy no-op keys
+ * upstream documents are accepted quietly. Registry {@code host}/{@code repo} may be missing at parse
  * time: they are supplied per image and checked when the backend is opened.
  */
 public final class NydusdConfigParser {
@@ -153,7 +154,7 @@ public final class NydusdConfigParser {
                     fp.bool("prefetch_all", true), fp.bool("stream_prefetch", false));
             fp.finish();
         }
-        root.finish(); // unknown keys first: a misspelt "mode" is reported as such
+        root.finish(); // unknown keys first: a misspelt "mode" is warned about before 'mode is required'
         if (mode == null) {
             throw root.error("mode", "is required in a v1 config (\"direct\" or \"cached\")");
         }

@@ -91,14 +91,48 @@ class NydusdConfigParserTest {
     }
 
     @Test
-    void unknownKeysAreRejectedWithPathAndSuggestion() {
-        assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"work_dir\"", "\"work_dri\""), "seed"))
-                .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("'device.cache.config.work_dri' unknown key (did you mean 'work_dir'?)");
+    void unknownKeysAreIgnoredWithAWarningNamingPathAndSuggestion() {
+        // as upstream: the key has no effect (the default applies) and the config is accepted
+        NydusdConfig c = NydusdConfigParser.parse(SEED.replace("\"threads_count\"", "\"threads\""), "seed");
+        assertThat(c.rafs().prefetch().threads()).isEqualTo(8);
+        assertThat(NydusdConfigParser.parse(SEED.replace("\"work_dir\"", "\"work_dri\""), "seed").cache().workDir())
+                .isNotEqualTo("cache");
+        // a misspelt required key is still an error (after the warning about the unknown one)
         assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"mode\"", "\"mdoe\""), "seed"))
-                .hasMessageContaining("'mdoe' unknown key");
-        assertThatThrownBy(() -> NydusdConfigParser.parse(SEED.replace("\"threads_count\"", "\"threads\""), "seed"))
-                .hasMessageContaining("'fs_prefetch.threads' unknown key (did you mean 'threads_count'?)");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("'mode' is required");
+        // the warning text
+        ConfigObject o = new ConfigObject("seed", "device.cache.config",
+                new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("work_dri", "x"));
+        o.string("work_dir", "");
+        assertThat(o.unknownKeys()).containsExactly("nydusd config seed: ignoring unknown key"
+                + " 'device.cache.config.work_dri' (did you mean 'work_dir'?); known keys here: [work_dir]");
+    }
+
+    @Test
+    void upstreamSmokeTestTemplateIsAccepted() {
+        // dragonflyoss/nydus smoke/tests/tool/nydusd.go configTpl, as its tests fill it in
+        for (String cacheType : new String[]{"", "blobcache"}) {
+            NydusdConfig c = NydusdConfigParser.parse("""
+                     {
+                         "device": {
+                             "backend": {"type": "localfs", "config": {"dir": "/tmp/blobs"}},
+                             "external_backend": {"config_path": ""},
+                             "cache": {"type": "%s", "config": {"compressed": false, "work_dir": "/tmp/cache"}}
+                         },
+                         "mode": "direct",
+                         "iostats_files": true,
+                         "fs_prefetch": {"enable": false, "threads_count": 10, "merging_size": 131072},
+                         "digest_validate": false,
+                         "enable_xattr": true,
+                         "latest_read_files": true,
+                         "access_pattern": true,
+                         "amplify_io": 0
+                     }
+                    """.formatted(cacheType), "smoke");
+            assertThat(c.backend().type()).isEqualTo("localfs");
+            assertThat(c.rafs().iostatsFiles()).isTrue();
+            assertThat(c.rafs().latestReadFiles()).isTrue();
+        }
     }
 
     @Test
