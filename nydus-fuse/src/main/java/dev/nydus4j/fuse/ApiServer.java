@@ -237,32 +237,32 @@ public final class ApiServer implements AutoCloseable {
                 return mount(ex);
             case "/api/v1/metrics":
                 if (m.equals("GET")) {
-                    return ok(select(ex.query.get("id")).metrics().toJson());
+                    return ok(select(ex.query.get("id"), "GlobalMetrics").metrics().toJson());
                 }
                 break;
             case "/api/v1/metrics/files":
                 if (m.equals("GET")) {
                     // upstream: per-inode counters (empty unless iostats_files); latest=true drains the inodes read
                     // since the previous call (empty unless latest_read_files)
-                    FsMetrics fm = select(ex.query.get("id")).metrics();
+                    FsMetrics fm = select(ex.query.get("id"), "FsFilesMetrics").metrics();
                     return ok(Boolean.parseBoolean(ex.query.getOrDefault("latest", "false"))
                             ? fm.drainLatestRead() : fm.filesJson());
                 }
                 break;
             case "/api/v1/metrics/pattern":
                 if (m.equals("GET")) {
-                    return ok(select(ex.query.get("id")).metrics().patternJson()); // empty unless access_pattern
+                    return ok(select(ex.query.get("id"), "Pattern").metrics().patternJson()); // empty unless access_pattern
                 }
                 break;
             case "/api/v1/metrics/backend":
                 if (m.equals("GET")) {
-                    RafsInstance i = select(ex.query.get("id"));
+                    RafsInstance i = select(ex.query.get("id"), "BackendMetrics");
                     return ok(i.device().backendStats().toJson(i.config().backend().type()));
                 }
                 break;
             case "/api/v1/metrics/blobcache":
                 if (m.equals("GET")) {
-                    return ok(blobcache(select(ex.query.get("id"))));
+                    return ok(blobcache(select(ex.query.get("id"), "BlobcacheMetrics")));
                 }
                 break;
             case "/api/v1/metrics/inflight":
@@ -453,22 +453,26 @@ public final class ApiServer implements AutoCloseable {
         return m;
     }
 
-    /** Upstream's id rule: no id → the only instance (else 404); unknown id → 404. */
-    private RafsInstance select(String id) {
+    /**
+     * Upstream's id rule: no id → the only instance (else 404); unknown id → 404. The message starts like upstream's
+     * ({@code <Kind>(Metrics(Stats(NoCounter)))}, which its tools match on), followed by the reason.
+     */
+    private RafsInstance select(String id, String kind) {
         List<RafsInstance> all = daemon.instances();
+        String noCounter = kind + "(Metrics(Stats(NoCounter))): ";
         if (id == null) {
             if (all.size() == 1) {
                 return all.get(0);
             }
-            throw new ApiError(404, "Metrics(" + (all.isEmpty() ? "no file system is mounted"
-                    : "several file systems are mounted; pass ?id=<mountpoint>") + ")");
+            throw new ApiError(404, noCounter + (all.isEmpty() ? "no file system is mounted"
+                    : "several file systems are mounted; pass ?id=<mountpoint>"));
         }
         for (RafsInstance i : all) {
             if (i.mountpoint().equals(id) || i.config().id().equals(id)) {
                 return i;
             }
         }
-        throw new ApiError(404, "Metrics(no file system with id " + id + ")");
+        throw new ApiError(404, noCounter + "no file system with id " + id);
     }
 
     private static String requireQuery(HttpExchange ex, String key) {

@@ -135,18 +135,30 @@ public final class FsMetrics {
     }
 
     /**
-     * {@code GET /api/v1/metrics/files?latest=true}: the inodes read since the previous such call, ascending; the set
-     * is cleared. Always empty unless {@code latest_read_files}.
+     * {@code GET /api/v1/metrics/files?latest=true}: the inodes read since the previous such call, in upstream's
+     * form (its inode bitmap export): ascending runs, {@code [first, last]} for consecutive inodes and {@code [ino]}
+     * for a single one, e.g. {@code [[1,5],[8],[10],[100,199]]}. The set is cleared. Always empty unless
+     * {@code latest_read_files}.
      */
-    public List<Long> drainLatestRead() {
-        List<Long> out = new ArrayList<>();
+    public List<List<Long>> drainLatestRead() {
+        List<Long> inos = new ArrayList<>();
         for (Long ino : latest) {
             if (latest.remove(ino)) {
-                out.add(ino);
+                inos.add(ino);
             }
         }
-        out.sort(Long::compareUnsigned);
-        return out;
+        inos.sort(Long::compareUnsigned);
+        List<List<Long>> runs = new ArrayList<>();
+        int i = 0;
+        while (i < inos.size()) {
+            int j = i;
+            while (j + 1 < inos.size() && inos.get(j + 1) == inos.get(j) + 1) {
+                j++;
+            }
+            runs.add(i == j ? List.of(inos.get(i)) : List.of(inos.get(i), inos.get(j)));
+            i = j + 1;
+        }
+        return runs;
     }
 
     /**
