@@ -137,6 +137,35 @@ class NydusImageCommandTest {
     }
 
     @Test
+    void mergeOfExtractedLayerBootstrapsWithoutBlobSizesChecksClean() throws Exception {
+        // nydus-snapshotter's converter extracts image.boot from each layer blob and merges with --blob-digests
+        // (older ones without --blob-sizes): the table then keeps the size the inlined bootstrap recorded, which is
+        // smaller than the blob file (the bootstrap and ToC follow it)
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        byte[] data = new byte[700_000];
+        new java.util.Random(9).nextBytes(data);
+        Files.write(src.resolve("data.bin"), data);
+        Path blob = tmp.resolve("layer.blob");
+        CliRun.ok("create", "--blob-inline-meta", "--features", "blob-toc", "-b", blob.toString(), src.toString());
+        String sha = java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(blob)));
+        Path layerBoot = tmp.resolve("layer.boot");
+        Files.write(layerBoot, BootstrapSource.bootstrapBytes(blob));
+        Path merged = tmp.resolve("merged.boot");
+        CliRun.ok("merge", "--bootstrap", merged.toString(), "--blob-digests", "sha256:" + sha, layerBoot.toString());
+        Path dir = Files.createDirectories(tmp.resolve("blobs"));
+        Files.copy(blob, dir.resolve(sha));
+        assertThat(CliRun.ok("check", merged.toString(), "-D", dir.toString()).out())
+                .contains("verified 1 chunks (700000 bytes) in 1 blobs");
+        // a blob file shorter than the recorded size is still refused
+        byte[] all = Files.readAllBytes(blob);
+        Files.write(dir.resolve(sha), java.util.Arrays.copyOf(all, 600_000));
+        CliRun cut = CliRun.run("check", merged.toString(), "-D", dir.toString());
+        assertThat(cut.exitCode()).isEqualTo(1);
+        assertThat(cut.err()).contains(sha);
+    }
+
+    @Test
     void missingBlobDirIsReported() throws IOException {
         Path src = Files.createDirectories(tmp.resolve("src"));
         CliRun r = CliRun.run("create", "-B", tmp.resolve("b.boot").toString(), "-D", tmp.resolve("nope").toString(),

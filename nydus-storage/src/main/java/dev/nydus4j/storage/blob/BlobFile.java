@@ -163,7 +163,10 @@ public final class BlobFile implements AutoCloseable {
         if (blob.tocSize() == 0) {
             return;
         }
-        if (blob.hasFeature(BlobInfo.FEATURE_CAP_TAR_TOC) && blob.compressedSize() != size) {
+        // an inlined layer bootstrap records the blob's size from before itself and the ToC were appended
+        boolean inlined = blob.hasFeature(BlobInfo.FEATURE_INLINED_FS_META);
+        if (blob.hasFeature(BlobInfo.FEATURE_CAP_TAR_TOC)
+                && (inlined ? blob.compressedSize() > size : blob.compressedSize() != size)) {
             throw new CorruptImageException(resource, size, "blob file size " + size + " vs blob table size "
                     + blob.compressedSize());
         }
