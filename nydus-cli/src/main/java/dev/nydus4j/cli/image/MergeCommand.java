@@ -110,9 +110,18 @@ final class MergeCommand implements Callable<Integer> {
             // a blob with inlined metadata names itself with a placeholder id: its real id is its sha256 (a blob
             // of a layer without data carries only metadata and is not in its own blob table)
             boolean ownsBlob = layer.blobs.stream().anyMatch(b -> b.blobId().equals(Merger.PLACEHOLDER_BLOB_ID));
-            String inlinedId = BootstrapSource.looksLikeBootstrap(source) || !ownsBlob ? null
-                    : BootstrapSource.blobSha256(source);
-            ids.add(blobDigests != null ? stripAlgorithm(blobDigests.get(i)) : inlinedId);
+            boolean bootstrapFile = BootstrapSource.looksLikeBootstrap(source);
+            String inlinedId = bootstrapFile || !ownsBlob ? null : BootstrapSource.blobSha256(source);
+            String ownId = inlinedId;
+            if (ownId == null && ownsBlob && originalBlobIds != null) {
+                ownId = stripAlgorithm(originalBlobIds.get(i));
+            }
+            if (ownId == null && ownsBlob) {
+                // upstream's rule: a layer bootstrap extracted from its blob is named after the blob's digest
+                // (nydus-snapshotter's converter writes <workdir>/<layer digest hex> and passes no --blob-digests)
+                ownId = idFromFileName(source);
+            }
+            ids.add(blobDigests != null ? stripAlgorithm(blobDigests.get(i)) : ownId);
             // a blob source also knows its final size and ToC, which its inlined bootstrap could not record
             Long ownSize = null;
             byte[] ownTocDigest = null;
@@ -130,8 +139,8 @@ final class MergeCommand implements Callable<Integer> {
             tocDigests.add(blobTocDigests != null ? HexFormat.of().parseHex(stripAlgorithm(blobTocDigests.get(i)))
                     : ownTocDigest);
             tocSizes.add(blobTocSizes != null ? Integer.valueOf(Math.toIntExact(blobTocSizes.get(i))) : ownTocSize);
-            if (originalBlobIds != null) {
-                LOG.debug("original blob id {} of source {} noted (RAFS v6 blob tables have no field for it)",
+            if (originalBlobIds != null && blobDigests != null) {
+                LOG.debug("original blob id {} of source {} noted (--blob-digests names the blob)",
                         originalBlobIds.get(i), source);
             }
         }
@@ -162,6 +171,17 @@ final class MergeCommand implements Callable<Integer> {
             ResultJson.of(out, blobIds, trace, 6, merged.compressor.configName()).write(outputJson);
         }
         return 0;
+    }
+
+    /**
+     * The blob id a layer bootstrap's file name gives (upstream's {@code get_blob_id_from_meta_path}: the name
+     * without any extension), when that is a sha256 hex digest; null otherwise.
+     */
+    static String idFromFileName(Path source) {
+        String name = source.getFileName() == null ? "" : source.getFileName().toString();
+        int dot = name.indexOf('.');
+        String stem = dot < 0 ? name : name.substring(0, dot);
+        return stem.matches("[0-9a-f]{64}") ? stem : null;
     }
 
     private void checkCount(String option, List<?> values) {

@@ -8,6 +8,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -163,6 +165,43 @@ class NydusImageCommandTest {
         CliRun cut = CliRun.run("check", merged.toString(), "-D", dir.toString());
         assertThat(cut.exitCode()).isEqualTo(1);
         assertThat(cut.err()).contains(sha);
+    }
+
+    @Test
+    void mergeNamesEachLayerBlobAfterItsBootstrapFileAsTheSnapshotterConverterDoes() throws Exception {
+        // nydus-snapshotter's converter.Merge: <work>/<layer digest hex> holds image.boot extracted from the layer
+        // blob, merged without --blob-digests; upstream takes the blob id from that file name
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        List<String> sources = new ArrayList<>();
+        List<String> shas = new ArrayList<>();
+        for (String layer : List.of("lower", "upper")) {
+            Path src = Files.createDirectories(tmp.resolve("src-" + layer));
+            Files.writeString(src.resolve(layer + ".txt"), "content of " + layer + "\n");
+            Path blob = tmp.resolve(layer + ".blob");
+            CliRun.ok("create", "--blob-inline-meta", "--features", "blob-toc", "-b", blob.toString(), src.toString());
+            String sha = java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(blob)));
+            Files.copy(blob, blobs.resolve(sha));
+            Path named = Files.createDirectories(tmp.resolve("work")).resolve(sha);
+            Files.write(named, BootstrapSource.bootstrapBytes(blob));
+            sources.add(named.toString());
+            shas.add(sha);
+        }
+        Path json = tmp.resolve("merge.json");
+        Path merged = tmp.resolve("merged.boot");
+        List<String> args = new ArrayList<>(List.of("merge", "--bootstrap", merged.toString(), "-J", json.toString()));
+        args.addAll(sources);
+        CliRun.ok(args.toArray(String[]::new));
+        assertThat(Files.readString(json)).contains("\"blobs\" : [ \"" + shas.get(0) + "\", \"" + shas.get(1) + "\" ]");
+        assertThat(CliRun.ok("check", merged.toString(), "-D", blobs.toString()).out()).contains("in 2 blobs");
+
+        // a name that is no digest still needs --blob-digests, and the error says how to fix it
+        Path odd = tmp.resolve("layer.boot");
+        Files.copy(Path.of(sources.get(0)), odd);
+        CliRun r = CliRun.run("merge", "--bootstrap", tmp.resolve("x.boot").toString(), odd.toString());
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("--blob-digests").contains("name the bootstrap file after it");
+        assertThat(MergeCommand.idFromFileName(Path.of("/w/" + shas.get(0) + ".blob.meta"))).isEqualTo(shas.get(0));
     }
 
     @Test

@@ -116,7 +116,8 @@ public final class Merger {
                 }
                 if (info.blobId().equals(PLACEHOLDER_BLOB_ID)) {
                     throw new IllegalArgumentException("source " + layer + " blob " + b + " still has the"
-                            + " inlined-bootstrap placeholder id; pass the layer's blob digest (--blob-digests)");
+                            + " inlined-bootstrap placeholder id; pass the layer's blob digest (--blob-digests) or"
+                            + " name the bootstrap file after it (<sha256 hex>)");
                 }
                 Integer idx = indexById.get(info.blobId());
                 if (idx == null) {
