@@ -446,7 +446,7 @@ public final class NydusDaemon implements AutoCloseable {
                 image.close();
                 throw e;
             }
-            prefetcher = Prefetcher.start(image, prefetchList, pc, mp);
+            prefetcher = Prefetcher.start(image, image.chunkSize(), prefetchList, pc, mp);
         }
         RafsInstance inst = new RafsInstance(mp, number > 0 ? number : table.nextNumber(), bootstrap, config, image,
                 device, Instant.now(),

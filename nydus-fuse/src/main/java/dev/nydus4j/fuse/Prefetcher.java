@@ -39,12 +39,13 @@ public final class Prefetcher implements AutoCloseable {
     private final AtomicLong requestNanos = new AtomicLong();
     private final long bandwidthLimit;
     private final int threads;
+    private final int chunkSize;
     private final long startNanos = System.nanoTime();
     private final long beginMillis = System.currentTimeMillis();
     private volatile long endMillis;
     private volatile boolean stopped;
 
-    private Prefetcher(int threads, long bandwidthLimit) {
+    private Prefetcher(int threads, long bandwidthLimit, int chunkSize) {
         AtomicInteger n = new AtomicInteger();
         this.pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "prefetch-" + n.incrementAndGet());
@@ -54,6 +55,7 @@ public final class Prefetcher implements AutoCloseable {
         });
         this.bandwidthLimit = bandwidthLimit;
         this.threads = threads;
+        this.chunkSize = chunkSize;
     }
 
     /**
@@ -62,7 +64,16 @@ public final class Prefetcher implements AutoCloseable {
      * @param paths absolute paths, "/" meaning everything; {@code cfg.prefetchAll()} appends "/"
      */
     public static Prefetcher start(RafsFileSystem fs, List<String> paths, PrefetchConfig cfg, String what) {
-        Prefetcher p = new Prefetcher(Math.max(1, Math.min(cfg.threads(), 64)), cfg.bandwidthLimit());
+        return start(fs, 0, paths, cfg, what);
+    }
+
+    /**
+     * As {@link #start(RafsFileSystem, List, PrefetchConfig, String)}, knowing the image's chunk size (for the
+     * unmerged-chunk count of the metrics; 0 leaves it at 0).
+     */
+    public static Prefetcher start(RafsFileSystem fs, int chunkSize, List<String> paths, PrefetchConfig cfg,
+                                   String what) {
+        Prefetcher p = new Prefetcher(Math.max(1, Math.min(cfg.threads(), 64)), cfg.bandwidthLimit(), chunkSize);
         List<String> roots = new ArrayList<>(paths);
         if (cfg.prefetchAll() && !roots.contains("/")) {
             roots.add("/"); // listed files first, then everything else
@@ -121,10 +132,8 @@ public final class Prefetcher implements AutoCloseable {
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         long off = 0;
         try {
-            InodeAttributes a = fs.getattr(ino);
-            int chunkSize = fs.stats().chunkSize();
             if (chunkSize > 0) {
-                chunks.addAndGet((a.size() + chunkSize - 1) / chunkSize);
+                chunks.addAndGet((fs.getattr(ino).size() + chunkSize - 1) / chunkSize);
             }
             while (!stopped) {
                 buf.clear();

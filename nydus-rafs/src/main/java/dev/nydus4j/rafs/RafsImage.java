@@ -420,6 +420,11 @@ public final class RafsImage implements RafsFileSystem {
         return xattrFlag;
     }
 
+    /** The image's chunk size (no walk of the tree, unlike {@link #stats()} in direct mode). */
+    public int chunkSize() {
+        return chunkSize;
+    }
+
     /**
      * {@inheritDoc} In direct mode the first call walks the whole tree to count inodes and data blocks (without
      * keeping what it decodes); if that walk meets a corrupt structure the figures are those found before it.
