@@ -214,6 +214,10 @@ public final class NydusdCommand implements Callable<Integer> {
             if (o.apisock != null) {
                 api = ApiServer.start(o.apisock, daemon, versionJson(), exit::countDown);
             }
+            if (image == null && !o.upgrade) {
+                // a daemon waiting for API mounts is idle: warm the data path for the first one's reads
+                dev.nydus4j.fuse.DataPathWarmUp.start(registry);
+            }
             ApiServer apiRef = api;
             Thread hook = new Thread(() -> shutdown(daemon, apiRef), "nydusd-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
