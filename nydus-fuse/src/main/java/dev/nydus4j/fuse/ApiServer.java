@@ -52,6 +52,25 @@ public final class ApiServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Thread thread;
     private final Map<String, String> hotConfig = new ConcurrentHashMap<>();
+    /** Connections read at once; a client holding one is cut after {@link #READ_TIMEOUT_MILLIS}. */
+    static final int MAX_CONNECTIONS = 32;
+    /** Time a client has to send its whole request. */
+    static final long READ_TIMEOUT_MILLIS = 10_000;
+    private final java.util.concurrent.Semaphore connections = new java.util.concurrent.Semaphore(MAX_CONNECTIONS);
+    private final java.util.concurrent.ExecutorService readers = java.util.concurrent.Executors.newCachedThreadPool(
+            r -> {
+                Thread t = new Thread(r, "nydusd-api-conn");
+                t.setDaemon(true);
+                return t;
+            });
+    private final java.util.concurrent.ScheduledExecutorService timer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "nydusd-api-timer");
+                t.setDaemon(true);
+                return t;
+            });
+    /** Requests are routed one at a time, as upstream's single router thread does. */
+    private final Object router = new Object();
     private volatile boolean closed;
 
     private ApiServer(Path socket, NydusDaemon daemon, Map<String, Object> version, Runnable onExit,
@@ -90,36 +109,93 @@ public final class ApiServer implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Accepts connections; each is read on its own thread with a deadline, so a client that connects and sends
+     * nothing (or too slowly) cannot stall the API, while requests are still routed one at a time as upstream's
+     * single router thread does. At most {@link #MAX_CONNECTIONS} are read at once; more get 503.
+     */
     private void serve() {
         while (!closed) {
-            try (SocketChannel c = server.accept()) {
-                handle(Channels.newInputStream(c), Channels.newOutputStream(c));
+            SocketChannel c;
+            try {
+                c = server.accept();
             } catch (IOException e) {
                 if (!closed) {
+                    LOG.debug("API accept failed: {}", e.getMessage());
+                }
+                continue;
+            }
+            if (!connections.tryAcquire()) {
+                try (c) {
+                    HttpExchange.respond(Channels.newOutputStream(c), 503,
+                            error("Busy(" + MAX_CONNECTIONS + " API connections are open)"));
+                } catch (IOException e) {
                     LOG.debug("API connection failed: {}", e.getMessage());
                 }
-            } catch (RuntimeException e) {
-                LOG.error("API request crashed", e);
+                continue;
+            }
+            try {
+                readers.execute(() -> {
+                    try (c) {
+                        handle(c);
+                    } catch (IOException e) {
+                        if (!closed) {
+                            LOG.debug("API connection failed: {}", e.getMessage());
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.error("API request crashed", e);
+                    } finally {
+                        connections.release();
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                connections.release();
+                try {
+                    c.close();
+                } catch (IOException ignored) {
+                    // closing down
+                }
             }
         }
     }
 
-    private void handle(InputStream in, OutputStream out) throws IOException {
+    private void handle(SocketChannel c) throws IOException {
+        InputStream in = Channels.newInputStream(c);
+        OutputStream out = Channels.newOutputStream(c);
         HttpExchange ex;
+        // closing the channel is what unblocks a read that never completes
+        java.util.concurrent.ScheduledFuture<?> deadline = timer.schedule(() -> {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }, READ_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
         try {
             ex = HttpExchange.read(in);
         } catch (IOException e) {
+            if (!c.isOpen()) {
+                LOG.debug("API client sent no complete request within {} ms; connection closed", READ_TIMEOUT_MILLIS);
+                return;
+            }
             HttpExchange.respond(out, 400, error("BadRequest(" + e.getMessage() + ")"));
+            return;
+        } finally {
+            deadline.cancel(false);
+        }
+        if (!c.isOpen()) {
             return;
         }
         Reply r;
-        try {
-            r = route(ex);
-        } catch (ApiError e) {
-            r = new Reply(e.status, error(e.getMessage()));
-        } catch (Exception e) {
-            LOG.warn("API {} {} failed: {}", ex.method, ex.path, e.getMessage());
-            r = new Reply(500, error(e.getClass().getSimpleName() + "(" + e.getMessage() + ")"));
+        synchronized (router) {
+            try {
+                r = route(ex);
+            } catch (ApiError e) {
+                r = new Reply(e.status, error(e.getMessage()));
+            } catch (Exception e) {
+                LOG.warn("API {} {} failed: {}", ex.method, ex.path, e.getMessage());
+                r = new Reply(500, error(e.getClass().getSimpleName() + "(" + e.getMessage() + ")"));
+            }
         }
         HttpExchange.respond(out, r.status, r.body);
         if (r.after != null) {
@@ -508,6 +584,8 @@ public final class ApiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        readers.shutdownNow();
+        timer.shutdownNow();
         Files.deleteIfExists(socket);
     }
 }

@@ -111,6 +111,17 @@ final class MountTable {
             if (c.equals(".") || c.equals("..")) {
                 throw new IllegalArgumentException("mountpoint '" + mountpoint + "' must not contain . or ..");
             }
+            if (c.length() > 255) {
+                throw new IllegalArgumentException("mountpoint component of " + c.length()
+                        + " bytes is longer than a file name (255)");
+            }
+        }
+        for (int i = 0; i < m.length(); i++) {
+            if (m.charAt(i) < 0x20 || m.charAt(i) == 0x7f) {
+                // a NUL would end the name the kernel sees ('/a\0b' listed as 'a'), other controls are no names
+                throw new IllegalArgumentException("mountpoint must not contain control characters (code "
+                        + (int) m.charAt(i) + " at " + i + ")");
+            }
         }
         return m;
     }

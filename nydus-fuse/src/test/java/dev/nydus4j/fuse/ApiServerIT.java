@@ -382,6 +382,30 @@ class ApiServerIT {
     }
 
     @Test
+    void anIdleOrSlowClientDoesNotStallTheApi() throws Exception {
+        try (java.nio.channels.SocketChannel idle = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(api.socket()));
+             java.nio.channels.SocketChannel slow = java.nio.channels.SocketChannel.open(
+                     java.net.UnixDomainSocketAddress.of(api.socket()))) {
+            // idle: connected, sends nothing; slow: half a request line so far
+            slow.write(java.nio.ByteBuffer.wrap("GET /api/v1/daemon HT".getBytes(StandardCharsets.US_ASCII)));
+            long t0 = System.nanoTime();
+            ApiClient.Response r = client.send("GET", "/api/v1/daemon", null);
+            assertThat(r.status()).isEqualTo(200);
+            assertThat((System.nanoTime() - t0) / 1_000_000).as("served while two clients hold connections")
+                    .isLessThan(2_000);
+            // the slow client finishes its request and is answered
+            slow.write(java.nio.ByteBuffer.wrap("TP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+            java.nio.ByteBuffer answer = java.nio.ByteBuffer.allocate(4096);
+            while (slow.read(answer) > 0) {
+                // until the server closes
+            }
+            assertThat(new String(answer.array(), 0, answer.position(), StandardCharsets.US_ASCII))
+                    .startsWith("HTTP/1.1 200").contains("\"state\":\"RUNNING\"");
+        }
+    }
+
+    @Test
     void errorsFollowUpstreamShape() throws Exception {
         ApiClient.Response r = client.send("GET", "/api/v1/nope", null);
         assertThat(r.status()).isEqualTo(404);
