@@ -164,7 +164,7 @@ reg_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
 cmp "$work/mnt/data/numbers.txt" bundle/rootfs/data/numbers.txt || fail "numbers.txt differs after the registry came back"
 cmp "$work/mnt/data/big.bin" bundle/rootfs/data/big.bin || fail "big.bin differs"
-"$bin/nydusctl" --sock "$work/api.sock" info | grep -q 'State: *RUNNING' || fail "nydusctl info does not say RUNNING"
+"$bin/nydusctl" --sock "$work/api.sock" info | grep -q '^Status: *"RUNNING"' || fail "nydusctl info does not say RUNNING"
 kill -TERM "$nydusd_pid"; wait "$nydusd_pid" || true; nydusd_pid=""
 mountpoint -q "$work/mnt" && fail "SIGTERM left the mount behind"
 
