@@ -13,6 +13,11 @@ public final class ConvertMetrics {
     final AtomicLong blobsMounted = new AtomicLong();
     final AtomicLong layers = new AtomicLong();
     final AtomicLong convertMillis = new AtomicLong();
+    final AtomicLong sourceImageSize = new AtomicLong();
+    final AtomicLong targetImageSize = new AtomicLong();
+    final AtomicLong pullNanos = new AtomicLong();
+    final AtomicLong convertNanos = new AtomicLong();
+    final AtomicLong pushNanos = new AtomicLong();
     volatile String sourceDigest = "";
     volatile String targetDigest = "";
 
@@ -53,6 +58,14 @@ public final class ConvertMetrics {
         m.put("blobs_mounted", blobsMounted.get());
         m.put("layer_convert_ms", convertMillis.get());
         m.put("total_ms", totalMillis);
+        // upstream nydusify's metrics (acceleration-service converter.Metric: Go field names, sizes in bytes of the
+        // config and layers of the converted platforms, durations in nanoseconds); layers are pulled and converted
+        // as one stream here, so their pull time is part of ConversionElapsed
+        m.put("SourceImageSize", sourceImageSize.get());
+        m.put("TargetImageSize", targetImageSize.get());
+        m.put("SourcePullElapsed", pullNanos.get());
+        m.put("ConversionElapsed", convertNanos.get());
+        m.put("TargetPushElapsed", pushNanos.get());
         return m;
     }
 }

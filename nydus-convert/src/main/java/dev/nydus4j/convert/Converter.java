@@ -182,6 +182,7 @@ public final class Converter {
             String ref = sourceLocation.kind() == ImageLocation.Kind.REGISTRY
                     ? sourceLocation.registry().manifestReference() : src.defaultReference();
             Manifest top;
+            long pull0 = System.nanoTime();
             try {
                 top = src.manifest(ref);
             } catch (IOException | RuntimeException e) {
@@ -194,6 +195,7 @@ public final class Converter {
                 streamBlobs = targetTagAbsent(tagAbsent);
             }
             metrics.sourceDigest = top.digest();
+            metrics.pullNanos.addAndGet(System.nanoTime() - pull0);
             progress.printf("[nydusify] source %s (%s, %s)%n", sourceLocation, top.mediaType(), top.digest());
             progress.flush();
             Manifest result;
@@ -207,7 +209,9 @@ public final class Converter {
                 throw new IOException("source " + sourceLocation + " has unsupported manifest media type '"
                         + top.mediaType() + "'");
             }
+            long push0 = System.nanoTime();
             dst.pushManifest(tag, result);
+            metrics.pushNanos.addAndGet(System.nanoTime() - push0);
             metrics.targetDigest = result.digest();
             LOG.info("converted {} ({}) to {}:{} ({})", sourceLocation, top.digest(), dst.describe(), tag,
                     result.digest());
@@ -332,6 +336,15 @@ public final class Converter {
             return Manifest.of(out, MediaTypes.OCI_INDEX);
         }
 
+        /** Config plus layer sizes of an image manifest (upstream's image size in its conversion metrics). */
+        private static long imageSize(JsonNode manifest) {
+            long size = Math.max(0, manifest.path("config").path("size").asLong(0));
+            for (JsonNode l : manifest.path("layers")) {
+                size += Math.max(0, l.path("size").asLong(0));
+            }
+            return size;
+        }
+
         /** Copies the config and layers of a source manifest into the target (merge-platform, nydus sources). */
         private void copyImage(Manifest m) throws IOException {
             ObjectNode json = m.json();
@@ -364,10 +377,12 @@ public final class Converter {
         private Manifest convertManifest(Manifest source, JsonNode platform) throws IOException {
             ObjectNode json = source.json();
             JsonNode layers = json.path("layers");
+            metrics.sourceImageSize.addAndGet(imageSize(json));
             if (layers.size() > 0 && "true".equals(layers.get(layers.size() - 1).path("annotations")
                     .path(MediaTypes.ANNOTATION_BOOTSTRAP).asText())) {
                 progress.printf("[nydusify] %s is already a nydus image; copying it unchanged%n", source.digest());
                 copyImage(source);
+                metrics.targetImageSize.addAndGet(imageSize(json));
                 converted.put(source.digest(), source);
                 return source;
             }
@@ -378,11 +393,17 @@ public final class Converter {
                             + " has unsupported media type '" + mt + "' (encrypted or foreign layers are not supported)");
                 }
             }
+            long pull0 = System.nanoTime();
             JsonNode config = readConfig(json);
+            long convert0 = System.nanoTime();
+            metrics.pullNanos.addAndGet(convert0 - pull0);
+            // layers are pulled, converted and pushed as one stream: their wall time counts as conversion
             List<LayerConverter.Result> results = convertLayers(layers);
             RafsTree merged = LayerMerge.merge(results, options.prefetchPatterns(),
                     (index, parent) -> convertLayer(layers, index, parent), tmp, sourceLocation.text());
             byte[] bootstrap = RafsV6Writer.toBytes(merged);
+            long push0 = System.nanoTime();
+            metrics.convertNanos.addAndGet(push0 - convert0);
             BootstrapLayer bootLayer = BootstrapLayer.of(bootstrap);
             progress.printf("[nydusify] merged %d layers: bootstrap %d bytes, blobs %s%n", results.size(),
                     bootstrap.length, merged.blobs.stream().map(BlobInfo::blobId).toList());
@@ -427,6 +448,8 @@ public final class Converter {
             manifestLayers.add(NydusManifest.bootstrapDescriptor(bootLayer, oci));
             Manifest m = NydusManifest.manifest(oci, configType, configDigest, newConfig.length, manifestLayers,
                     source, sourceLocation.text(), options.withReferrer());
+            metrics.pushNanos.addAndGet(System.nanoTime() - push0);
+            metrics.targetImageSize.addAndGet(imageSize(m.json()));
             converted.put(m.digest(), m);
             return m;
         }

@@ -228,6 +228,25 @@ class ConvertRegistryTest {
         assertThat(b.path("pushed_bytes").asLong()).as("second run: %s", b).isZero();
         assertThat(b.path("blobs_pushed").asLong()).isZero();
         assertThat(b.path("target_digest").asText()).as("same manifest").isEqualTo(a.path("target_digest").asText());
+        // upstream nydusify's fields: image sizes = config + layers of the source and of the pushed manifest
+        JsonNode src = JSON.readTree(OciTools.inspectRaw("docker://" + host + "/app:oci"));
+        JsonNode dst = JSON.readTree(OciTools.inspectRaw("docker://" + host + "/app:twice"));
+        assertThat(a.path("SourceImageSize").asLong()).isEqualTo(imageSize(src));
+        assertThat(a.path("TargetImageSize").asLong()).isEqualTo(imageSize(dst));
+        assertThat(b.path("TargetImageSize").asLong()).isEqualTo(imageSize(dst));
+        for (String k : List.of("SourcePullElapsed", "ConversionElapsed", "TargetPushElapsed")) {
+            assertThat(a.path(k).isIntegralNumber()).as(k).isTrue();
+            assertThat(a.path(k).asLong()).as(k).isPositive();
+        }
+        assertThat(a.path("ConversionElapsed").asLong() / 1_000_000).isLessThanOrEqualTo(a.path("total_ms").asLong());
+    }
+
+    private static long imageSize(JsonNode manifest) {
+        long size = manifest.path("config").path("size").asLong();
+        for (JsonNode l : manifest.path("layers")) {
+            size += l.path("size").asLong();
+        }
+        return size;
     }
 
     @Test
