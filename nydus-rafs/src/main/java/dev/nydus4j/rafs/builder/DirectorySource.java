@@ -61,7 +61,14 @@ final class DirectorySource {
         }
         List<byte[]> names = new ArrayList<>(kids.size());
         for (Path k : kids) {
-            names.add(k.getFileName().toString().getBytes(nameCharset));
+            String n = k.getFileName().toString();
+            if (n.indexOf('\uFFFD') >= 0 && !Files.exists(dir.resolve(n), LinkOption.NOFOLLOW_LINKS)) {
+                // the JDK hands out names decoded with sun.jnu.encoding: bytes that do not decode are replaced,
+                // so the name could neither be stored exactly nor opened again
+                throw new IOException(dir + ": entry '" + n + "' has a name that is not valid " + nameCharset
+                        + "; its bytes cannot be kept exactly (rename it)");
+            }
+            names.add(n.getBytes(nameCharset));
         }
         Integer[] order = new Integer[kids.size()];
         for (int i = 0; i < order.length; i++) {
@@ -119,7 +126,12 @@ final class DirectorySource {
                 break;
             }
             case SYMLINK: {
-                byte[] t = Files.readSymbolicLink(p).toString().getBytes(nameCharset);
+                String target = Files.readSymbolicLink(p).toString();
+                if (target.indexOf('\uFFFD') >= 0) {
+                    throw new IOException(p + ": symlink target '" + target + "' is not valid " + nameCharset
+                            + "; its bytes cannot be kept exactly");
+                }
+                byte[] t = target.getBytes(nameCharset);
                 if (t.length == 0 || t.length > TarSource.MAX_SYMLINK_BYTES) {
                     throw new IOException(p + ": symlink target of " + t.length + " bytes; expected 1.."
                             + TarSource.MAX_SYMLINK_BYTES);

@@ -42,6 +42,34 @@ class ImageBuilderDirectoryTest {
      * something: a blob and a bootstrap written over longer old files are exactly the new ones.
      */
     @Test
+    void namesThatAreNotValidUtf8AreRefusedClearlyInsteadOfStoredWrong() throws Exception {
+        // the JDK decodes file names with sun.jnu.encoding (UTF-8 here): a byte like 0xff cannot be kept
+        Path src = Files.createDirectories(tmp.resolve("src-bytes"));
+        Files.writeString(src.resolve("fine-\u00fc.txt"), "utf-8 names are fine\n");
+        Process p = new ProcessBuilder("bash", "-c", "touch \"$1\"/$'bad\\xff'", "bash", src.toString())
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor()).isZero();
+        assertThat(nativeBytesOk()).isTrue();
+        ImageBuilder b = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.build(src, tmp.resolve("bytes.boot"), null,
+                Files.createDirectories(tmp.resolve("blobs-bytes"))))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining(src.toString())
+                .hasMessageContaining("is not valid UTF-8");
+
+        Path src2 = Files.createDirectories(tmp.resolve("src-link"));
+        p = new ProcessBuilder("bash", "-c", "ln -s $'to\\xfe' \"$1\"/link", "bash", src2.toString())
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor()).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.build(src2, tmp.resolve("link.boot"), null,
+                Files.createDirectories(tmp.resolve("blobs-link"))))
+                .hasMessageContaining("symlink target").hasMessageContaining("is not valid UTF-8");
+    }
+
+    private static boolean nativeBytesOk() {
+        return "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"));
+    }
+
+    @Test
     void blobAndBootstrapReplaceLongerExistingFilesAndFillEmptyOnes() throws Exception {
         Path src = tmp.resolve("src");
         TreeGenerator.generate(src, TreeGenerator.options().seed(7).chunkSize(4096).scale(1));
