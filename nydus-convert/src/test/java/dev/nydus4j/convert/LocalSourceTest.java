@@ -204,6 +204,31 @@ class LocalSourceTest {
     }
 
     @Test
+    void upstreamFlagsWithoutAnImplementationAreAcceptedOrRefusedClearly() throws Exception {
+        String source = "oci:" + image.layout() + ":latest";
+        String target = "oci:" + tmp.resolve("out") + ":cached";
+        // the build cache only saves work upstream: the conversion is the same without it, and says so
+        Nydusify.Result cached = Nydusify.run("convert", "--source", source, "--target", target, "--build-cache",
+                "localhost:5000/cache:v1", "--build-cache-version", "v1", "--build-cache-max-records", "10",
+                "--work-dir", tmp.resolve("w").toString());
+        assertThat(cached.exitCode()).as(cached.toString()).isZero();
+        assertThat(cached.err()).contains("the build cache (--build-cache localhost:5000/cache:v1) is not supported");
+        assertChecksEqual(source, target);
+
+        Nydusify.Result both = Nydusify.run("convert", "--source", source, "--target", target, "--build-cache", "a/b:c",
+                "--build-cache-tag", "c");
+        assertThat(both.exitCode()).isEqualTo(1);
+        assertThat(both.err()).contains("mutually exclusive");
+        Nydusify.Result reverse = Nydusify.run("convert", "--source", source, "--target", target, "--reverse");
+        assertThat(reverse.exitCode()).isEqualTo(1);
+        assertThat(reverse.err()).contains("--reverse").contains("not supported").doesNotContain("Usage:");
+        Nydusify.Result model = Nydusify.run("convert", "--source", source, "--target", target,
+                "--source-backend-type", "modelfile");
+        assertThat(model.exitCode()).isEqualTo(1);
+        assertThat(model.err()).contains("not supported").doesNotContain("Usage:");
+    }
+
+    @Test
     void prefetchPatternsFromStdinAreAccepted() throws Exception {
         Nydusify.Result r = Nydusify.runWithStdin("/bin\n/etc/motd\n", "convert", "--source",
                 "oci:" + image.layout() + ":latest", "--target", "oci:" + tmp.resolve("out") + ":pf",

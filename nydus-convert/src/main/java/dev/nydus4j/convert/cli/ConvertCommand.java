@@ -95,6 +95,35 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--docker-v2-format", hidden = true, description = "Deprecated, no effect.")
     boolean dockerV2Format;
 
+    @Option(names = "--build-cache", defaultValue = "${env:BUILD_CACHE}", paramLabel = "REF",
+            description = "Build cache image: not supported by nydus4j; accepted, every layer is converted (the"
+                    + " result is the same, a cache would only skip work).")
+    String buildCache;
+
+    @Option(names = "--build-cache-tag", defaultValue = "${env:BUILD_CACHE_TAG}", paramLabel = "TAG",
+            description = "Build cache tag in the target repository: not supported (see --build-cache).")
+    String buildCacheTag;
+
+    @Option(names = "--build-cache-version", defaultValue = "${env:BUILD_CACHE_VERSION:-v1}", paramLabel = "V",
+            hidden = true)
+    String buildCacheVersion;
+
+    @Option(names = "--build-cache-insecure", defaultValue = "${env:BUILD_CACHE_INSECURE:-false}", hidden = true)
+    boolean buildCacheInsecure;
+
+    @Option(names = "--build-cache-max-records", defaultValue = "${env:BUILD_CACHE_MAX_RECORDS:-200}",
+            paramLabel = "N", hidden = true)
+    int buildCacheMaxRecords;
+
+    @Option(names = "--reverse", defaultValue = "${env:REVERSE:-false}",
+            description = "Nydus -> OCI conversion (experimental upstream): not supported by nydus4j; rejected.")
+    boolean reverse;
+
+    @Option(names = {"--source-backend-type", "--source-backend-config", "--source-backend-config-file"},
+            paramLabel = "VALUE", hidden = true,
+            description = "Model artifact sources (modelfile, model-artifact): not supported by nydus4j; rejected.")
+    String sourceBackend;
+
     @Option(names = "--fs-version", defaultValue = "${env:FS_VERSION:-6}", paramLabel = "VERSION",
             description = "RAFS version (6). Default: ${DEFAULT-VALUE}.")
     int fsVersion;
@@ -200,6 +229,12 @@ final class ConvertCommand implements Callable<Integer> {
                 .withBackend(backend())
                 .withRun(workDir, parallelism == null ? defaults.parallelism() : parallelism, sourceInsecure,
                         targetInsecure || chunkDictInsecure, plainHttp, pushRetryCount, duration(pushRetryDelay));
+        if (buildCache != null || buildCacheTag != null) {
+            parent.err.println("[nydusify] WARN: the build cache (" + (buildCache != null ? "--build-cache "
+                    + buildCache : "--build-cache-tag " + buildCacheTag) + ") is not supported by nydus4j; every"
+                    + " layer is converted (same result, no cache image is read or written)");
+            parent.err.flush();
+        }
         Converter converter = new Converter(options, parent.err);
         long start = System.nanoTime();
         String digest = converter.convert(src, dst);
@@ -225,6 +260,21 @@ final class ConvertCommand implements Callable<Integer> {
         }
         if (target != null && targetSuffix != null || target == null && targetSuffix == null && targetArchive == null) {
             throw new IllegalArgumentException("give exactly one of --target and --target-suffix (or --target-archive)");
+        }
+        if (reverse) {
+            throw new IllegalArgumentException("--reverse (nydus -> OCI, experimental upstream) is not supported by"
+                    + " nydus4j; it converts OCI/Docker images to nydus only");
+        }
+        if (sourceBackend != null) {
+            throw new IllegalArgumentException("--source-backend-type/--source-backend-config (model artifact"
+                    + " sources) are not supported by nydus4j");
+        }
+        if (buildCache != null && buildCacheTag != null) {
+            throw new IllegalArgumentException("--build-cache and --build-cache-tag are mutually exclusive");
+        }
+        if (buildCacheMaxRecords < 1 || buildCacheMaxRecords > 200) {
+            throw new IllegalArgumentException("--build-cache-max-records must be within 1..200, got "
+                    + buildCacheMaxRecords);
         }
         if (ociRef) {
             throw new IllegalArgumentException("--oci-ref (zran: nydus blobs that reference the original tar.gz layers,"
