@@ -178,6 +178,15 @@ public final class Checker {
         if (dst instanceof OciLayoutStore layout) {
             return layout.blobDirectory();
         }
+        if (layers.size() == 1) {
+            int blobs = dev.nydus4j.rafs.Bootstraps.read(bootstrap).blobs.size();
+            if (blobs > 0) {
+                // converted with --backend-type: the manifest carries only the bootstrap
+                throw new IOException("the image's manifest holds only the bootstrap layer: its " + blobs
+                        + " blob(s) are kept in an oss/s3/localfs backend; give --target-backend-type and"
+                        + " --target-backend-config (or --target-backend-config-file) to check them");
+            }
+        }
         Path dir = Files.createDirectories(options.workDir().resolve("blobs"));
         for (int i = 0; i < layers.size() - 1; i++) {
             JsonNode l = layers.get(i);

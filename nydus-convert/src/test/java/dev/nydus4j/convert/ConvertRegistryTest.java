@@ -335,6 +335,12 @@ class ConvertRegistryTest {
         }
         check("--source", host + "/app:oci", "--target", host + "/app:oci-lfs", "--backend-type", "localfs",
                 "--backend-config", "{\"dir\":\"" + blobs + "\"}");
+        // without the backend the check says where the blobs are and what to pass
+        Nydusify.Result noBackend = Nydusify.run("check", "--target-insecure", "--work-dir",
+                tmp.resolve("check-nb").toString(), "--target", host + "/app:oci-lfs");
+        assertThat(noBackend.exitCode()).isEqualTo(1);
+        assertThat(noBackend.out() + noBackend.err()).contains("only the bootstrap layer")
+                .contains("--target-backend-type");
         Nydusify.Result oss = Nydusify.run("convert", "--source", host + "/app:oci", "--target", host + "/app:oss",
                 "--backend-type", "oss", "--backend-config", "{}", "--source-insecure", "--target-insecure");
         assertThat(oss.exitCode()).isEqualTo(1);
