@@ -1,8 +1,6 @@
 package dev.nydus4j.cli.nydusd;
 
 import dev.nydus4j.fuse.FuseEngine;
-import dev.nydus4j.storage.CompressionAlgorithm;
-import dev.nydus4j.storage.DigestAlgorithm;
 import dev.nydus4j.storage.config.NydusdConfigParser;
 
 /**
@@ -43,18 +41,7 @@ public final class StartupWarmUp {
             for (String sample : SAMPLES) {
                 NydusdConfigParser.parse(sample, "warm-up sample");
             }
-            // the data path's native libraries and digests: the first chunk read (a prefetch right after a mount,
-            // the first file a container opens) otherwise pays for loading zstd-jni and lz4 and for cold BLAKE3
-            // and SHA-256 (~50 ms measured on a fresh daemon's first prefetched file)
-            byte[] plain = new byte[8192];
-            for (CompressionAlgorithm c : new CompressionAlgorithm[]{CompressionAlgorithm.ZSTD,
-                    CompressionAlgorithm.LZ4_BLOCK}) {
-                byte[] packed = c.compress(plain, 0, plain.length);
-                c.decompress(packed, 0, packed.length, new byte[plain.length], 0, plain.length, "warm-up sample");
-            }
-            DigestAlgorithm.BLAKE3.digest(plain, 0, plain.length);
-            DigestAlgorithm.SHA256.digest(plain, 0, plain.length);
-        } catch (RuntimeException | LinkageError | java.io.IOException ignored) {
+        } catch (RuntimeException | LinkageError ignored) {
             // the real start-up meets the same problem and reports it with context
         }
     }
