@@ -2,7 +2,8 @@
 # Create throughput: nydus-image create (directory and tar.gz sources) against the classic pipelines
 # gzip -dc | tar -x + mksquashfs (zstd level 3, 1 MiB blocks), and mkfs.erofs, on the same seeded ~700 MB tree.
 # All inputs are in the page cache (24 GiB machine); each tool runs RUNS times, the median is reported.
-# Usage: benchmarks/scripts/create-throughput.sh [--update-results] [SIZE_MB (default 720)] [RUNS (default 3)]
+# Usage: benchmarks/scripts/create-throughput.sh [--update-results] [SIZE_MB (default 720)] [RUNS (default 3)];
+# BENCH_JAR=<jar> measures another CLI jar (default: nydus-cli/target/nydus4j-cli.jar)
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
 update=0
@@ -18,7 +19,7 @@ done
 
 mkdir -p "$work"
 # a private copy of the jar, so that a rebuild during the run cannot change what is measured
-cp -p "$root/nydus-cli/target/nydus4j-cli.jar" "$work/nydus4j-cli.jar"
+cp -p "${BENCH_JAR:-$root/nydus-cli/target/nydus4j-cli.jar}" "$work/nydus4j-cli.jar"
 # and its AppCDS archive (as the launcher would build in the background on first use; built here, before measuring)
 "$root/scripts/build-cds.sh" "$work/nydus4j-cli.jar"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
