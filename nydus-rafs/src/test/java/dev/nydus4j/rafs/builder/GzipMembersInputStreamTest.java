@@ -239,6 +239,33 @@ class GzipMembersInputStreamTest {
                 .isInstanceOf(EOFException.class);
     }
 
+    /** Whole output, or the failure's class: what a reader of the stream ends up with. */
+    private static Object outcome(Engine e, byte[] gz) {
+        try (InputStream in = open(e, gz, 4096)) {
+            return Arrays.hashCode(in.readAllBytes());
+        } catch (IOException ex) {
+            return "failed";
+        }
+    }
+
+    @Test
+    void isalAndZlibAgreeOnCorruptedStreams() throws IOException {
+        assumeTrue(IsalGzipMemberDecoder.available(), "ISA-L (libisal2) is not installed");
+        byte[] gz = concat(gzip(data(300_000)), gzip(data(5_000)));
+        Random random = new Random(7);
+        int failed = 0;
+        for (int round = 0; round < 300; round++) {
+            byte[] bad = gz.clone();
+            for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
+                bad[random.nextInt(bad.length)] ^= (byte) (1 + random.nextInt(255));
+            }
+            Object jdk = outcome(Engine.JDK, bad);
+            assertThat(outcome(Engine.ISAL, bad)).as("round %d", round).isEqualTo(jdk);
+            failed += "failed".equals(jdk) ? 1 : 0;
+        }
+        assertThat(failed).as("corruptions detected").isGreaterThan(250);
+    }
+
     @Test
     void isalIsUsedWhereLibisalIsInstalled() {
         // CI installs libisal2 (scripts/install-test-deps.sh): there ISA-L must pass its self-test and be chosen
