@@ -234,6 +234,20 @@ public final class NydusDaemon implements AutoCloseable {
             throw new IllegalStateException("no --supervisor socket was given");
         }
         FuseMount m = mount;
+        if (state == State.READY && takenState != null) {
+            // taken over, not started yet (upstream's hot upgrade saves the new daemon's state right after the
+            // takeover): the session is the one just received; hand the same back under this daemon's id
+            SavedState st = new SavedState(id, takenState.mountpoint(), takenState.fuse(), takenState.numbering(),
+                    takenState.rootNegatives(), takenState.mounts());
+            byte[] json = st.toJson();
+            try (FdSocket s = FdSocket.connect(Path.of(supervisor))) {
+                s.send(json, takenFd);
+            }
+            handedOver = true;
+            LOG.info("state ({} bytes, {} images) of the taken-over session sent to supervisor {}", json.length,
+                    st.mounts().size(), supervisor);
+            return;
+        }
         if (m == null || state != State.RUNNING) {
             throw new IllegalStateException("no FUSE session is being served (state " + state + ")");
         }
@@ -314,12 +328,22 @@ public final class NydusDaemon implements AutoCloseable {
                         + ": the kernel would refuse its reads of /dev/fuse");
             }
             if (id != null && st.daemonId() != null && !id.equals(st.daemonId())) {
-                throw new IOException("the state from supervisor " + supervisor + " is daemon " + st.daemonId()
-                        + "'s, this daemon is " + id);
+                // upstream does not compare ids: its hot-upgrade flow starts the new daemon with a fresh --id
+                LOG.info("taking over the session of daemon {} as daemon {}", st.daemonId(), id);
             }
             if (!FuseMount.isMounted(upgradeMountpoint)) {
                 throw new IOException("nothing is mounted at " + upgradeMountpoint + " any more: the session to"
                         + " take over is gone");
+            }
+            if (!table.all().isEmpty()) {
+                // images mounted through the API while INIT were never served: the session's own replace them
+                LOG.info("replacing {} image(s) mounted before the takeover with the session's {}",
+                        table.all().size(), st.mounts().size());
+                IOException closing = closeAllImages(null);
+                if (closing != null) {
+                    throw closing;
+                }
+                table.resetNumbering();
             }
             restore(st);
             takenState = st;

@@ -265,11 +265,10 @@ class FailoverIT {
             daemonB = NydusDaemon.upgrade(mp, BackendRegistry.discover(), "d5", sup.toString(), 2, "resend");
 
             String json = new String(kept.data(), StandardCharsets.UTF_8);
-            String[] bad = {json.replace(mp.toString(), "/elsewhere"), json.replace("\"d5\"", "\"d6\""),
+            String[] bad = {json.replace(mp.toString(), "/elsewhere"),
                     json.replace(image.bootstrap().toString(), tmp.resolve("gone.boot").toString()),
                     json.replace("\"max_write\":" + FuseInit.MAX_WRITE, "\"max_write\":" + 2 * FuseInit.MAX_WRITE)};
-            String[] why = {"is for mountpoint /elsewhere", "is daemon d6's, this daemon is d5", "gone.boot",
-                    "negotiated max_write " + 2 * FuseInit.MAX_WRITE};
+            String[] why = {"is for mountpoint /elsewhere", "gone.boot", "negotiated max_write " + 2 * FuseInit.MAX_WRITE};
             for (int i = 0; i < bad.length; i++) {
                 CompletableFuture<Void> sent = sendOnce(sup, new FdSocket.Message(
                         bad[i].getBytes(StandardCharsets.UTF_8), kept.fds()));
@@ -278,9 +277,27 @@ class FailoverIT {
                 assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.INIT);
                 assertThat(daemonB.instances()).isEmpty();
             }
-            handOverTo(daemonB, kept);
+            // a session saved by a daemon with another --id is taken over (upstream's hot upgrade gives the new
+            // daemon a fresh id); an image mounted through the API while INIT is replaced by the session's
+            TestImage other = TestImage.oneFile(tmp.resolve("other"), "b.txt", "bravo\n");
+            daemonB.mountImage("/", other.bootstrap(), NydusdConfigParser.parse("{\"device\":{\"backend\":{\"type\":"
+                    + "\"localfs\",\"config\":{\"dir\":\"" + other.blobs() + "\"}}},\"mode\":\"direct\"}", "test"));
+            handOverTo(daemonB, new FdSocket.Message(json.replace("\"d5\"", "\"d6\"")
+                    .getBytes(StandardCharsets.UTF_8), kept.fds()));
+            // upstream's hot upgrade saves the new daemon's state between takeover and start
+            assertThat(daemonB.state()).isEqualTo(NydusDaemon.State.READY);
+            CompletableFuture<FdSocket.Message> again = receiveOnce(sup);
+            daemonB.sendStates();
+            FdSocket.Message saved = again.get(20, TimeUnit.SECONDS);
+            assertThat(new String(saved.data(), StandardCharsets.UTF_8)).contains("\"d5\"")
+                    .contains(image.bootstrap().toString());
+            assertThat(saved.fds()).hasSize(1);
+            for (int f : saved.fds()) {
+                FdSocket.closeFd(f); // the supervisor's copy; daemonB keeps its own
+            }
             daemonB.startServing();
             assertThat(Files.readString(mp.resolve("a.txt"))).isEqualTo("alpha\n");
+            assertThat(Files.exists(mp.resolve("b.txt"))).isFalse();
         } finally {
             if (daemonB != null) {
                 daemonB.close();
