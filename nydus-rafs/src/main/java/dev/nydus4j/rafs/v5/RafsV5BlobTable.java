@@ -111,4 +111,72 @@ final class RafsV5BlobTable {
         }
         return blobs;
     }
+
+    /**
+     * Blob feature bits a v5 writer copies into the extended table. v5 has no blob.meta (no chunk information
+     * array, no blob.digest reference: the bootstrap's chunk records are the only location information, spec
+     * 5.7), so only the bits that describe the blob file's layout are kept; INLINED_CHUNK_DIGEST and the other
+     * meta-dependent bits are dropped, as a v5 reader could not use them.
+     */
+    static final int WRITTEN_FEATURES = BlobInfo.FEATURE_ALIGNED | BlobInfo.FEATURE_HAS_TAR_HEADER
+            | BlobInfo.FEATURE_HAS_TOC | BlobInfo.FEATURE_CAP_TAR_TOC;
+
+    /**
+     * Checks that the blobs fit a v5 blob table.
+     *
+     * @throws IllegalArgumentException naming the offending blob
+     */
+    static void checkWritable(List<BlobInfo> blobs) {
+        if (blobs.size() > MAX_BLOBS) {
+            throw new IllegalArgumentException("a RAFS v5 image holds at most " + MAX_BLOBS + " blobs, the tree has "
+                    + blobs.size());
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (BlobInfo b : blobs) {
+            String id = b.blobId();
+            if (id == null || !BLOB_ID.matcher(id).matches()) {
+                throw new IllegalArgumentException("blob id '" + id + "' cannot be stored in RAFS v5: expected 1..128"
+                        + " characters of [A-Za-z0-9._-] not starting with '.'");
+            }
+            if (!seen.add(id)) {
+                throw new IllegalArgumentException("blob id " + id + " appears twice in the blob table");
+            }
+            if (b.chunkCount() < 0 || b.chunkCount() >= (1 << 24)) {
+                throw new IllegalArgumentException("blob " + id + " has " + b.chunkCount() + " chunks, at most 2^24 - 1");
+            }
+        }
+    }
+
+    /** The blob table bytes: entries (readahead 0/0, id) separated by NUL, zero padded to 8. */
+    static byte[] encode(List<BlobInfo> blobs) {
+        int len = 0;
+        for (int i = 0; i < blobs.size(); i++) {
+            len += 8 + blobs.get(i).blobId().length() + (i > 0 ? 1 : 0);
+        }
+        byte[] out = new byte[RafsV5XattrTable.align8(len)];
+        int pos = 0;
+        for (int i = 0; i < blobs.size(); i++) {
+            if (i > 0) {
+                pos++; // NUL separator
+            }
+            pos += 8; // readahead_offset, readahead_size: 0
+            byte[] id = blobs.get(i).blobId().getBytes(StandardCharsets.US_ASCII);
+            System.arraycopy(id, 0, out, pos, id.length);
+            pos += id.length;
+        }
+        return out;
+    }
+
+    /** Writes one 64-byte extended entry per blob at {@code offset} (zeroed buffer). */
+    static void writeExtended(ByteBuffer file, int offset, List<BlobInfo> blobs) {
+        ByteBuffer b = file.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < blobs.size(); i++) {
+            BlobInfo blob = blobs.get(i);
+            int e = offset + i * EXT_ENTRY_SIZE;
+            b.putInt(e + EXT_CHUNK_COUNT_OFFSET, blob.chunkCount());
+            b.putInt(e + EXT_FEATURES_OFFSET, blob.features() & WRITTEN_FEATURES);
+            b.putLong(e + EXT_UNCOMPRESSED_SIZE_OFFSET, blob.uncompressedSize());
+            b.putLong(e + EXT_COMPRESSED_SIZE_OFFSET, blob.compressedSize());
+        }
+    }
 }

@@ -144,4 +144,26 @@ final class RafsV5InodeRecord {
     boolean hasFlag(long flag) {
         return (flags() & flag) != 0;
     }
+
+    /** Writes the fixed 128 bytes of {@code p} at the current position (the reserved bytes stay zero). */
+    void write(RafsV5InodePlan p) {
+        buf.put(base + DIGEST_OFFSET, p.digest);
+        buf.putLong(base + PARENT_OFFSET, p.parentIno);
+        buf.putLong(base + INO_OFFSET, p.ino);
+        buf.putInt(base + UID_OFFSET, p.inode.uid);
+        buf.putInt(base + GID_OFFSET, p.inode.gid);
+        buf.putInt(base + PROJID_OFFSET, 0);
+        buf.putInt(base + MODE_OFFSET, p.inode.mode);
+        buf.putLong(base + SIZE_OFFSET, p.size);
+        buf.putLong(base + BLOCKS_OFFSET, p.blocks);
+        buf.putLong(base + FLAGS_OFFSET, p.flags);
+        buf.putInt(base + NLINK_OFFSET, (int) p.nlink);
+        buf.putInt(base + CHILD_INDEX_OFFSET, (int) p.childIndex);
+        buf.putInt(base + CHILD_COUNT_OFFSET, (int) p.childCount);
+        buf.putShort(base + NAME_SIZE_OFFSET, (short) p.name.length);
+        buf.putShort(base + SYMLINK_SIZE_OFFSET, (short) (p.inode.symlinkTarget == null ? 0 : p.inode.symlinkTarget.length));
+        buf.putInt(base + RDEV_OFFSET, p.rdev);
+        buf.putInt(base + MTIME_NSEC_OFFSET, p.inode.mtimeNsec);
+        buf.putLong(base + MTIME_OFFSET, p.inode.mtimeSec);
+    }
 }

@@ -263,4 +263,44 @@ final class RafsV5SuperBlock {
         }
         return new long[]{start, start + len};
     }
+
+    /** The flags a writer sets for these settings (spec 2.2 [W]): one compression bit, one hash bit. */
+    static long flagsFor(CompressionAlgorithm compressor, DigestAlgorithm digester, boolean explicitUidGid,
+                         boolean hasXattr) {
+        long f = switch (compressor) {
+            case NONE -> FLAG_COMPRESSION_NONE;
+            case LZ4_BLOCK -> FLAG_COMPRESSION_LZ4;
+            case GZIP -> FLAG_COMPRESSION_GZIP;
+            case ZSTD -> FLAG_COMPRESSION_ZSTD;
+        };
+        f |= digester == DigestAlgorithm.SHA256 ? FLAG_HASH_SHA256 : FLAG_HASH_BLAKE3;
+        if (explicitUidGid) {
+            f |= FLAG_EXPLICIT_UID_GID;
+        }
+        if (hasXattr) {
+            f |= FLAG_HAS_XATTR;
+        }
+        return f;
+    }
+
+    /** Writes the superblock fields into a zeroed buffer (reserved bytes stay zero). */
+    static void writeTo(ByteBuffer file, int chunkSize, long flags, long inodesCount, int inodeTableEntries,
+                        long prefetchTableOffset, int prefetchTableEntries, long blobTableOffset, int blobTableSize,
+                        long extBlobTableOffset, int extBlobTableEntries) {
+        ByteBuffer b = file.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(MAGIC_OFFSET, MAGIC);
+        b.putInt(VERSION_OFFSET, VERSION);
+        b.putInt(SB_SIZE_OFFSET, SIZE);
+        b.putInt(BLOCK_SIZE_OFFSET, chunkSize);
+        b.putLong(FLAGS_OFFSET, flags);
+        b.putLong(INODES_COUNT_OFFSET, inodesCount);
+        b.putLong(INODE_TABLE_OFFSET_OFFSET, SIZE);
+        b.putLong(PREFETCH_TABLE_OFFSET_OFFSET, prefetchTableOffset);
+        b.putLong(BLOB_TABLE_OFFSET_OFFSET, blobTableOffset);
+        b.putInt(INODE_TABLE_ENTRIES_OFFSET, inodeTableEntries);
+        b.putInt(PREFETCH_TABLE_ENTRIES_OFFSET, prefetchTableEntries);
+        b.putInt(BLOB_TABLE_SIZE_OFFSET, blobTableSize);
+        b.putInt(EXT_BLOB_TABLE_ENTRIES_OFFSET, extBlobTableEntries);
+        b.putLong(EXT_BLOB_TABLE_OFFSET_OFFSET, extBlobTableOffset);
+    }
 }

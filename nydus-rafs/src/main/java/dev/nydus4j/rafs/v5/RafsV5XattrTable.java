@@ -89,4 +89,56 @@ final class RafsV5XattrTable {
     static int align8(int v) {
         return (v + 7) & ~7;
     }
+
+    /** Bytes of the pairs ({@code u32 pair_size}, name, NUL, value each), without the size field and padding. */
+    static long pairsSize(Map<String, byte[]> xattrs) {
+        long n = 0;
+        for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
+            n += PAIR_SIZE_FIELD + e.getKey().getBytes(StandardCharsets.UTF_8).length + 1L + e.getValue().length;
+        }
+        return n;
+    }
+
+    /** Whole table size on disk: size field plus pairs padded to 8 (0 when there are no xattrs: no table). */
+    static long encodedSize(Map<String, byte[]> xattrs) {
+        return xattrs.isEmpty() ? 0 : SIZE_FIELD + ((pairsSize(xattrs) + 7) & ~7L);
+    }
+
+    /**
+     * Checks that every name can be stored and read back (prefix, length, no NUL).
+     *
+     * @throws IllegalArgumentException naming {@code path} and the xattr
+     */
+    static void checkWritable(Map<String, byte[]> xattrs, String path) {
+        for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
+            String name = e.getKey();
+            byte[] nb = name.getBytes(StandardCharsets.UTF_8);
+            if (!hasKnownPrefix(name) || nb.length > 255 || name.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("'" + path + "': xattr '" + name + "' cannot be stored in RAFS v5:"
+                        + " expected a user., trusted., security. or system.posix_acl_* name of at most 255 bytes");
+            }
+            if (e.getValue().length > 65536) {
+                throw new IllegalArgumentException("'" + path + "': xattr '" + name + "' value is "
+                        + e.getValue().length + " bytes, more than 65536");
+            }
+        }
+    }
+
+    /** Writes the table of non-empty {@code xattrs} at {@code offset} (zeroed buffer); returns its padded end. */
+    static int writeTo(ByteBuffer file, int offset, Map<String, byte[]> xattrs) {
+        ByteBuffer b = file.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(offset, pairsSize(xattrs));
+        int pos = offset + SIZE_FIELD;
+        for (Map.Entry<String, byte[]> e : xattrs.entrySet()) {
+            byte[] nb = e.getKey().getBytes(StandardCharsets.UTF_8);
+            byte[] v = e.getValue();
+            b.putInt(pos, nb.length + 1 + v.length);
+            pos += PAIR_SIZE_FIELD;
+            b.put(pos, nb);
+            pos += nb.length + 1; // NUL (buffer is zeroed)
+            b.put(pos, v);
+            pos += v.length;
+        }
+        return align8(pos);
+    }
 }
