@@ -53,13 +53,20 @@ compare "$work/inline.blob" -b "$work/inline.blob"
 gzip -c "$work/src.tar" | "$ni" create --log-level warn -t targz-rafs -B "$work/gz.boot" -D "$work/blobs" /dev/stdin
 compare "$work/gz.boot" -D "$work/blobs"
 
+# RAFS v5: the same source as a v5 bootstrap, checked and unpacked
+"$ni" create --log-level warn --fs-version 5 -t dir-rafs -B "$work/v5.boot" -D "$work/blobs" "$src"
+head -c 4 "$work/v5.boot" | od -An -tx1 | grep -q "53 46 41 52" || fail "v5.boot has no RAFS v5 magic"
+"$ni" check --log-level warn -D "$work/blobs" "$work/v5.boot" | grep -q "RAFS filesystem metadata is valid" \
+  || fail "check did not report a valid v5 image"
+compare "$work/v5.boot" -D "$work/blobs"
+
 # errors are one line with exit 1
 set +e
-err="$("$ni" create --fs-version 5 -B "$work/x.boot" -D "$work/blobs" "$src" 2>&1 >/dev/null)"; rc=$?
+err="$("$ni" create --fs-version 7 -B "$work/x.boot" -D "$work/blobs" "$src" 2>&1 >/dev/null)"; rc=$?
 set -e
-[[ $rc -eq 1 ]] || fail "--fs-version 5 exited $rc, expected 1"
+[[ $rc -eq 1 ]] || fail "--fs-version 7 exited $rc, expected 1"
 [[ $(wc -l <<<"$err") -eq 1 ]] || fail "error is not one line: $err"
-grep -q "writing RAFS v5 is not supported" <<<"$err" || fail "unexpected error text: $err"
+grep -q "invalid --fs-version 7" <<<"$err" || fail "unexpected error text: $err"
 
 # the launcher explains a missing jar
 mkdir -p "$work/fake/bin"

@@ -78,6 +78,12 @@ final class BootstrapSource {
         }
     }
 
+    /** RAFS version (5 or 6) of a bootstrap, or of the bootstrap inlined in a blob. */
+    static int version(Path file) throws IOException {
+        return looksLikeBootstrap(file) ? Bootstraps.version(file)
+                : Bootstraps.version(bootstrapBytes(file), file + " (inlined bootstrap)");
+    }
+
     /** Hex sha256 of a whole blob file: the id of a blob whose metadata is inlined. */
     static String blobSha256(Path blob) throws IOException {
         try (BlobFile blobFile = BlobFile.open(blob)) {

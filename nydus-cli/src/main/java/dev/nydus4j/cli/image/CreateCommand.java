@@ -78,7 +78,7 @@ final class CreateCommand implements Callable<Integer> {
     long batchSize;
 
     @Option(names = {"-v", "--fs-version"}, defaultValue = "6", paramLabel = "VERSION",
-            description = "RAFS version to write (6; reading v5 is supported, writing it is not). Default: ${DEFAULT-VALUE}.")
+            description = "RAFS version to write: 5 or 6. Default: ${DEFAULT-VALUE}.")
     int fsVersion;
 
     @Option(names = "--features", split = ",", paramLabel = "FEATURE", description = "Image features: blob-toc.")
@@ -160,7 +160,7 @@ final class CreateCommand implements Callable<Integer> {
                 dict, parentBootstrap, blobInlineMeta, blobInlineMeta || features.contains("blob-toc"));
         long start = System.nanoTime();
         BuildResult result;
-        ImageBuilder builder = new ImageBuilder(options);
+        ImageBuilder builder = new ImageBuilder(options, fsVersion);
         if (!stream) {
             result = builder.build(source, bootstrap, blob, blobDir);
         } else {
@@ -174,7 +174,7 @@ final class CreateCommand implements Callable<Integer> {
         if (outputJson != null) {
             Map<String, Object> trace = new LinkedHashMap<>();
             trace.put("total_build_ms", millis);
-            ResultJson.of(result.bootstrap(), result.blobIds(), trace, 6,
+            ResultJson.of(result.bootstrap(), result.blobIds(), trace, fsVersion,
                     comp.configName()).write(outputJson);
         }
         return 0;
@@ -184,10 +184,7 @@ final class CreateCommand implements Callable<Integer> {
         if (encrypt) {
             throw new IllegalArgumentException("encryption (-E/--encrypt) is not supported by nydus4j yet");
         }
-        if (fsVersion == 5) {
-            throw new IllegalArgumentException("writing RAFS v5 is not supported; use --fs-version 6");
-        }
-        if (fsVersion != 6) {
+        if (fsVersion != 5 && fsVersion != 6) {
             throw new IllegalArgumentException("invalid --fs-version " + fsVersion + ": expected 5 or 6");
         }
         if (batchSize != 0) {

@@ -3,6 +3,7 @@ package dev.nydus4j.cli.image;
 import dev.nydus4j.rafs.builder.Merger;
 import dev.nydus4j.storage.blob.BlobFile;
 import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.rafs.v5.RafsV5Writer;
 import dev.nydus4j.rafs.v6.RafsV6Writer;
 import dev.nydus4j.storage.blob.BlobInfo;
 import org.slf4j.Logger;
@@ -96,6 +97,7 @@ final class MergeCommand implements Callable<Integer> {
         List<Long> sizes = new ArrayList<>();
         List<byte[]> tocDigests = new ArrayList<>();
         List<Integer> tocSizes = new ArrayList<>();
+        int fsVersion = fsVersion();
         if (parentBootstrap != null) {
             layers.add(BootstrapSource.load(parentBootstrap));
             ids.add(null);
@@ -153,7 +155,7 @@ final class MergeCommand implements Callable<Integer> {
             }
             throw e;
         }
-        byte[] bytes = RafsV6Writer.toBytes(merged);
+        byte[] bytes = fsVersion == 5 ? RafsV5Writer.toBytes(merged) : RafsV6Writer.toBytes(merged);
         Path out = bootstrap != null ? bootstrap : blobDir.resolve(sha256Hex(bytes));
         Path dir = out.toAbsolutePath().getParent();
         if (dir != null) {
@@ -168,9 +170,37 @@ final class MergeCommand implements Callable<Integer> {
         if (outputJson != null) {
             Map<String, Object> trace = new LinkedHashMap<>();
             trace.put("layers", layers.size());
-            ResultJson.of(out, blobIds, trace, 6, merged.compressor.configName()).write(outputJson);
+            ResultJson.of(out, blobIds, trace, fsVersion, merged.compressor.configName()).write(outputJson);
         }
         return 0;
+    }
+
+    /**
+     * The RAFS version of the output: that of the inputs (parent bootstrap and sources), which must all agree, as
+     * upstream requires ("inconsistent RAFS version").
+     */
+    private int fsVersion() throws IOException {
+        List<Path> all = new ArrayList<>();
+        if (parentBootstrap != null) {
+            all.add(parentBootstrap);
+        }
+        all.addAll(sources);
+        Path first = null;
+        int version = 0;
+        for (Path p : all) {
+            if (!Files.isRegularFile(p)) {
+                continue; // load() reports the missing file
+            }
+            int v = BootstrapSource.version(p);
+            if (first == null) {
+                first = p;
+                version = v;
+            } else if (v != version) {
+                throw new IllegalArgumentException("cannot merge RAFS v" + version + " and v" + v + " bootstraps: "
+                        + first + " is v" + version + ", " + p + " is v" + v);
+            }
+        }
+        return first == null ? 6 : version;
     }
 
     /**

@@ -52,7 +52,6 @@ class NydusImageCommandTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "--encrypt|encryption (-E/--encrypt) is not supported",
-            "--fs-version 5|writing RAFS v5 is not supported",
             "--fs-version 7|invalid --fs-version 7",
             "--batch-size 0x1000|--batch-size 4096 is not supported yet",
             "--batch-size 0x1001|invalid --batch-size 0x1001",

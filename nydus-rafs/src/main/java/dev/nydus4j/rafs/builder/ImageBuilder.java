@@ -49,6 +49,14 @@ public final class ImageBuilder {
         this(options, BlobWriterSink::open, RafsBootstrapCodec.INSTANCE);
     }
 
+    /**
+     * Writing a RAFS {@code fsVersion} (5 or 6) bootstrap. The blob is the same for both versions; see
+     * {@link dev.nydus4j.rafs.v5.RafsV5Writer} for why its v6 sections stay in a v5 image's blob.
+     */
+    public ImageBuilder(BuildOptions options, int fsVersion) {
+        this(options, BlobWriterSink::open, RafsBootstrapCodec.forVersion(fsVersion));
+    }
+
     /** With another blob format or bootstrap codec (tests). */
     public ImageBuilder(BuildOptions options, BlobSink.Factory sinks, BootstrapCodec codec) {
         this.options = Objects.requireNonNull(options, "options is null");
