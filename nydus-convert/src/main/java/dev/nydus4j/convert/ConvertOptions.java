@@ -27,13 +27,14 @@ import java.util.Objects;
  * @param plainHttp        talk plain http to registries
  * @param pushRetryCount   retries of a failed push
  * @param pushRetryDelay   pause between retries
+ * @param fsVersion        RAFS version of the layer and merged bootstraps: 5 or 6
  */
 public record ConvertOptions(List<Platform> platforms, boolean allPlatforms, boolean mergePlatform, boolean oci,
                              boolean withReferrer,
                              CompressionAlgorithm compressor, int chunkSize, String chunkDict,
                              List<String> prefetchPatterns, ExternalBlobBackend backend, Path workDir,
                              int parallelism, boolean sourceInsecure, boolean targetInsecure, boolean plainHttp,
-                             int pushRetryCount, Duration pushRetryDelay) {
+                             int pushRetryCount, Duration pushRetryDelay, int fsVersion) {
     public ConvertOptions {
         platforms = List.copyOf(platforms);
         prefetchPatterns = List.copyOf(prefetchPatterns);
@@ -46,6 +47,9 @@ public record ConvertOptions(List<Platform> platforms, boolean allPlatforms, boo
         if (pushRetryCount < 0) {
             throw new IllegalArgumentException("--push-retry-count must be >= 0, got " + pushRetryCount);
         }
+        if (fsVersion != 5 && fsVersion != 6) {
+            throw new IllegalArgumentException("invalid --fs-version " + fsVersion + ": expected 5 or 6");
+        }
         if (compressor == CompressionAlgorithm.GZIP) {
             throw new IllegalArgumentException("compressor gzip is not supported for nydus blobs; use zstd, lz4_block or none");
         }
@@ -56,41 +60,48 @@ public record ConvertOptions(List<Platform> platforms, boolean allPlatforms, boo
         return new ConvertOptions(List.of(Platform.host()), false, false, false, false, CompressionAlgorithm.ZSTD,
                 0x10_0000, null, List.of(), null, Path.of("tmp"),
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), false, false, false, 3,
-                Duration.ofSeconds(5));
+                Duration.ofSeconds(5), 6);
     }
 
     public ConvertOptions withPlatforms(List<Platform> p, boolean all) {
         return new ConvertOptions(p, all, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict, prefetchPatterns,
                 backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount,
-                pushRetryDelay);
+                pushRetryDelay, fsVersion);
     }
 
     public ConvertOptions withLayout(boolean merge, boolean forceOci) {
         return new ConvertOptions(platforms, allPlatforms, merge, forceOci, withReferrer, compressor, chunkSize, chunkDict,
                 prefetchPatterns, backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp,
-                pushRetryCount, pushRetryDelay);
+                pushRetryCount, pushRetryDelay, fsVersion);
     }
 
     public ConvertOptions withReferrer(boolean subject) {
         return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, subject, compressor, chunkSize,
                 chunkDict, prefetchPatterns, backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp,
-                pushRetryCount, pushRetryDelay);
+                pushRetryCount, pushRetryDelay, fsVersion);
     }
 
     public ConvertOptions withBuild(CompressionAlgorithm c, int size, String dict, List<String> prefetch) {
         return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, c, size, dict, prefetch, backend,
-                workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount, pushRetryDelay);
+                workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount, pushRetryDelay, fsVersion);
     }
 
     public ConvertOptions withBackend(ExternalBlobBackend b) {
         return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict,
                 prefetchPatterns, b, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount,
-                pushRetryDelay);
+                pushRetryDelay, fsVersion);
     }
 
     public ConvertOptions withRun(Path dir, int threads, boolean srcInsecure, boolean dstInsecure, boolean http,
                                   int retries, Duration delay) {
         return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict,
-                prefetchPatterns, backend, dir, threads, srcInsecure, dstInsecure, http, retries, delay);
+                prefetchPatterns, backend, dir, threads, srcInsecure, dstInsecure, http, retries, delay, fsVersion);
+    }
+
+    /** Writing RAFS {@code version} (5 or 6) bootstraps. */
+    public ConvertOptions withFsVersion(int version) {
+        return new ConvertOptions(platforms, allPlatforms, mergePlatform, oci, withReferrer, compressor, chunkSize, chunkDict,
+                prefetchPatterns, backend, workDir, parallelism, sourceInsecure, targetInsecure, plainHttp, pushRetryCount,
+                pushRetryDelay, version);
     }
 }

@@ -8,6 +8,7 @@ import dev.nydus4j.rafs.builder.HashPool;
 import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.rafs.builder.WhiteoutSpec;
 import dev.nydus4j.rafs.tree.RafsTree;
+import dev.nydus4j.rafs.v5.RafsV5Writer;
 import dev.nydus4j.rafs.v6.RafsV6Writer;
 import dev.nydus4j.storage.blob.BlobInfo;
 import org.slf4j.Logger;
@@ -401,7 +402,7 @@ public final class Converter {
             List<LayerConverter.Result> results = convertLayers(layers);
             RafsTree merged = LayerMerge.merge(results, options.prefetchPatterns(),
                     (index, parent) -> convertLayer(layers, index, parent), tmp, sourceLocation.text());
-            byte[] bootstrap = RafsV6Writer.toBytes(merged);
+            byte[] bootstrap = options.fsVersion() == 5 ? RafsV5Writer.toBytes(merged) : RafsV6Writer.toBytes(merged);
             long push0 = System.nanoTime();
             metrics.convertNanos.addAndGet(push0 - convert0);
             BootstrapLayer bootLayer = BootstrapLayer.of(bootstrap);
@@ -445,9 +446,9 @@ public final class Converter {
                     : oci && MediaTypes.DOCKER_CONFIG.equals(sourceConfigType) ? MediaTypes.OCI_CONFIG
                     : sourceConfigType;
             List<ObjectNode> manifestLayers = new ArrayList<>(blobLayers);
-            manifestLayers.add(NydusManifest.bootstrapDescriptor(bootLayer, oci));
+            manifestLayers.add(NydusManifest.bootstrapDescriptor(bootLayer, oci, options.fsVersion()));
             Manifest m = NydusManifest.manifest(oci, configType, configDigest, newConfig.length, manifestLayers,
-                    source, sourceLocation.text(), options.withReferrer());
+                    source, sourceLocation.text(), options.withReferrer(), options.fsVersion());
             metrics.pushNanos.addAndGet(System.nanoTime() - push0);
             metrics.targetImageSize.addAndGet(imageSize(m.json()));
             converted.put(m.digest(), m);
@@ -531,7 +532,7 @@ public final class Converter {
                     .withWhiteoutSpec(WhiteoutSpec.OCI).withBlobInlineMeta(true).withBlobToc(true)
                     .withChunkDictBootstrap(dict == null ? null : dict.bootstrap)
                     .withParentBootstrap(parentBootstrap);
-            return new LayerConverter(build, hashPool);
+            return new LayerConverter(build, hashPool).fsVersion(options.fsVersion());
         }
 
         private LayerConverter.Result convertLayer(JsonNode layers, int index, Path parentBootstrap)

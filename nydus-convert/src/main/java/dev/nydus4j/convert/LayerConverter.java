@@ -35,6 +35,7 @@ final class LayerConverter {
     private final BuildOptions options;
     private final int hashThreads;
     private final HashPool hashPool;
+    private int fsVersion = 6;
 
     /** @param hashThreads digesting threads of the build's own (0: all on the converting thread) */
     LayerConverter(BuildOptions options, int hashThreads) {
@@ -48,6 +49,12 @@ final class LayerConverter {
         this.options = options;
         this.hashThreads = 0;
         this.hashPool = java.util.Objects.requireNonNull(hashPool, "hashPool is null");
+    }
+
+    /** Builds RAFS {@code version} (5 or 6) layer bootstraps (inlined in the blobs); 6 unless set. */
+    LayerConverter fsVersion(int version) {
+        this.fsVersion = version;
+        return this;
     }
 
     /**
@@ -96,7 +103,7 @@ final class LayerConverter {
              VerifyingInputStream verified = new VerifyingInputStream(raw, what,
                      digest, size)) {
             try {
-                ImageBuilder builder = new ImageBuilder(build);
+                ImageBuilder builder = new ImageBuilder(build, fsVersion);
                 if (hashPool != null) {
                     builder.hashPool(hashPool);
                 } else {

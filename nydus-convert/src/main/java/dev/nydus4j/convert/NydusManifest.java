@@ -22,13 +22,13 @@ final class NydusManifest {
         return d;
     }
 
-    static ObjectNode bootstrapDescriptor(BootstrapLayer boot, boolean oci) {
+    static ObjectNode bootstrapDescriptor(BootstrapLayer boot, boolean oci, int fsVersion) {
         ObjectNode d = Manifest.JSON.createObjectNode();
         d.put("mediaType", oci ? MediaTypes.OCI_LAYER_GZIP : MediaTypes.DOCKER_LAYER_GZIP);
         d.put("digest", boot.digest());
         d.put("size", boot.gzip().length);
         ObjectNode ann = d.putObject("annotations");
-        ann.put(MediaTypes.ANNOTATION_FS_VERSION, "6");
+        ann.put(MediaTypes.ANNOTATION_FS_VERSION, Integer.toString(fsVersion));
         ann.put(MediaTypes.ANNOTATION_BOOTSTRAP, "true");
         return d;
     }
@@ -63,9 +63,11 @@ final class NydusManifest {
      * @param layers     blob layers then the bootstrap layer
      * @param subject    set {@code subject} to the source manifest's descriptor (spec 6.6; without platform, which
      *                   some registries reject) so the Referrers API lists the nydus image under the source
+     * @param fsVersion  RAFS version of the bootstrap (annotation {@code containerd.io/snapshot/nydus-fs-version})
      */
     static Manifest manifest(boolean oci, String configType, String configDigest, long configSize,
-                             List<ObjectNode> layers, Manifest source, String sourceReference, boolean subject) {
+                             List<ObjectNode> layers, Manifest source, String sourceReference, boolean subject,
+                             int fsVersion) {
         ObjectNode out = Manifest.JSON.createObjectNode();
         out.put("schemaVersion", 2);
         String type = oci ? MediaTypes.OCI_MANIFEST : MediaTypes.DOCKER_MANIFEST;
@@ -85,7 +87,7 @@ final class NydusManifest {
         ObjectNode ann = out.putObject("annotations");
         ann.put(MediaTypes.ANNOTATION_SOURCE_DIGEST, source.digest());
         ann.put(MediaTypes.ANNOTATION_SOURCE_REFERENCE, sourceReference);
-        ann.put(MediaTypes.ANNOTATION_FS_VERSION, "6");
+        ann.put(MediaTypes.ANNOTATION_FS_VERSION, Integer.toString(fsVersion));
         ann.put(MediaTypes.ANNOTATION_BUILDER_VERSION, Converter.builderVersion());
         return Manifest.of(out, type);
     }

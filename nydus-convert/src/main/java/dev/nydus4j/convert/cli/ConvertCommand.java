@@ -125,7 +125,7 @@ final class ConvertCommand implements Callable<Integer> {
     String sourceBackend;
 
     @Option(names = "--fs-version", defaultValue = "${env:FS_VERSION:-6}", paramLabel = "VERSION",
-            description = "RAFS version (6). Default: ${DEFAULT-VALUE}.")
+            description = "RAFS version of the bootstraps: 5 or 6. Default: ${DEFAULT-VALUE}.")
     int fsVersion;
 
     @Option(names = "--compressor", defaultValue = "${env:COMPRESSOR:-zstd}", paramLabel = "ALGO",
@@ -228,7 +228,8 @@ final class ConvertCommand implements Callable<Integer> {
                 .withBuild(CompressionAlgorithm.fromName(compressor), chunkSize(chunkSize), chunkDict, prefetch)
                 .withBackend(backend())
                 .withRun(workDir, parallelism == null ? defaults.parallelism() : parallelism, sourceInsecure,
-                        targetInsecure || chunkDictInsecure, plainHttp, pushRetryCount, duration(pushRetryDelay));
+                        targetInsecure || chunkDictInsecure, plainHttp, pushRetryCount, duration(pushRetryDelay))
+                .withFsVersion(fsVersion);
         if (buildCache != null || buildCacheTag != null) {
             parent.err.println("[nydusify] WARN: the build cache (" + (buildCache != null ? "--build-cache "
                     + buildCache : "--build-cache-tag " + buildCacheTag) + ") is not supported by nydus4j; every"
@@ -252,10 +253,7 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        if (fsVersion == 5) {
-            throw new IllegalArgumentException("--fs-version 5: writing RAFS v5 is not supported by nydus4j; use 6");
-        }
-        if (fsVersion != 6) {
+        if (fsVersion != 5 && fsVersion != 6) {
             throw new IllegalArgumentException("invalid --fs-version " + fsVersion + ": expected 5 or 6");
         }
         if (target != null && targetSuffix != null || target == null && targetSuffix == null && targetArchive == null) {
