@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -399,6 +400,17 @@ public final class Converter {
             long convert0 = System.nanoTime();
             metrics.pullNanos.addAndGet(convert0 - pull0);
             // layers are pulled, converted and pushed as one stream: their wall time counts as conversion
+            try {
+                return convertAndPush(source, json, config, layers, convert0);
+            } catch (IOException | RuntimeException e) {
+                awaitPushesQuietly();
+                throw e;
+            }
+        }
+
+        /** Converts and merges the layers, pushes the bootstrap layer and the config; the manifest for them. */
+        private Manifest convertAndPush(Manifest source, ObjectNode json, JsonNode config, JsonNode layers,
+                                        long convert0) throws IOException {
             List<LayerConverter.Result> results = convertLayers(layers);
             RafsTree merged = LayerMerge.merge(results, options.prefetchPatterns(),
                     (index, parent) -> convertLayer(layers, index, parent), tmp, sourceLocation.text());
@@ -420,7 +432,7 @@ public final class Converter {
                 if (r.blobDigest() == null) {
                     continue;
                 }
-                pushLayerBlob(r); // normally done as soon as the layer was built
+                // its push was started as soon as the layer was built; awaited below, before the manifest
                 layerBlobs.add(r.blobDigest());
                 blobLayers.add(NydusManifest.blobDescriptor(r.blobDigest(), r.blobSize()));
             }
@@ -440,6 +452,7 @@ public final class Converter {
                     options.backend() == null));
             String configDigest = Manifest.sha256(newConfig);
             transfer.push(configDigest, newConfig);
+            awaitPushes(); // every layer blob is in the target before the manifest that names it
 
             String sourceConfigType = json.path("config").path("mediaType").asText(MediaTypes.OCI_CONFIG);
             String configType = options.mergePlatform() ? MediaTypes.NYDUS_CONFIG
@@ -548,19 +561,76 @@ public final class Converter {
             LayerConverter.Result r = layerConverter(parentBootstrap).convert(src, index, what, digest,
                     l.path("size").asLong(-1), tmp, streamBlobs ? dst : null);
             metrics.pulledBytes.addAndGet(r.sourceBytes());
-            long pushStart = System.nanoTime();
-            pushLayerBlob(r);
-            long pushMillis = (System.nanoTime() - pushStart) / 1_000_000;
             metrics.layers.incrementAndGet();
             metrics.convertMillis.addAndGet(r.millis());
-            synchronized (progress) {
-                progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms, pushed in %d ms%n", index + 1,
-                        n, digest, r.sourceBytes(), r.blobDigest() == null ? "no new data (metadata only)"
-                                : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)", r.millis(),
-                        pushMillis);
-                progress.flush();
-            }
+            pendingPushes.add(pushLayerBlobAsync(r, n, digest));
             return r;
+        }
+
+        /** Layer blob pushes still running; every one is awaited before a manifest is pushed. */
+        private final java.util.Queue<CompletableFuture<Void>> pendingPushes =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        /**
+         * Pushes the layer's blob ({@link #pushLayerBlob}) on a thread of its own, so that the layer's worker
+         * converts the next layer, or the merge starts, while the registry completes the upload.
+         */
+        private CompletableFuture<Void> pushLayerBlobAsync(LayerConverter.Result r, int n, String digest) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                long pushStart = System.nanoTime();
+                try {
+                    pushLayerBlob(r);
+                    long pushMillis = (System.nanoTime() - pushStart) / 1_000_000;
+                    synchronized (progress) {
+                        progress.printf("[nydusify] layer %d/%d %s (%d bytes) -> %s in %d ms, pushed in %d ms%n",
+                                r.index() + 1, n, digest, r.sourceBytes(), r.blobDigest() == null
+                                        ? "no new data (metadata only)"
+                                        : "nydus blob " + r.blobDigest() + " (" + r.blobSize() + " bytes)",
+                                r.millis(), pushMillis);
+                        progress.flush();
+                    }
+                    done.complete(null);
+                } catch (IOException | RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            }, "nydusify-push-" + (r.index() + 1));
+            t.setDaemon(true);
+            t.start();
+            return done;
+        }
+
+        /** Waits for every layer blob push started so far; the first failure is thrown (after all have ended). */
+        private void awaitPushes() throws IOException {
+            IOException first = null;
+            for (CompletableFuture<Void> f; (f = pendingPushes.poll()) != null; ) {
+                try {
+                    f.get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for layer blob pushes");
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (first == null) {
+                        if (c instanceof RuntimeException re) {
+                            throw re;
+                        }
+                        first = c instanceof IOException io ? io : new IOException(c);
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        }
+
+        /** After a failure elsewhere: lets the running pushes end (the work dir is removed next), errors aside. */
+        private void awaitPushesQuietly() {
+            try {
+                awaitPushes();
+            } catch (IOException | RuntimeException ignored) {
+                // the caller reports its own failure
+            }
         }
 
         /** Converts every layer on the pool; null marks a layer to rebuild on its lower layers. */

@@ -14,6 +14,8 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Turns one source layer into one nydus blob with inlined metadata and ToC (upstream: {@code nydus-image create
@@ -26,11 +28,35 @@ final class LayerConverter {
     /**
      * One converted layer; {@code tree} is the layer's own bootstrap (own blob id still the placeholder).
      * {@code blobDigest} and {@code blobFile} are null when the layer needed no blob (all its chunks exist already).
-     * {@code pushed}: the blob was already streamed to the target while it was built.
+     * {@code streamed} completes once the upload that streamed the blob while it was built has finished (true) or
+     * failed (false: the caller pushes the file), and the blob is at {@code blobFile}; the layer's tree is usable
+     * before that, so the registry's completion of the upload (its fsync and digest check, ~0.1-0.2 s for a large
+     * blob) overlaps the merge and the other layers instead of holding the layer's worker.
      */
     record Result(int index, String sourceDigest, long sourceBytes, String blobDigest, Path blobFile, long blobSize,
-                  RafsTree tree, long millis, boolean pushed) {
+                  RafsTree tree, long millis, CompletableFuture<Boolean> streamed) {
+
+        /** Waits for {@link #streamed}: whether the blob is in the target already. */
+        boolean pushed() throws IOException {
+            try {
+                return streamed.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while the blob " + blobDigest
+                        + " was being uploaded");
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof IOException io) {
+                    throw io;
+                }
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException("uploading blob " + blobDigest + " failed", e.getCause());
+            }
+        }
     }
+
+    private static final CompletableFuture<Boolean> NOT_STREAMED = CompletableFuture.completedFuture(false);
 
     private final BuildOptions options;
     private final int hashThreads;
@@ -81,13 +107,46 @@ final class LayerConverter {
                         streamTo.describe(), e.getMessage());
             }
         }
+        Result r = null;
         try {
-            return build(store, index, what, digest, size, outDir, tmp, options, start, push);
+            r = build(store, index, what, digest, size, outDir, tmp, options, start, push);
+            return r;
         } finally {
-            if (push != null) {
+            // a blob that is streaming is finished (and its push closed) by finishStream
+            if (push != null && (r == null || r.streamed() == NOT_STREAMED)) {
                 push.close();
             }
         }
+    }
+
+    /**
+     * Completes the streamed upload of a built blob, then moves the file to its final name (the stream reads the
+     * temporary file until it has sent everything), on a thread of its own.
+     */
+    private static CompletableFuture<Boolean> finishStream(StreamingPush push, String what, String blobDigest,
+                                                           long size, Path tmp, Path finalPath, int index) {
+        CompletableFuture<Boolean> done = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                boolean pushed = false;
+                try {
+                    push.complete(blobDigest, size);
+                    pushed = true;
+                } catch (IOException e) {
+                    LOG.warn("{}: streaming blob {} failed ({}); pushing it from the file", what, blobDigest,
+                            e.getMessage());
+                } finally {
+                    push.close();
+                }
+                Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
+                done.complete(pushed);
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        }, "nydusify-finish-" + index);
+        t.setDaemon(true);
+        t.start();
+        return done;
     }
 
     private Result build(ImageStore store, int index, String what, String digest, long size, Path outDir, Path tmp,
@@ -123,7 +182,7 @@ final class LayerConverter {
                 throw new IOException(what + ": a layer without inlined metadata unexpectedly produced blob "
                         + built.newBlobId());
             }
-            return new Result(index, digest, read, null, null, 0, tree, millis, false);
+            return new Result(index, digest, read, null, null, 0, tree, millis, NOT_STREAMED);
         }
         if (built.blob() == null || !Files.isRegularFile(tmp)) {
             throw new IOException(what + ": the builder produced no blob");
@@ -144,21 +203,18 @@ final class LayerConverter {
             // no new data (only deletions, or every chunk already stored): the merged bootstrap references no blob
             // of this layer, so none is pushed
             Files.delete(tmp);
-            return new Result(index, digest, read, null, null, 0, tree, millis, false);
+            return new Result(index, digest, read, null, null, 0, tree, millis, NOT_STREAMED);
         }
-        boolean pushed = false;
-        if (push != null) {
-            try {
-                push.complete("sha256:" + hex, Files.size(tmp));
-                pushed = true;
-            } catch (IOException e) {
-                LOG.warn("{}: streaming blob sha256:{} failed ({}); pushing it from the file", what, hex,
-                        e.getMessage());
-            }
-        }
+        long blobSize = Files.size(tmp);
         Path finalPath = outDir.resolve(hex);
-        Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
-        return new Result(index, digest, read, "sha256:" + hex, finalPath, Files.size(finalPath), tree,
-                (System.nanoTime() - start) / 1_000_000, pushed);
+        CompletableFuture<Boolean> streamed;
+        if (push == null) {
+            Files.move(tmp, finalPath, StandardCopyOption.REPLACE_EXISTING);
+            streamed = NOT_STREAMED;
+        } else {
+            streamed = finishStream(push, what, "sha256:" + hex, blobSize, tmp, finalPath, index);
+        }
+        return new Result(index, digest, read, "sha256:" + hex, finalPath, blobSize, tree,
+                (System.nanoTime() - start) / 1_000_000, streamed);
     }
 }
