@@ -4,8 +4,12 @@ import dev.nydus4j.storage.CompressionAlgorithm;
 import dev.nydus4j.storage.DigestAlgorithm;
 import dev.nydus4j.storage.blob.BlobInfo;
 
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A whole image in memory: the tree, the blob table and filesystem-wide settings. The v6 writer turns this into
@@ -29,5 +33,28 @@ public final class RafsTree {
 
     public RafsTree(Node root) {
         this.root = root;
+    }
+
+    /**
+     * The nodes of {@link #prefetchPaths}, in list order without repeats, for a writer's prefetch table; a path not
+     * in the tree is left out with a warning.
+     */
+    public List<Node> prefetchNodes() {
+        Set<Node> out = new LinkedHashSet<>();
+        for (String path : prefetchPaths) {
+            Node n = root;
+            for (String part : path.split("/")) {
+                if (part.isEmpty() || n == null) {
+                    continue;
+                }
+                n = n.inode().isDirectory() ? n.child(part) : null;
+            }
+            if (n == null) {
+                LoggerFactory.getLogger(RafsTree.class).warn("prefetch path '{}' is not in the image; ignored", path);
+            } else {
+                out.add(n);
+            }
+        }
+        return new ArrayList<>(out);
     }
 }

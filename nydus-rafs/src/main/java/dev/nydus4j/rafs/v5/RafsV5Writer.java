@@ -14,12 +14,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Writes a {@link RafsTree} as a RAFS v5 bootstrap (RAFS spec 5) laid out as upstream's builder does (see
@@ -53,7 +50,7 @@ public final class RafsV5Writer {
     public static byte[] toBytes(RafsTree tree) {
         checkSettings(tree);
         RafsV5BlobTable.checkWritable(tree.blobs);
-        List<Node> prefetch = resolvePrefetch(tree);
+        List<Node> prefetch = tree.prefetchNodes();
         RafsV5Layout layout = RafsV5Layout.plan(tree);
         long inodeTableSize = RafsV5Layout.align8(4L * layout.plans.size());
         long prefetchOffset = RafsV5SuperBlock.SIZE + inodeTableSize;
@@ -109,25 +106,6 @@ public final class RafsV5Writer {
                         + ") for all blobs");
             }
         }
-    }
-
-    private static List<Node> resolvePrefetch(RafsTree tree) {
-        Set<Node> out = new LinkedHashSet<>();
-        for (String path : tree.prefetchPaths) {
-            Node n = tree.root;
-            for (String part : path.split("/")) {
-                if (part.isEmpty() || n == null) {
-                    continue;
-                }
-                n = n.inode().isDirectory() ? n.child(part) : null;
-            }
-            if (n == null) {
-                LOG.warn("prefetch path '{}' is not in the image; ignored", path);
-            } else {
-                out.add(n);
-            }
-        }
-        return new ArrayList<>(out);
     }
 
     /** Writes the record of {@code p}; returns the number of chunk records written. */

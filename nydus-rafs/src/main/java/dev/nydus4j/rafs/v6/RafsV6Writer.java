@@ -15,7 +15,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -52,7 +51,7 @@ public final class RafsV6Writer {
         long blobTableSize = (long) blobs * BlobTableEntry.SIZE;
         // the prefetch table follows the blob table; its entries are nids, known only after layout, but its
         // length is known now (the requested paths that exist)
-        List<Node> prefetch = resolvePrefetch(tree);
+        List<Node> prefetch = tree.prefetchNodes();
         long prefetchOffset = blobTableOffset + blobTableSize;
         long prefetchSize = (long) prefetch.size() * PrefetchTable.ENTRY_SIZE;
         long metaBlkaddr = MetadataLayout.alignUp(prefetchOffset + prefetchSize, BLOCK) / BLOCK;
@@ -122,25 +121,6 @@ public final class RafsV6Writer {
                         + " 4096-aligned uncompressed chunk offsets)");
             }
         }
-    }
-
-    private static List<Node> resolvePrefetch(RafsTree tree) {
-        Set<Node> out = new LinkedHashSet<>();
-        for (String path : tree.prefetchPaths) {
-            Node n = tree.root;
-            for (String part : path.split("/")) {
-                if (part.isEmpty() || n == null) {
-                    continue;
-                }
-                n = n.inode().isDirectory() ? n.child(part) : null;
-            }
-            if (n == null) {
-                LOG.warn("prefetch path '{}' is not in the image; ignored", path);
-            } else {
-                out.add(n);
-            }
-        }
-        return new ArrayList<>(out);
     }
 
     /** Blob table and device slots; returns the sum of the device blocks (superblock {@code blocks}). */
