@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -194,7 +193,7 @@ public final class Converter {
                 throw e;
             }
             if (tagAbsent != null) {
-                streamBlobs = targetTagAbsent(tagAbsent);
+                streamBlobs = Await.result(tagAbsent, "the target tag lookup"); // auth, TLS or 5xx errors as thrown
             }
             metrics.sourceDigest = top.digest();
             metrics.pullNanos.addAndGet(System.nanoTime() - pull0);
@@ -297,24 +296,6 @@ public final class Converter {
                 p.put("variant", config.path("variant").asText());
             }
             return p;
-        }
-
-        /** The target tag lookup's answer; its failure (auth, TLS, a 5xx) as the IOException it was. */
-        private static boolean targetTagAbsent(java.util.concurrent.FutureTask<Boolean> lookup) throws IOException {
-            try {
-                return lookup.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while looking up the target tag");
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof IOException io) {
-                    throw io;
-                }
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IOException("looking up the target tag failed", e.getCause());
-            }
         }
 
         /** Spec 6.5: the source manifests (copied into the target) then the nydus ones with artifactType. */
@@ -602,25 +583,19 @@ public final class Converter {
 
         /** Waits for every layer blob push started so far; the first failure is thrown (after all have ended). */
         private void awaitPushes() throws IOException {
-            IOException first = null;
+            Exception first = null;
             for (CompletableFuture<Void> f; (f = pendingPushes.poll()) != null; ) {
                 try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("interrupted while waiting for layer blob pushes");
-                } catch (ExecutionException e) {
-                    Throwable c = e.getCause();
-                    if (first == null) {
-                        if (c instanceof RuntimeException re) {
-                            throw re;
-                        }
-                        first = c instanceof IOException io ? io : new IOException(c);
-                    }
+                    Await.result(f, "a layer blob push");
+                } catch (IOException | RuntimeException e) {
+                    first = first == null ? e : first;
                 }
             }
+            if (first instanceof IOException io) {
+                throw io;
+            }
             if (first != null) {
-                throw first;
+                throw (RuntimeException) first;
             }
         }
 
@@ -659,21 +634,11 @@ public final class Converter {
             List<LayerConverter.Result> results = new ArrayList<>();
             try {
                 for (Future<LayerConverter.Result> f : futures) {
-                    results.add(f.get());
+                    results.add(Await.result(f, "the layers of " + sourceLocation));
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while converting layers of " + sourceLocation, e);
-            } catch (ExecutionException e) {
+            } catch (IOException | RuntimeException e) {
                 futures.forEach(f -> f.cancel(true));
-                Throwable c = e.getCause();
-                if (c instanceof IOException io) {
-                    throw io;
-                }
-                if (c instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IOException(c);
+                throw e;
             }
             return results;
         }

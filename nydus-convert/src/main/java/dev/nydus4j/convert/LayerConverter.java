@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Turns one source layer into one nydus blob with inlined metadata and ToC (upstream: {@code nydus-image create
@@ -38,21 +37,7 @@ final class LayerConverter {
 
         /** Waits for {@link #streamed}: whether the blob is in the target already. */
         boolean pushed() throws IOException {
-            try {
-                return streamed.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while the blob " + blobDigest
-                        + " was being uploaded");
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof IOException io) {
-                    throw io;
-                }
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new IOException("uploading blob " + blobDigest + " failed", e.getCause());
-            }
+            return Await.result(streamed, "the upload of blob " + blobDigest);
         }
     }
 
