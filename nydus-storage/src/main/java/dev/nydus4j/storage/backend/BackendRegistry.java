@@ -143,23 +143,17 @@ public final class BackendRegistry {
     }
 
     private <C> C bind(BlobBackendProvider<C> p, JsonNode node, String path) {
+        JsonNode config = node == null ? mapper.createObjectNode() : node;
         try {
-            C c = mapper.treeToValue(node == null ? mapper.createObjectNode() : node, p.configType());
+            C c;
+            try {
+                c = mapper.treeToValue(config, p.configType());
+            } catch (UnrecognizedPropertyException e) {
+                LOG.warn(unknownKeyMessage(p, e, path) + "; ignored");
+                c = lenient.treeToValue(config, p.configType());
+            }
             p.validate(c);
             return c;
-        } catch (UnrecognizedPropertyException e) {
-            LOG.warn(unknownKeyMessage(p, e, path) + "; ignored");
-            try {
-                C c = lenient.treeToValue(node, p.configType());
-                p.validate(c);
-                return c;
-            } catch (JsonMappingException again) {
-                throw new IllegalArgumentException("invalid " + p.type() + " backend config at '"
-                        + join(path, pathOf(again)) + "': " + again.getOriginalMessage(), again);
-            } catch (IOException again) {
-                throw new IllegalArgumentException("invalid " + p.type() + " backend config at '" + path + "': "
-                        + again.getMessage(), again);
-            }
         } catch (JsonMappingException e) {
             throw new IllegalArgumentException("invalid " + p.type() + " backend config at '"
                     + join(path, pathOf(e)) + "': " + e.getOriginalMessage(), e);
