@@ -3,13 +3,12 @@ package dev.nydus4j.convert;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.builder.BuildOptions;
 import dev.nydus4j.rafs.builder.HashPool;
 import dev.nydus4j.rafs.builder.SourceType;
 import dev.nydus4j.rafs.builder.WhiteoutSpec;
 import dev.nydus4j.rafs.tree.RafsTree;
-import dev.nydus4j.rafs.v5.RafsV5Writer;
-import dev.nydus4j.rafs.v6.RafsV6Writer;
 import dev.nydus4j.storage.blob.BlobInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -395,7 +394,7 @@ public final class Converter {
             List<LayerConverter.Result> results = convertLayers(layers);
             RafsTree merged = LayerMerge.merge(results, options.prefetchPatterns(),
                     (index, parent) -> convertLayer(layers, index, parent), tmp, sourceLocation.text());
-            byte[] bootstrap = options.fsVersion() == 5 ? RafsV5Writer.toBytes(merged) : RafsV6Writer.toBytes(merged);
+            byte[] bootstrap = Bootstraps.toBytes(merged, options.fsVersion());
             long push0 = System.nanoTime();
             metrics.convertNanos.addAndGet(push0 - convert0);
             BootstrapLayer bootLayer = BootstrapLayer.of(bootstrap);

@@ -3,6 +3,8 @@ package dev.nydus4j.rafs;
 import dev.nydus4j.api.CorruptImageException;
 import dev.nydus4j.rafs.tree.RafsTree;
 import dev.nydus4j.rafs.v5.RafsV5Reader;
+import dev.nydus4j.rafs.v5.RafsV5Writer;
+import dev.nydus4j.rafs.v6.RafsV6Writer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,7 +16,7 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Reads a bootstrap of either RAFS version, telling them apart by magic: RAFS v5 {@code 0x52414653} at offset 0,
- * EROFS {@code 0xE0F5E1E2} at offset 1024 (RAFS v6). Stateless and thread-safe.
+ * EROFS {@code 0xE0F5E1E2} at offset 1024 (RAFS v6); writes either version. Stateless and thread-safe.
  */
 public final class Bootstraps {
     static final int V5_MAGIC = 0x52414653;
@@ -48,6 +50,15 @@ public final class Bootstraps {
             return RafsV5Reader.read(bytes, resource);
         }
         return readV6(bytes, resource);
+    }
+
+    /** The bootstrap of {@code tree} in RAFS {@code version} (5 or 6). */
+    public static byte[] toBytes(RafsTree tree, int version) {
+        return switch (version) {
+            case 5 -> RafsV5Writer.toBytes(tree);
+            case 6 -> RafsV6Writer.toBytes(tree);
+            default -> throw new IllegalArgumentException("invalid RAFS version " + version + ": expected 5 or 6");
+        };
     }
 
     /** RAFS version (5 or 6) of a bootstrap file, from its magic. */

@@ -1,10 +1,9 @@
 package dev.nydus4j.cli.image;
 
+import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.builder.Merger;
 import dev.nydus4j.storage.blob.BlobFile;
 import dev.nydus4j.rafs.tree.RafsTree;
-import dev.nydus4j.rafs.v5.RafsV5Writer;
-import dev.nydus4j.rafs.v6.RafsV6Writer;
 import dev.nydus4j.storage.blob.BlobInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -155,7 +154,7 @@ final class MergeCommand implements Callable<Integer> {
             }
             throw e;
         }
-        byte[] bytes = fsVersion == 5 ? RafsV5Writer.toBytes(merged) : RafsV6Writer.toBytes(merged);
+        byte[] bytes = Bootstraps.toBytes(merged, fsVersion);
         Path out = bootstrap != null ? bootstrap : blobDir.resolve(sha256Hex(bytes));
         Path dir = out.toAbsolutePath().getParent();
         if (dir != null) {

@@ -2,16 +2,11 @@ package dev.nydus4j.rafs.builder;
 
 import dev.nydus4j.rafs.Bootstraps;
 import dev.nydus4j.rafs.tree.RafsTree;
-import dev.nydus4j.rafs.v5.RafsV5Writer;
-import dev.nydus4j.rafs.v6.RafsV6Writer;
 
 import java.io.IOException;
 import java.nio.file.Path;
 
-/**
- * Production {@link BootstrapCodec}: reads v5 or v6 ({@link Bootstraps}), writes v6 ({@link RafsV6Writer}) or v5
- * ({@link RafsV5Writer}).
- */
+/** Production {@link BootstrapCodec}: reads v5 or v6 and writes its version, both through {@link Bootstraps}. */
 final class RafsBootstrapCodec implements BootstrapCodec {
     static final RafsBootstrapCodec INSTANCE = new RafsBootstrapCodec(6);
     static final RafsBootstrapCodec V5 = new RafsBootstrapCodec(5);
@@ -38,6 +33,6 @@ final class RafsBootstrapCodec implements BootstrapCodec {
 
     @Override
     public byte[] toBytes(RafsTree tree) {
-        return version == 5 ? RafsV5Writer.toBytes(tree) : RafsV6Writer.toBytes(tree);
+        return Bootstraps.toBytes(tree, version);
     }
 }
