@@ -47,6 +47,11 @@ class FuseMountIT {
 
     @BeforeEach
     void requireFuse() {
+        assumeFuseMountable();
+    }
+
+    /** Skips the calling test unless it can mount: root, /dev/fuse and libfuse2 (for the libfuse engine). */
+    static void assumeFuseMountable() {
         Assumptions.assumeTrue(TreeGenerator.isRoot(), "FUSE tests need root");
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE tests need /dev/fuse");
         Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libfuse.so.2"))

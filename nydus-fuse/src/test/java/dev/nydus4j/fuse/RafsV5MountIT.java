@@ -10,7 +10,6 @@ import dev.nydus4j.storage.backend.BackendRegistry;
 import dev.nydus4j.storage.config.NydusdConfigParser;
 import dev.nydus4j.testkit.TreeGenerator;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,10 +33,7 @@ class RafsV5MountIT {
 
     @BeforeEach
     void requireFuse() {
-        Assumptions.assumeTrue(TreeGenerator.isRoot(), "FUSE tests need root");
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/fuse")), "FUSE tests need /dev/fuse");
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libfuse.so.2"))
-                || Files.exists(Path.of("/lib/x86_64-linux-gnu/libfuse.so.2")), "FUSE tests need libfuse2");
+        FuseMountIT.assumeFuseMountable();
     }
 
     @AfterEach
