@@ -40,6 +40,15 @@ class RafsV5WriterTest {
     Path tmp;
 
     /** The upstream fixture, read and written again, is the same file byte for byte (layout, digests, sizes). */
+    /** A tree of only its root directory: 4 KiB chunks, stored uncompressed, digested with {@code digester}. */
+    private static RafsTree emptyTree(DigestAlgorithm digester) {
+        RafsTree t = new RafsTree(new Node(new byte[0], inode(S_IFDIR | 0755, 0, 0, 1, 0)));
+        t.chunkSize = 4096;
+        t.compressor = CompressionAlgorithm.NONE;
+        t.digester = digester;
+        return t;
+    }
+
     @Test
     void rewritesTheUpstreamFixturesByteForByte() throws Exception {
         for (String name : List.of("repeatable/sha256-nocompress-repeatable", "repeatable/blake3-lz4_block-non_repeatable")) {
@@ -73,11 +82,8 @@ class RafsV5WriterTest {
     @Test
     void layoutFollowsUpstreamRules() throws Exception {
         TestImages.BlobImage blob = new TestImages.BlobImage(0, 4096);
-        Node root = new Node(new byte[0], inode(S_IFDIR | 0755, 0, 0, 1, 0));
-        RafsTree t = new RafsTree(root);
-        t.chunkSize = 4096;
-        t.compressor = CompressionAlgorithm.NONE;
-        t.digester = DigestAlgorithm.BLAKE3;
+        RafsTree t = emptyTree(DigestAlgorithm.BLAKE3);
+        Node root = t.root;
         Node a = TestImages.dir(root, "a", 0755);
         Node aa = TestImages.dir(a, "aa", 0755);
         TestImages.dir(a, "empty", 0755);
@@ -129,11 +135,8 @@ class RafsV5WriterTest {
     @Test
     void directorySizeAndBlocksFollowTheNames() {
         TestImages.BlobImage blob = new TestImages.BlobImage(0, 4096);
-        Node root = new Node(new byte[0], inode(S_IFDIR | 0755, 0, 0, 1, 0));
-        RafsTree t = new RafsTree(root);
-        t.chunkSize = 4096;
-        t.compressor = CompressionAlgorithm.NONE;
-        t.digester = DigestAlgorithm.SHA256;
+        RafsTree t = emptyTree(DigestAlgorithm.SHA256);
+        Node root = t.root;
         Node big = TestImages.dir(root, "big", 0755);
         for (int i = 0; i < 40; i++) {
             TestImages.file(big, String.format("%0100d", i), blob, new byte[0]); // 40 * (100 + 8) = 4320
@@ -149,11 +152,8 @@ class RafsV5WriterTest {
     @Test
     void refusesWhatV5CannotHold() {
         TestImages.BlobImage blob = new TestImages.BlobImage(0, 4096);
-        Node root = new Node(new byte[0], inode(S_IFDIR | 0755, 0, 0, 1, 0));
-        RafsTree t = new RafsTree(root);
-        t.chunkSize = 4096;
-        t.compressor = CompressionAlgorithm.NONE;
-        t.digester = DigestAlgorithm.SHA256;
+        RafsTree t = emptyTree(DigestAlgorithm.SHA256);
+        Node root = t.root;
         TestImages.file(root, "f", blob, new byte[10]);
         t.blobs.add(blob.finish());
         t.compressor = CompressionAlgorithm.ZSTD;
