@@ -30,6 +30,8 @@ final class DirectorySource {
     private static final Logger LOG = LoggerFactory.getLogger(DirectorySource.class);
     /** Far beyond any real tree (PATH_MAX allows ~2048 levels); stops runaway recursion on a broken fs. */
     private static final int MAX_DEPTH = 4096;
+    /** Files from this size on are checked for holes (a sparse file of fewer chunks costs little to read). */
+    private static final long SPARSE_CHECK_BYTES = 4L << 20;
 
     private final FileChunker chunker;
     private final Map<List<Object>, Inode> hardLinks = new HashMap<>();
@@ -120,8 +122,10 @@ final class DirectorySource {
             case REGULAR: {
                 long size = (Long) a.get("size");
                 inode.size = size;
+                // only files of several chunks are worth the two lseek calls
+                FileHoles holes = size >= SPARSE_CHECK_BYTES ? FileHoles.of(p, size) : null;
                 try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-                    chunker.chunk(in, size, p.toString(), inode.chunks);
+                    chunker.chunk(in, size, p.toString(), inode.chunks, holes);
                 }
                 break;
             }

@@ -82,6 +82,9 @@ final class FileChunker implements AutoCloseable {
     private final int maxBuffers;
     private int allocatedBuffers;
     private byte[] syncBuffer;
+    /** The bytes of every chunk in a hole, and their digest for a whole chunk (set by the reading thread). */
+    private volatile byte[] zeros;
+    private byte[] zeroChunkDigest;
     private volatile Throwable failure;
     /** Chunks queued for the writer and not stored yet. */
     private final AtomicInteger pendingStores = new AtomicInteger();
@@ -158,6 +161,14 @@ final class FileChunker implements AutoCloseable {
      * @param what names the file in error messages
      */
     void chunk(InputStream in, long size, String what, List<ChunkRef> target) throws IOException {
+        chunk(in, size, what, target, null);
+    }
+
+    /**
+     * As {@link #chunk(InputStream, long, String, List)} for a file whose {@code holes} are known (null: none): a
+     * chunk that lies in a hole is skipped in {@code in}, not read, and is the all-zero chunk.
+     */
+    void chunk(InputStream in, long size, String what, List<ChunkRef> target, FileHoles holes) throws IOException {
         if (size < 0) {
             throw new IOException(what + ": negative size " + size);
         }
@@ -165,6 +176,11 @@ final class FileChunker implements AutoCloseable {
         while (off < size) {
             rethrowFailure();
             int want = (int) Math.min(chunkSize, size - off);
+            if (holes != null && holes.isHole(off, want)) {
+                holeChunk(in, want, off, target, what);
+                off += want;
+                continue;
+            }
             byte[] buf = takeBuffer();
             int got;
             try {
@@ -193,6 +209,42 @@ final class FileChunker implements AutoCloseable {
                 }
             }
             off += want;
+        }
+    }
+
+    /**
+     * A chunk in a hole of the source file: skipped in {@code in}, not read; its bytes are {@link #zeros} (never
+     * written, never pooled), whose digest is computed once.
+     */
+    private void holeChunk(InputStream in, int len, long off, List<ChunkRef> target, String what)
+            throws IOException {
+        try {
+            in.skipNBytes(len);
+        } catch (IOException e) {
+            throw new IOException(what + ": skipping a hole failed at byte " + off + ": " + e.getMessage(), e);
+        }
+        if (zeros == null) {
+            zeros = new byte[chunkSize];
+        }
+        byte[] digest;
+        if (len == chunkSize && zeroChunkDigest != null) {
+            digest = zeroChunkDigest;
+        } else {
+            digest = digester.digest(zeros, 0, len);
+            if (len == chunkSize) {
+                zeroChunkDigest = digest;
+            }
+        }
+        if (hashPool == null) {
+            try {
+                target.add(store(zeros, len, digest, off));
+            } catch (IOException e) {
+                throw new IOException(what + ": " + e.getMessage(), e);
+            }
+        } else {
+            // no compressed bytes: the sink compresses the zeros itself the one time they are new
+            put(new Pending(zeros, len, off, CompletableFuture.completedFuture(new Prepared(digest, null, -1)),
+                    target, what, null));
         }
     }
 
@@ -334,7 +386,9 @@ final class FileChunker implements AutoCloseable {
             } catch (Throwable t) { // recorded and rethrown on the producer thread, never lost
                 failure = t instanceof IOException io ? new IOException(p.what + ": " + io.getMessage(), io) : t;
             } finally {
-                freeBuffers.offer(p.buf);
+                if (p.buf != zeros) {
+                    freeBuffers.offer(p.buf);
+                }
                 pendingStores.decrementAndGet();
             }
         }

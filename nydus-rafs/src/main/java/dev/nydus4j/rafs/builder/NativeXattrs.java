@@ -133,7 +133,8 @@ final class NativeXattrs {
         return Arrays.copyOf(b, b.length + 1);
     }
 
-    private static byte[] cpath(Path p) {
+    /** The NUL-terminated path for libc, in the platform encoding of file names. */
+    static byte[] cpath(Path p) {
         Charset cs = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
         byte[] b = p.toAbsolutePath().toString().getBytes(cs);
         return Arrays.copyOf(b, b.length + 1);
