@@ -12,6 +12,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -191,9 +193,11 @@ class ConvertRegistryTest {
         assertThat(ol.get(ol.size() - 1).path("mediaType").asText()).isEqualTo(MediaTypes.OCI_LAYER_GZIP);
     }
 
-    @Test
-    void hardLinkToALowerLayerFileConvertsAndChecks() throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve("crosslink"));
+    /** The upper layer is rebuilt on a parent bootstrap of the lower one, in the image's own RAFS version. */
+    @ParameterizedTest
+    @ValueSource(strings = {"6", "5"})
+    void hardLinkToALowerLayerFileConvertsAndChecks(String fsVersion) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("crosslink" + fsVersion));
         LayeredImage img = LayeredImage.create(dir, "x");
         img.layer(root -> Files.writeString(root.resolve("lower-file"), "shared bytes"));
         Path tar = dir.resolve("link.tar");
@@ -205,12 +209,13 @@ class ConvertRegistryTest {
             t.closeArchiveEntry();
         }
         img.rawLayer(tar).config("amd64");
-        OciTools.push(img.ociRef(), "docker://" + host + "/crosslink:latest");
-        Nydusify.Result r = Nydusify.run("convert", "--source", host + "/crosslink:latest", "--target",
-                host + "/crosslink:nydus", "--source-insecure", "--target-insecure",
-                "--work-dir", tmp.resolve("work").toString());
+        String repo = host + "/crosslink" + fsVersion;
+        OciTools.push(img.ociRef(), "docker://" + repo + ":latest");
+        Nydusify.Result r = Nydusify.run("convert", "--source", repo + ":latest", "--target", repo + ":nydus",
+                "--source-insecure", "--target-insecure", "--fs-version", fsVersion,
+                "--work-dir", tmp.resolve("work" + fsVersion).toString());
         assertThat(r.exitCode()).as(r.toString()).isZero();
-        check("--source", host + "/crosslink:latest", "--target", host + "/crosslink:nydus");
+        check("--source", repo + ":latest", "--target", repo + ":nydus");
     }
 
     @Test
