@@ -58,6 +58,18 @@ final class HostMounts {
         }
     }
 
+    /** Deletes directory {@code dir} if it exists and is empty; a non-empty one stays. */
+    static void deleteIfEmpty(Path dir) throws IOException {
+        if (dir == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(dir);
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            // still in use (e.g. a restarted daemon's socket): keep it
+        }
+    }
+
     /** Unmounts what is below {@code dir}, then deletes it; never follows symlinks or crosses mounts. */
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

@@ -141,6 +141,7 @@ final class NydusdManager implements RemoteFs {
             d.stop();
         }
         Files.deleteIfExists(Path.of(inst.config()));
+        HostMounts.deleteIfEmpty(Path.of(inst.config()).getParent()); // config/rafs-<id>/
         save();
         LOG.info("Nydus instance of snapshot {} unmounted", snapshotId);
     }

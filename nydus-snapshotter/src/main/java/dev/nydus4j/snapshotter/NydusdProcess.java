@@ -205,6 +205,7 @@ record NydusdProcess(@JsonProperty("id") String id, @JsonProperty("pid") long pi
         }
         HostMounts.unmountAll(Path.of(mountpoint));
         Files.deleteIfExists(Path.of(apiSocket));
+        HostMounts.deleteIfEmpty(Path.of(apiSocket).getParent()); // socket/<daemon id>/
         LOG.info("stopped nydusd {} (pid {})", id, pid);
     }
 

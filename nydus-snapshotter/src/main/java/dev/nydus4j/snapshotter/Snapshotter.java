@@ -77,6 +77,9 @@ final class Snapshotter implements AutoCloseable {
         SnapshotRecord r;
         synchronized (this) {
             r = store.remove(key);
+            if (r.kind() == Kind.COMMITTED) {
+                removeBlobCache(r);
+            }
         }
         if (remote != null && remote.instances().contains(r.id())) {
             remote.umount(r.id());
@@ -129,13 +132,55 @@ final class Snapshotter implements AutoCloseable {
         return store.list().stream().filter(filter::matches).toList();
     }
 
-    /** ACTIVE and VIEW: measured now; COMMITTED: measured at commit. */
+    /**
+     * As upstream's (and containerd's overlayfs) Usage: ACTIVE measured now; VIEW and COMMITTED as stored (a view's
+     * is zero); a committed Nydus data blob layer adds its blob's files in the cache ({@code <root>/cache/<hex>*}),
+     * found by {@code cri.layer-digest}.
+     */
     DiskUsage.Usage usage(String key) throws IOException {
         SnapshotRecord r = store.get(key);
-        if (r.kind() == Kind.COMMITTED) {
-            return new DiskUsage.Usage(r.size(), r.inodes());
+        if (r.kind() == Kind.ACTIVE) {
+            return DiskUsage.of(layout.fs(r.id()));
         }
-        return DiskUsage.of(layout.fs(r.id()));
+        DiskUsage.Usage u = new DiskUsage.Usage(r.size(), r.inodes());
+        String blob = blobHex(r);
+        if (r.kind() == Kind.COMMITTED && blob != null && Labels.isTrue(r.labels(), Labels.NYDUS_BLOB)) {
+            u = u.plus(DiskUsage.ofFilesStartingWith(layout.cache(), blob));
+        }
+        return u;
+    }
+
+    /**
+     * Upstream's Remove of a committed layer: the blob cache of its {@code cri.layer-digest} goes with it (blob data,
+     * chunk map, blob meta: {@code <root>/cache/<hex>*}), unless another snapshot still names the same layer.
+     * Best effort: a file that cannot be deleted is logged and left to the next removal.
+     */
+    private void removeBlobCache(SnapshotRecord removed) {
+        String blob = blobHex(removed);
+        if (blob == null || store.list().stream().anyMatch(o -> blob.equals(blobHex(o)))) {
+            return;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(layout.cache(),
+                f -> f.getFileName().toString().startsWith(blob))) {
+            for (Path f : files) {
+                Files.deleteIfExists(f);
+                LOG.info("removed blob cache file {} of layer {}", f.getFileName(), removed.key());
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no cache directory yet: nothing cached
+        } catch (IOException e) {
+            LOG.warn("cannot remove the blob cache of layer {} ({}): {}", removed.key(),
+                    removed.labels().get(Labels.CRI_LAYER_DIGEST), e.getMessage());
+        }
+    }
+
+    /** The hex part of a snapshot's {@code cri.layer-digest} ({@code sha256:<64 hex>}), or null. */
+    private static String blobHex(SnapshotRecord r) {
+        String d = r.labels().get(Labels.CRI_LAYER_DIGEST);
+        if (d == null || !d.matches("sha256:[0-9a-f]{64}")) {
+            return null;
+        }
+        return d.substring("sha256:".length());
     }
 
     /** Unmounts instances and deletes directories no snapshot references. Idempotent. */

@@ -221,14 +221,77 @@ class SnapshotsServiceTest {
         Files.createDirectories(fs.resolve("d"));
         Files.write(fs.resolve("d/b"), new byte[5_000]);
         Files.createLink(fs.resolve("d/hard"), fs.resolve("a")); // counted once
+        Files.write(fs.resolve("sparse"), new byte[0]);
+        try (var ch = java.nio.channels.FileChannel.open(fs.resolve("sparse"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[]{1}), 50L << 20); // 50 MiB apparent, one block allocated
+        }
         var u = client.stub.usage(UsageRequest.newBuilder().setKey("w").build());
-        assertThat(u.getInodes()).isEqualTo(4); // fs, a, d, d/b
-        assertThat(u.getSize()).isGreaterThanOrEqualTo(15_000).isLessThan(15_000 + 2 * 4096 + 4096);
+        assertThat(u.getInodes()).isEqualTo(5); // fs, a, d, d/b, sparse
+        // allocated blocks, as containerd's fs.DiskUsage (and its overlayfs snapshotter) and du -B1 count them
+        assertThat(u.getSize()).isEqualTo(duBytes(fs)).isLessThan(1 << 20);
         commit("w-c", "w");
         Files.write(fs.resolve("late"), new byte[1_000_000]); // after commit: not counted
         var c = client.stub.usage(UsageRequest.newBuilder().setKey("w-c").build());
         assertThat(c.getSize()).isEqualTo(u.getSize());
-        assertThat(c.getInodes()).isEqualTo(4);
+        assertThat(c.getInodes()).isEqualTo(5);
+        // a view's usage is what was stored for it, nothing (overlayfs and upstream measure only active ones)
+        client.stub.view(ViewSnapshotRequest.newBuilder().setKey("v").setParent("w-c").build());
+        var v = client.stub.usage(UsageRequest.newBuilder().setKey("v").build());
+        assertThat(v.getSize()).isZero();
+        assertThat(v.getInodes()).isZero();
+    }
+
+    @Test
+    void blobLayerUsageCountsItsCacheAndRemoveDeletesIt() throws Exception {
+        String hex = "ab".repeat(32);
+        String other = "cd".repeat(32);
+        Map<String, String> labels = Map.of("containerd.io/snapshot.ref", "sha256:" + "01".repeat(32),
+                "containerd.io/snapshot/nydus-blob", "true",
+                "containerd.io/snapshot/cri.layer-digest", "sha256:" + hex);
+        assertThat(code(() -> prepare("x/1/extract-1 blob", "", labels))).isEqualTo(Status.Code.ALREADY_EXISTS);
+        String target = "sha256:" + "01".repeat(32);
+        var empty = client.stub.usage(UsageRequest.newBuilder().setKey(target).build());
+        assertThat(empty.getSize()).isZero();
+        Path cache = Files.createDirectories(root.resolve("cache"));
+        Files.write(cache.resolve(hex + ".blob.data"), new byte[100_000]);
+        Files.write(cache.resolve(hex + ".blob.data.chunk_map"), new byte[4097]);
+        Files.write(cache.resolve(other + ".blob.data"), new byte[10]);
+        var u = client.stub.usage(UsageRequest.newBuilder().setKey(target).build());
+        assertThat(u.getInodes()).isEqualTo(2);
+        assertThat(u.getSize()).isGreaterThanOrEqualTo(104_097).isEqualTo(duBytes(cache.resolve(hex + ".blob.data"))
+                + duBytes(cache.resolve(hex + ".blob.data.chunk_map")));
+        client.stub.remove(RemoveSnapshotRequest.newBuilder().setKey(target).build());
+        // as upstream's Remove: the layer's blob cache goes with it; other blobs stay
+        assertThat(cache.resolve(hex + ".blob.data")).doesNotExist();
+        assertThat(cache.resolve(hex + ".blob.data.chunk_map")).doesNotExist();
+        assertThat(cache.resolve(other + ".blob.data")).exists();
+    }
+
+    @Test
+    void blobCacheStaysWhileAnotherLayerNamesTheSameBlob() throws Exception {
+        String hex = "ef".repeat(32);
+        for (String chain : List.of("02", "03")) {
+            Map<String, String> labels = Map.of("containerd.io/snapshot.ref", "sha256:" + chain.repeat(32),
+                    "containerd.io/snapshot/nydus-blob", "true",
+                    "containerd.io/snapshot/cri.layer-digest", "sha256:" + hex);
+            assertThat(code(() -> prepare("x/1/extract-" + chain, "", labels)))
+                    .isEqualTo(Status.Code.ALREADY_EXISTS);
+        }
+        Path blob = Files.createDirectories(root.resolve("cache")).resolve(hex + ".blob.data");
+        Files.write(blob, new byte[10]);
+        client.stub.remove(RemoveSnapshotRequest.newBuilder().setKey("sha256:" + "02".repeat(32)).build());
+        assertThat(blob).exists();
+        client.stub.remove(RemoveSnapshotRequest.newBuilder().setKey("sha256:" + "03".repeat(32)).build());
+        assertThat(blob).doesNotExist();
+    }
+
+    /** {@code du -s -B1} of a directory: its allocated bytes. */
+    private static long duBytes(Path dir) throws Exception {
+        Process p = new ProcessBuilder("du", "-s", "-B1", dir.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        return Long.parseLong(out.split("\\s+")[0]);
     }
 
     @Test

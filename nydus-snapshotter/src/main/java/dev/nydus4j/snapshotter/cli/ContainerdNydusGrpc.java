@@ -24,7 +24,7 @@ import java.util.concurrent.CountDownLatch;
 public final class ContainerdNydusGrpc implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "TOML", description = "snapshotter config (upstream's config.toml keys)")
     Path config;
-    @Option(names = "--nydusd-config", paramLabel = "JSON",
+    @Option(names = {"--nydusd-config", "--config-path"}, paramLabel = "JSON",
             description = "nydusd config template; without it every image is served as plain OCI")
     Path nydusdConfig;
     @Option(names = "--root", paramLabel = "DIR", description = "snapshotter home (default /var/lib/containerd-nydus)")
@@ -36,6 +36,12 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
     String nydusdPath;
     @Option(names = "--daemon-mode", paramLabel = "MODE", description = "dedicated (alias multiple) or shared")
     String daemonMode;
+    @Option(names = "--recover-policy", paramLabel = "POLICY",
+            description = "none, restart (default) or failover: what happens when a nydusd dies")
+    String recoverPolicy;
+    @Option(names = "--nydus-image", paramLabel = "PATH",
+            description = "upstream's nydus-image binary (accepted; not used: no tarfs or conversion here)")
+    String nydusImagePath;
     @Option(names = "--fs-driver", paramLabel = "DRIVER", description = "fusedev (the only driver supported)")
     String fsDriver;
     @Option(names = "--log-level", paramLabel = "LEVEL", description = "trace, debug, info, warn or error (default info)")
@@ -90,6 +96,14 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
         return SnapshotterServer.start(cmd.settings());
     }
 
+    /** The settings a command line resolves to, without starting anything (tests). */
+    static SnapshotterConfig settingsOf(String... args) throws java.io.IOException {
+        ContainerdNydusGrpc cmd = new ContainerdNydusGrpc();
+        cmd.err = new PrintWriter(System.err, true);
+        new CommandLine(cmd).parseArgs(args);
+        return cmd.settings();
+    }
+
     @Override
     public Integer call() throws Exception {
         SnapshotterConfig settings = settings();
@@ -132,7 +146,9 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
                 nydusdConfig != null ? nydusdConfig : c.nydusdConfig(),
                 nydusdPath != null ? nydusdPath : defaultNydusd(c.nydusdPath(), System.getenv()),
                 daemonMode != null ? SnapshotterConfig.DaemonMode.parse(daemonMode) : c.daemonMode(),
-                c.threads(), level, c.recoverPolicy(), c.volatileUpper(), c.cleanupOnClose(), c.dockerConfig(),
+                c.threads(), level,
+                recoverPolicy != null ? SnapshotterConfig.RecoverPolicy.parse(recoverPolicy) : c.recoverPolicy(),
+                c.volatileUpper(), c.cleanupOnClose(), c.dockerConfig(),
                 c.failoverPolicy());
     }
 

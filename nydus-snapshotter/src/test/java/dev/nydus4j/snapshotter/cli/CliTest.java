@@ -1,5 +1,6 @@
 package dev.nydus4j.snapshotter.cli;
 
+import dev.nydus4j.snapshotter.SnapshotterConfig;
 import dev.nydus4j.snapshotter.SnapshotterServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,6 +33,26 @@ class CliTest {
         assertThat(r.status()).isZero();
         assertThat(r.out()).contains("--nydusd-config", "--config", "--root", "--address", "--nydusd-path",
                 "--log-level", "--log-to-stdout", "--daemon-mode");
+    }
+
+    @Test
+    void acceptsUpstreamIntegrationCommandLine() throws Exception {
+        // integration/entrypoint.sh of containerd/nydus-snapshotter starts the snapshotter exactly so
+        Path json = tmp.resolve("config.json");
+        Files.writeString(json, "{}");
+        var c = ContainerdNydusGrpc.settingsOf("--daemon-mode", "multiple", "--fs-driver", "fusedev",
+                "--recover-policy", "none", "--log-to-stdout", "--config-path", json.toString(),
+                "--nydus-image", "/usr/bin/nydus-image", "--root", tmp.toString());
+        assertThat(c.nydusdConfig()).isEqualTo(json);
+        assertThat(c.recoverPolicy()).isEqualTo(SnapshotterConfig.RecoverPolicy.NONE);
+        assertThat(c.daemonMode()).isEqualTo(SnapshotterConfig.DaemonMode.DEDICATED);
+        assertThat(ContainerdNydusGrpc.settingsOf("--recover-policy", "failover", "--log-to-stdout", "--root",
+                tmp.toString()).recoverPolicy()).isEqualTo(SnapshotterConfig.RecoverPolicy.FAILOVER);
+        assertThat(ContainerdNydusGrpc.settingsOf("--log-to-stdout", "--root", tmp.toString()).recoverPolicy())
+                .isEqualTo(SnapshotterConfig.RecoverPolicy.RESTART);
+        Run bad = grpc("--recover-policy", "sometimes", "--root", tmp.toString(), "--log-to-stdout");
+        assertThat(bad.status()).isNotZero();
+        assertThat(bad.err()).contains("recover_policy 'sometimes'");
     }
 
     @Test
