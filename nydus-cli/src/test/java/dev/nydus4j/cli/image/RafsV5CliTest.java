@@ -90,6 +90,34 @@ class RafsV5CliTest {
         assertThat(CliRun.ok("check", merged.toString(), "-D", blobs.toString()).out()).contains(sha);
     }
 
+    /**
+     * The containerd converter's merge (nydus-snapshotter {@code converter.Merge}, upstream smoke native-layer test):
+     * the layer bootstrap is extracted from the blob's ToC into a file named by the blob's sha256 and merged without
+     * {@code --blob-sizes}, so the table keeps the size from before the bootstrap was appended; check must accept it.
+     */
+    @Test
+    void v5LayerBootstrapExtractedFromItsBlobMergesAndChecksWithoutBlobSizes() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src"));
+        Files.writeString(src.resolve("hello.txt"), "hello v5\n".repeat(1000));
+        Path blob = tmp.resolve("layer.blob");
+        CliRun.ok("create", "--fs-version", "5", "--type", "dir-rafs", "--blob-inline-meta", "-b", blob.toString(),
+                src.toString());
+        String sha = BootstrapSource.blobSha256(blob);
+        Path blobs = Files.createDirectories(tmp.resolve("blobs"));
+        Files.copy(blob, blobs.resolve(sha));
+        Path extracted = Files.write(tmp.resolve(sha), BootstrapSource.bootstrapBytes(blob));
+        Path merged = tmp.resolve("merged.boot");
+        Path json = tmp.resolve("merge.json");
+        CliRun.ok("merge", "--prefetch-policy", "fs", "-J", json.toString(), "-B", merged.toString(),
+                extracted.toString());
+        assertThat(Files.readString(json)).contains("\"" + sha + "\"");
+        RafsTree t = Bootstraps.read(merged);
+        assertThat(t.blobs.get(0).compressedSize()).as("size recorded before the bootstrap was appended")
+                .isLessThan(Files.size(blob));
+        assertThat(CliRun.ok("check", merged.toString(), "-D", blobs.toString()).out())
+                .contains("RAFS filesystem metadata is valid").contains(sha);
+    }
+
     private static String blobIdOf(Path boot) throws Exception {
         RafsTree t = Bootstraps.read(boot);
         return t.blobs.get(t.blobs.size() - 1).blobId();

@@ -116,10 +116,12 @@ final class RafsV5BlobTable {
      * Blob feature bits a v5 writer copies into the extended table. v5 has no blob.meta (no chunk information
      * array, no blob.digest reference: the bootstrap's chunk records are the only location information, spec
      * 5.7), so only the bits that describe the blob file's layout are kept; INLINED_CHUNK_DIGEST and the other
-     * meta-dependent bits are dropped, as a v5 reader could not use them.
+     * meta-dependent bits are dropped, as a v5 reader could not use them. INLINED_FS_META is layout: the blob ends
+     * with its layer bootstrap, so the recorded compressed size (taken before that bootstrap was appended) is
+     * smaller than the file unless a converter's merge passed the final size.
      */
-    static final int WRITTEN_FEATURES = BlobInfo.FEATURE_ALIGNED | BlobInfo.FEATURE_HAS_TAR_HEADER
-            | BlobInfo.FEATURE_HAS_TOC | BlobInfo.FEATURE_CAP_TAR_TOC;
+    static final int WRITTEN_FEATURES = BlobInfo.FEATURE_ALIGNED | BlobInfo.FEATURE_INLINED_FS_META
+            | BlobInfo.FEATURE_HAS_TAR_HEADER | BlobInfo.FEATURE_HAS_TOC | BlobInfo.FEATURE_CAP_TAR_TOC;
 
     /**
      * Checks that the blobs fit a v5 blob table.
