@@ -84,6 +84,21 @@ class ContainerdIT {
                 .contains("upperdir=" + root.resolve("snapshots"));
         String usage = containerd.ctr("-n", "e2e", "snapshots", sn, "nydus", "usage", "base-c");
         assertThat(usage).containsPattern("base-c\\s+(9[0-9]|1[0-9][0-9])\\.?[0-9]* ?[Kk]i?B\\s+2");
+        // the same steps on containerd's overlayfs snapshotter report the same usage (allocated blocks), and a
+        // view's is zero on both
+        String ov = containerd.ctr("-n", "e2e", "snapshots", sn, "overlayfs", "prepare", "--mounts", "base", "");
+        Path ovFs = Path.of(JSON.readTree(ov).get(0).path("Source").asText());
+        Files.write(ovFs.resolve("data"), new byte[100_000]);
+        containerd.ctr("-n", "e2e", "snapshots", sn, "overlayfs", "commit", "base-c", "base");
+        containerd.ctr("-n", "e2e", "snapshots", sn, "overlayfs", "view", "v1", "base-c");
+        for (String key : List.of("base-c", "v1")) {
+            assertThat(containerd.ctr("-n", "e2e", "snapshots", sn, "nydus", "usage", key)).as(key)
+                    .isEqualTo(containerd.ctr("-n", "e2e", "snapshots", sn, "overlayfs", "usage", key));
+        }
+        assertThat(containerd.ctr("-n", "e2e", "snapshots", sn, "nydus", "usage", "v1"))
+                .containsPattern("v1\\s+0\\.0 B\\s+0");
+        containerd.ctr("-n", "e2e", "snapshots", sn, "overlayfs", "rm", "v1");
+        containerd.ctr("-n", "e2e", "snapshots", sn, "overlayfs", "rm", "base-c");
         containerd.ctr("-n", "e2e", "snapshots", sn, "nydus", "label", "base-c", "containerd.io/snapshot/e2e=1");
         assertThat(containerd.ctr("-n", "e2e", "snapshots", sn, "nydus", "info", "base-c"))
                 .contains("\"containerd.io/snapshot/e2e\": \"1\"").contains("\"Kind\": \"Committed\"");
@@ -238,6 +253,12 @@ class ContainerdIT {
         Assumptions.assumeTrue(nydusPod != null, "needs the Nydus pod");
         Path fuse = fuseMounts().get(0);
         Path bootstrapSnapshot = fuse.getParent(); // <root>/snapshots/<id> of the image's bootstrap layer
+        // the data layer's usage is its blob cache, as upstream's (the first layer's chain id is its digest)
+        String blobHex = images.nydusBlobDigest.substring("sha256:".length());
+        assertThat(cacheFiles(blobHex)).isNotEmpty();
+        String blobUsage = containerd.ctr("-n", "k8s.io", "snapshots", "--snapshotter", "nydus", "usage",
+                images.nydusBlobDigest);
+        assertThat(blobUsage).doesNotContainPattern(" 0\\.0 B ");
         env.removePod(nydusPod);
         assertThat(env.overlayMountsOver(fuse)).as("container rootfs mounts on the image").isEmpty();
         cri.removeImage(registry.address + "/e2e/busybox-nydus:latest");
@@ -247,6 +268,23 @@ class ContainerdIT {
                 .as("the bootstrap snapshot's directory is reclaimed").isTrue();
         assertThat(env.overlayMountsOver(root)).as("only the plain OCI pod's rootfs mounts remain")
                 .allSatisfy(mp -> assertThat(mp.toString()).doesNotContain(nydusPod.id()));
+        // upstream's Remove of the data layer drops its blob cache; no daemon socket or config dir is left
+        assertThat(Processes.await(Duration.ofSeconds(30), () -> cacheFiles(blobHex).isEmpty()))
+                .as("blob cache files %s", cacheFiles(blobHex)).isTrue();
+        for (String dir : List.of("socket", "config")) {
+            try (var left = Files.list(root.resolve(dir))) {
+                assertThat(left.toList()).as(dir).isEmpty();
+            }
+        }
+    }
+
+    /** Files of the snapshotter's blob cache whose names start with {@code hex}. */
+    private List<Path> cacheFiles(String hex) {
+        try (var files = Files.list(root.resolve("cache"))) {
+            return files.filter(f -> f.getFileName().toString().startsWith(hex)).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
     }
 
     private CriClient.Pod runPod(String name) throws IOException {
