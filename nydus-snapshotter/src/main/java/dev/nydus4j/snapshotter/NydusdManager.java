@@ -217,7 +217,15 @@ final class NydusdManager implements RemoteFs {
             daemons.put(d.id(), d);
         }
         for (NydusdProcess d : state.daemons()) {
-            if (d.isHealthy()) {
+            boolean serves = instances.values().stream().anyMatch(i -> i.daemonId().equals(d.id()));
+            if (!serves && !(d.id().equals(SHARED_ID)
+                    && settings.daemonMode() == SnapshotterConfig.DaemonMode.SHARED)) {
+                // e.g. the shared daemon of an earlier run in shared mode, now dedicated: nothing needs it, so it
+                // is stopped (or its dead mount cleared) instead of re-attached or restarted as a stray daemon
+                LOG.info("nydusd {} (pid {}) serves no image in {} mode; stopping it", d.id(), d.pid(),
+                        settings.daemonMode().name().toLowerCase(java.util.Locale.ROOT));
+                drop(d.id());
+            } else if (d.isHealthy()) {
                 LOG.info("re-attached to nydusd {} (pid {})", d.id(), d.pid());
                 saveSession(d); // the previous snapshotter's supervisor kept it: ask for it again, as upstream
             } else if (settings.recoverRestart()) {

@@ -36,7 +36,7 @@ final class E2eEnvironment implements AutoCloseable {
     final CriClient cri;
     private final Path nydusdScript;
     private final Path seedConfig;
-    private final SnapshotterConfig.DaemonMode mode;
+    private SnapshotterConfig.DaemonMode mode;
     private final List<CriClient.Pod> pods = new ArrayList<>();
     SnapshotterServer snapshotter;
 
@@ -148,6 +148,12 @@ final class E2eEnvironment implements AutoCloseable {
         snapshotter.close();
         snapshotter = SnapshotterServer.start(settings());
         containerd.awaitSnapshotter(snapshotterSocket);
+    }
+
+    /** Starts the snapshotter again after a test closed it, in daemon mode {@code mode} from now on. */
+    void startSnapshotter(SnapshotterConfig.DaemonMode mode) throws IOException, InterruptedException {
+        this.mode = mode;
+        startSnapshotter();
     }
 
     /** Starts the snapshotter again after a test closed it. */

@@ -4,7 +4,10 @@ import dev.nydus4j.snapshotter.SnapshotterConfig;
 import dev.nydus4j.snapshotter.proto.cri.ContainerStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.TestInstance;
 
 import java.io.IOException;
@@ -25,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * set-up needs containerd 1.7. Here ours is CRI's default snapshotter.)
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SharedDaemonIT {
     private E2eEnvironment env;
 
@@ -49,6 +53,7 @@ class SharedDaemonIT {
     }
 
     @Test
+    @Order(1)
     void twoImagesShareOneDaemonAndOneFuseMount() throws Exception {
         Path mnt = env.root.resolve("mnt");
         // started with the snapshotter (upstream's initSharedDaemon), before any image
@@ -93,5 +98,32 @@ class SharedDaemonIT {
         // as upstream's, the shared daemon and its one FUSE mount live as long as the snapshotter
         assertThat(env.nydusdPids()).containsExactly(pid);
         assertThat(env.fuseMounts()).containsExactly(mnt);
+    }
+
+    @Test
+    @Order(2)
+    void restartInDedicatedModeLeavesNoSharedDaemon() throws Exception {
+        Path mnt = env.root.resolve("mnt");
+        List<Long> shared = env.nydusdPids();
+        assertThat(shared).as("the idle shared daemon of test 1").hasSize(1);
+        // the snapshotter goes down, its idle shared daemon dies, and it comes back in dedicated mode (same root)
+        env.snapshotter.close();
+        Processes.run(Duration.ofSeconds(10), "kill", "-9", Long.toString(shared.get(0)));
+        assertThat(Processes.await(Duration.ofSeconds(10), () -> env.nydusdPids().isEmpty())).isTrue();
+        env.startSnapshotter(SnapshotterConfig.DaemonMode.DEDICATED);
+        // no stray daemon restarted from the old state, and its dead mount is cleared
+        assertThat(env.nydusdPids()).isEmpty();
+        assertThat(env.fuseMounts()).isEmpty();
+        String image = env.image("busybox-nydus");
+        env.cri.pull(image);
+        CriClient.Pod p = env.runPod("dedicated-after-shared", "", Map.of());
+        String c = env.cri.startContainer(p, "c", image, List.of("/bin/cat", "/etc/hello.txt"));
+        ContainerStatus s = env.cri.awaitExit(c, Duration.ofSeconds(60));
+        assertThat(s.getExitCode()).isZero();
+        assertThat(CriClient.logText(p, "c")).contains("hello from nydus4j e2e");
+        assertThat(env.fuseMounts()).singleElement().satisfies(f -> assertThat(f.toString())
+                .startsWith(env.root.resolve("snapshots").toString()).endsWith("/mnt"));
+        assertThat(env.nydusdPids()).hasSize(1);
+        assertThat(env.fuseMounts()).doesNotContain(mnt);
     }
 }
