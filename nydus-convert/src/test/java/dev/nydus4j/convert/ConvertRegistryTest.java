@@ -442,6 +442,46 @@ class ConvertRegistryTest {
         assertThat(r.out()).contains("FAILED").contains("diff_ids").contains("config.config differs");
     }
 
+    /**
+     * Upstream smoke image test: convert, check, then {@code nydusify copy --source <nydus> --target <nydus>_copied}
+     * and check the copy against the source. The copy keeps the manifest digest; within one registry the blobs are
+     * mounted, into an OCI layout they are transferred and verified; an index keeps only the selected platforms.
+     */
+    @Test
+    void copyKeepsTheManifestDigestAndTheCopyChecks() throws Exception {
+        convertOk(host + "/app:oci", host + "/app:copy-nydus");
+        String digest = sha256(OciTools.inspectRaw("docker://" + host + "/app:copy-nydus"));
+        Path work = tmp.resolve("copy-work");
+        Nydusify.Result same = Nydusify.run("--log-level", "warn", "copy", "--source", host + "/app:copy-nydus",
+                "--target", host + "/copied/app:copy-nydus_copied", "--nydus-image", "nydus-image", "--work-dir",
+                work.toString());
+        assertThat(same.exitCode()).as(same.toString()).isZero();
+        assertThat(same.out()).contains(digest).contains("0 blobs pushed").contains("5 mounted"); // config, 3 nydus blobs, bootstrap layer
+        assertThat(work).as("a work dir the copy created is removed").doesNotExist();
+        assertThat(sha256(OciTools.inspectRaw("docker://" + host + "/copied/app:copy-nydus_copied"))).isEqualTo(digest);
+        check("--source", host + "/app:oci", "--target", host + "/copied/app:copy-nydus_copied");
+
+        Path layout = tmp.resolve("copied-layout");
+        Nydusify.Result toLayout = Nydusify.run("copy", "--source", host + "/app:copy-nydus", "--target",
+                "oci:" + layout + ":v1", "--work-dir", work.toString());
+        assertThat(toLayout.exitCode()).as(toLayout.toString()).isZero();
+        assertThat(toLayout.out()).contains("5 blobs pushed");
+        check("--source", host + "/app:oci", "--target", "oci:" + layout + ":v1");
+
+        Nydusify.Result arm = Nydusify.run("copy", "--source", host + "/app:multi", "--target",
+                host + "/copied/multi:arm", "--platform", "linux/arm64", "--work-dir", work.toString());
+        assertThat(arm.exitCode()).as(arm.toString()).isZero();
+        JsonNode idx = JSON.readTree(OciTools.inspectRaw("docker://" + host + "/copied/multi:arm"));
+        assertThat(idx.path("manifests").size()).isEqualTo(1);
+        assertThat(idx.path("manifests").get(0).path("platform").path("architecture").asText()).isEqualTo("arm64");
+
+        Nydusify.Result missing = Nydusify.run("copy", "--source", host + "/app:no-such-tag", "--target",
+                host + "/copied/app:none", "--work-dir", work.toString());
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.err()).contains("app:no-such-tag").contains("image not found");
+        assertNoManifest(host + "/copied/app:none");
+    }
+
     private Nydusify.Result convertOk(String source, String target, String... extra) {
         List<String> args = new ArrayList<>(List.of("convert", "--source", source, "--source-insecure",
                 "--target-insecure", "--work-dir", tmp.resolve("work").toString()));

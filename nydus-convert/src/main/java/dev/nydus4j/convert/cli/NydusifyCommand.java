@@ -14,7 +14,7 @@ import java.nio.file.NoSuchFileException;
  * check, 2 on a usage error.
  */
 @Command(name = "nydusify", mixinStandardHelpOptions = true, versionProvider = NydusifyCommand.Version.class,
-        subcommands = {ConvertCommand.class, CheckCommand.class, MountCommand.class},
+        subcommands = {ConvertCommand.class, CheckCommand.class, CopyCommand.class, MountCommand.class},
         description = "Convert OCI/Docker images into Nydus images and check them.")
 public final class NydusifyCommand implements Runnable {
     @Option(names = {"-D", "--debug"}, description = "Debug logging (env DEBUG_LOG_LEVEL).")
@@ -33,7 +33,7 @@ public final class NydusifyCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: convert or check");
+        throw new CommandLine.ParameterException(new CommandLine(this), "missing command: convert, check, copy or mount");
     }
 
     /** Runs {@code nydusify} with {@code args}; stdin is {@link System#in}. */
