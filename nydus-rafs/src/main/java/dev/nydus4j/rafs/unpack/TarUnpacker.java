@@ -152,7 +152,7 @@ public final class TarUnpacker {
             }
         }
         entry.setSize(size);
-        writePax(pax);
+        writePax(pax, a.mtimeSec());
         tar.putArchiveEntry(entry);
         if (linkFlag == TarConstants.LF_NORMAL) {
             copyData(ino, size);
@@ -173,11 +173,13 @@ public final class TarUnpacker {
         }
     }
 
-    private void writePax(PaxRecords pax) throws IOException {
+    /** The extended header carries its entry's mtime (not the clock), so unpacking an image twice gives the same bytes. */
+    private void writePax(PaxRecords pax, long mtimeSec) throws IOException {
         byte[] data = pax.toByteArray();
         TarArchiveEntry x = new TarArchiveEntry("./PaxHeaders/" + (paxCount++), TarConstants.LF_PAX_EXTENDED_HEADER_LC, true);
         x.setSize(data.length);
         x.setMode(0644);
+        x.setLastModifiedTime(FileTime.from(mtimeSec, TimeUnit.SECONDS));
         tar.putArchiveEntry(x);
         tar.write(data);
         tar.closeArchiveEntry();

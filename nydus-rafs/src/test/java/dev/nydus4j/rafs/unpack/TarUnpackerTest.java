@@ -101,6 +101,51 @@ class TarUnpackerTest {
                 + "z".repeat(60) + "/" + "f".repeat(200));
     }
 
+    /**
+     * Unpacking the same image twice gives the same bytes: a PAX extended header carries its entry's mtime, not the
+     * time of the run (it did, so two {@code nydus-image unpack} runs of the upstream v6 fixture differed).
+     */
+    @Test
+    void unpackIsReproducibleAndPaxHeadersCarryTheEntryMtime(@TempDir Path tmp) throws Exception {
+        Path boot = Fixtures.upstream("bootstrap/rafs-v6-2.2.boot");
+        byte[] first;
+        byte[] second;
+        try (RafsImage fs = RafsImage.open(boot, DirectoryChunkReader.forDirectory(Fixtures.upstream("blobs")))) {
+            ByteArrayOutputStream a = new ByteArrayOutputStream();
+            TarUnpacker.unpack(fs, a);
+            first = a.toByteArray();
+        }
+        Thread.sleep(1100); // a clock-stamped header would now differ
+        try (RafsImage fs = RafsImage.open(boot, DirectoryChunkReader.forDirectory(Fixtures.upstream("blobs")))) {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            TarUnpacker.unpack(fs, b);
+            second = b.toByteArray();
+        }
+        assertThat(second).isEqualTo(first);
+        // the raw header of each PAX extended header holds the mtime of the entry that follows it
+        for (int off = 0; off + 512 <= first.length; ) {
+            byte type = first[off + 156];
+            long size = octal(first, off + 124, 12);
+            if (type == 'x') {
+                int next = off + 512 + (int) ((size + 511) / 512 * 512);
+                assertThat(octal(first, off + 136, 12)).as("PAX header mtime at %d", off)
+                        .isEqualTo(octal(first, next + 136, 12));
+            }
+            if (first[off] == 0) {
+                break;
+            }
+            off += 512 + (int) ((type == '5' || type == '1' || type == '2' ? 0 : size + 511) / 512 * 512);
+        }
+    }
+
+    private static long octal(byte[] b, int off, int len) {
+        long v = 0;
+        for (int i = off; i < off + len && b[i] != 0 && b[i] != ' '; i++) {
+            v = v * 8 + (b[i] - '0');
+        }
+        return v;
+    }
+
     static Path extract(RafsFileSystem fs, Path tmp, boolean root) throws IOException, InterruptedException {
         Path tarFile = tmp.resolve("out.tar");
         try (var os = Files.newOutputStream(tarFile)) {
