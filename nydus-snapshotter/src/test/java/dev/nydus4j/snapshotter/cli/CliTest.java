@@ -56,6 +56,32 @@ class CliTest {
     }
 
     @Test
+    void sigintStopsItEvenWhenStartedWithSigintIgnored() throws Exception {
+        // as upstream's integration script: started in the background of a shell script (SIGINT ignored), then
+        // restarted with killall -INT
+        Path sock = tmp.resolve("grpc.sock");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("sh", "-c", "trap '' INT; exec \"$0\" -cp \"$1\" " + ContainerdNydusGrpc.class
+                .getName() + " --root \"$2\" --address \"$3\" --log-to-stdout", javaBin,
+                System.getProperty("java.class.path"), tmp.resolve("root").toString(), sock.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("out.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!Files.exists(sock) && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(sock).as(Files.readString(tmp.resolve("out.log"))).exists();
+            new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+            assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("exited on SIGINT; output: %s", Files.readString(tmp.resolve("out.log"))).isTrue();
+            assertThat(sock).as("removed by the orderly shutdown").doesNotExist();
+            assertThat(Files.readString(tmp.resolve("out.log"))).contains("containerd-nydus-grpc stopped");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
     void badFlagsFailWithAMessage() {
         Run r = grpc("--fs-driver", "fscache", "--root", tmp.toString());
         assertThat(r.status()).isNotZero();
