@@ -107,7 +107,7 @@ final class DiskUsage {
 
             private void count(Path p, BasicFileAttributes attrs) throws IOException {
                 if (seen.add(attrs.fileKey())) {
-                    total[0] += buf == null ? attrs.size() : allocated(p, buf);
+                    total[0] += buf == null ? attrs.size() : allocated(p, attrs.size(), buf);
                     total[1]++;
                 }
             }
@@ -131,20 +131,25 @@ final class DiskUsage {
                     continue;
                 }
                 if (a.isRegularFile()) {
-                    u = u.plus(new Usage(buf == null ? a.size() : allocated(f, buf), 1));
+                    u = u.plus(new Usage(buf == null ? a.size() : allocated(f, a.size(), buf), 1));
                 }
             }
         }
         return u;
     }
 
-    private static long allocated(Path p, byte[] buf) throws IOException {
-        byte[] path = (p.toString() + "\0").getBytes(StandardCharsets.UTF_8);
+    /**
+     * {@code st_blocks * 512} of {@code p}; its apparent size when lstat cannot find it by the name Java gives
+     * (removed while walking, or a name the JVM's file name encoding cannot represent, e.g. non-UTF-8 bytes).
+     */
+    private static long allocated(Path p, long apparentSize, byte[] buf) throws IOException {
+        byte[] path = (p.toString() + "\0").getBytes(System.getProperty("sun.jnu.encoding") == null
+                ? StandardCharsets.UTF_8 : java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding")));
         try {
             LIBC.lstat(path, buf);
         } catch (LastErrorException e) {
-            if (e.getErrorCode() == 2) { // ENOENT: removed while walking
-                return 0;
+            if (e.getErrorCode() == 2 || e.getErrorCode() == 20) { // ENOENT, ENOTDIR
+                return apparentSize;
             }
             throw new IOException("lstat " + p + ": errno " + e.getErrorCode());
         }
