@@ -385,16 +385,22 @@ public final class ApiServer implements AutoCloseable {
                             + " by nydus4j, got '" + fsType + "')");
                 }
                 NydusdConfig cfg = NydusdConfigParser.parse(b.path("config").asText(), "mount request for " + mp);
+                List<String> prefetch = prefetchFiles(b.path("prefetch_files"));
                 if (ex.method.equals("PUT")) {
                     if (daemon.instance(mp) == null) {
                         throw new ApiError(500, "Mount(nothing is mounted at " + mp + ")");
                     }
                     daemon.umountImage(mp);
                 }
+                RafsInstance inst;
                 try {
-                    daemon.mountImage(mp, Path.of(source), cfg);
+                    inst = daemon.mountImage(mp, Path.of(source), cfg, prefetch);
                 } catch (IllegalStateException | IllegalArgumentException e) {
                     throw new ApiError(500, "Mount(" + e.getMessage() + ")");
+                }
+                if (inst.prefetcher() != null) {
+                    // as upstream's, the reply comes with the prefetch under way (its amount counted in the metrics)
+                    inst.prefetcher().awaitStarted(1, java.util.concurrent.TimeUnit.SECONDS);
                 }
                 return NO_CONTENT;
             }
@@ -408,6 +414,27 @@ public final class ApiServer implements AutoCloseable {
             }
             default -> throw new ApiError(400, "BadRequest");
         }
+    }
+
+    /**
+     * The mount request's optional {@code prefetch_files}: absolute paths that replace the bootstrap's prefetch
+     * table (as {@code --prefetch-files}); absent or null keeps the table.
+     */
+    static List<String> prefetchFiles(JsonNode n) {
+        if (n.isMissingNode() || n.isNull()) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw new ApiError(400, "BadRequest(mount 'prefetch_files' must be an array of absolute paths)");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual() || !e.asText().startsWith("/")) {
+                throw new ApiError(400, "BadRequest(mount 'prefetch_files' entry " + e + " is not an absolute path)");
+            }
+            out.add(e.asText());
+        }
+        return out;
     }
 
     private Reply config(HttpExchange ex) throws Exception {
@@ -514,7 +541,7 @@ public final class ApiServer implements AutoCloseable {
         Prefetcher p = i.prefetcher();
         long begin = p == null ? 0 : p.beginMillis();
         long end = p == null ? 0 : p.endMillis();
-        m.put("prefetch_data_amount", p == null ? 0L : p.bytesRead());
+        m.put("prefetch_data_amount", p == null ? 0L : p.bytesRequested());
         m.put("prefetch_requests_count", p == null ? 0L : p.requests());
         m.put("prefetch_workers", p == null ? 0L : (long) p.workers());
         m.put("prefetch_unmerged_chunks", p == null ? 0L : p.chunks());

@@ -33,6 +33,10 @@ public final class Prefetcher implements AutoCloseable {
 
     private final ExecutorService pool;
     private final AtomicLong bytes = new AtomicLong();
+    /** Bytes of the files taken up (upstream's prefetch_data_amount counts a request when it is handled). */
+    private final AtomicLong requested = new AtomicLong();
+    /** Released when the first file is taken up, or when the walk ends with nothing to read. */
+    private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     private final AtomicInteger files = new AtomicInteger();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong chunks = new AtomicLong();
@@ -118,9 +122,11 @@ public final class Prefetcher implements AutoCloseable {
             }
             if (regular.isEmpty()) {
                 endMillis = System.currentTimeMillis();
+                started.countDown();
             }
             LOG.info("prefetch of {}: {} files queued", what, regular.size());
         } catch (IOException | RuntimeException e) {
+            started.countDown();
             LOG.warn("prefetch of {} stopped: {}", what, e.getMessage());
         }
     }
@@ -132,8 +138,11 @@ public final class Prefetcher implements AutoCloseable {
         ByteBuffer buf = ByteBuffer.allocate(1 << 20);
         long off = 0;
         try {
+            long size = fs.getattr(ino).size();
+            requested.addAndGet(size);
+            started.countDown();
             if (chunkSize > 0) {
-                chunks.addAndGet((fs.getattr(ino).size() + chunkSize - 1) / chunkSize);
+                chunks.addAndGet((size + chunkSize - 1) / chunkSize);
             }
             while (!stopped) {
                 buf.clear();
@@ -150,6 +159,7 @@ public final class Prefetcher implements AutoCloseable {
             files.incrementAndGet();
             endMillis = System.currentTimeMillis();
         } catch (IOException | RuntimeException e) {
+            started.countDown();
             LOG.debug("prefetch of inode {} failed: {}", ino, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -170,6 +180,23 @@ public final class Prefetcher implements AutoCloseable {
     /** Bytes read so far. */
     public long bytesRead() {
         return bytes.get();
+    }
+
+    /**
+     * Bytes of the files taken up so far, read or being read: upstream's {@code prefetch_data_amount}, which counts
+     * a prefetch request when a worker takes it, before its data arrives.
+     */
+    public long bytesRequested() {
+        return requested.get();
+    }
+
+    /**
+     * Waits until the first file has been taken up (so {@link #bytesRequested()} is non-zero for an image with
+     * data to prefetch) or the walk found nothing; a mount over the API returns after this, as upstream's has its
+     * prefetch requests queued by then.
+     */
+    public boolean awaitStarted(long timeout, TimeUnit unit) throws InterruptedException {
+        return started.await(timeout, unit);
     }
 
     /** Read requests (of up to 1 MiB) issued so far. */
@@ -223,6 +250,7 @@ public final class Prefetcher implements AutoCloseable {
     @Override
     public void close() {
         stopped = true;
+        started.countDown();
         pool.shutdownNow();
     }
 }

@@ -346,14 +346,9 @@ class ApiServerIT {
         assertThat(client.send("POST", "/api/v1/mount?mountpoint=/p",
                 mountBody(r, "\"fs_prefetch\":{\"enable\":true,\"threads_count\":3},")).status()).isEqualTo(204);
         long expected = big.length + "small\n".length();
-        JsonNode cache = null;
-        for (int i = 0; i < 500; i++) { // the prefetch runs in the background: wait until it has read everything
-            cache = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache?id=/p", null).body());
-            if (cache.path("prefetch_data_amount").asLong() == expected && cache.path("prefetch_end_time_secs").asLong() > 0) {
-                break;
-            }
-            Thread.sleep(10);
-        }
+        // the prefetch runs in the background (its amount is counted as each file is taken up): wait until it is done
+        assertThat(daemon.instance("/p").prefetcher().awaitQuiescence(20, TimeUnit.SECONDS)).isTrue();
+        JsonNode cache = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache?id=/p", null).body());
         // every key upstream's nydusctl reads (it unwraps each one)
         for (String k : List.of("underlying_files", "store_path", "partial_hits", "whole_hits", "total",
                 "entries_count", "prefetch_data_amount", "prefetch_requests_count", "prefetch_workers",
@@ -379,6 +374,40 @@ class ApiServerIT {
         JsonNode none = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache?id=/q", null).body());
         assertThat(none.path("prefetch_data_amount").asLong()).isZero();
         assertThat(none.path("prefetch_end_time_secs").asLong()).isZero();
+    }
+
+    /**
+     * Upstream's smoke test mounts over the API with {@code "prefetch_files": [...]} and reads the blob cache metrics
+     * right after the reply: the list replaces the image's prefetch table, and the amount is counted by then.
+     */
+    @Test
+    void mountPrefetchFilesReplaceTheTableAndAreCountedWhenTheReplyComes() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src-pf"));
+        byte[] big = new byte[1_500_000];
+        new java.util.Random(3).nextBytes(big);
+        Files.write(src.resolve("big.bin"), big);
+        Files.writeString(src.resolve("small.txt"), "small\n");
+        BuildResult r = new ImageBuilder(BuildOptions.defaults().withSourceType(SourceType.DIR))
+                .build(src, tmp.resolve("pf.boot"), null, Files.createDirectories(tmp.resolve("blobs")));
+        String prefetchOn = "\"fs_prefetch\":{\"enable\":true,\"threads_count\":2,\"prefetch_all\":false},";
+        com.fasterxml.jackson.databind.node.ObjectNode body = (com.fasterxml.jackson.databind.node.ObjectNode)
+                JSON.readTree(mountBody(r, prefetchOn));
+        body.putArray("prefetch_files").add("/small.txt");
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/pf", body.toString()).status()).isEqualTo(204);
+        JsonNode cache = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache", null).body());
+        assertThat(cache.path("prefetch_data_amount").asLong()).as("counted when the mount reply comes")
+                .isEqualTo("small\n".length());
+        assertThat(daemon.instance("/pf").prefetcher().awaitQuiescence(10, TimeUnit.SECONDS)).isTrue();
+        cache = JSON.readTree(client.send("GET", "/api/v1/metrics/blobcache?id=/pf", null).body());
+        assertThat(cache.path("prefetch_data_amount").asLong()).as("only the listed file, not big.bin")
+                .isEqualTo("small\n".length());
+        assertThat(cache.path("data_all_ready").asBoolean()).isFalse();
+
+        body.putArray("prefetch_files").add("small.txt");
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/pf2", body.toString()).status()).isEqualTo(400);
+        body.put("prefetch_files", "/small.txt");
+        assertThat(client.send("POST", "/api/v1/mount?mountpoint=/pf2", body.toString()).status()).isEqualTo(400);
+        assertThat(daemon.instance("/pf2")).isNull();
     }
 
     @Test
