@@ -165,13 +165,15 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
      * {@code killall -INT containerd-nydus-grpc}). A shell starts background jobs with SIGINT ignored, and the JVM
      * then neither installs its handler nor lets one be installed; Go's signal.Notify overrides that, so upstream's
      * binary stops there and ours did not. The disposition is reset to the default first (libc through JNA), then
-     * the handler exits through the shutdown hook.
+     * the handler exits through the shutdown hook, with status 0 for SIGINT and SIGTERM alike.
      */
     static void handleSigint() {
         try {
             LibC libc = com.sun.jna.Native.load("c", LibC.class);
             libc.signal(SIGINT, null); // SIG_DFL
-            sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> System.exit(130));
+            // as upstream's, a stop by either signal is a clean exit: status 0 (the JVM's default would be 128+n)
+            sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> System.exit(0));
+            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> System.exit(0));
         } catch (Throwable t) { // no libc through JNA, or the VM keeps SIGINT (-Xrs): SIGTERM still works
             org.slf4j.LoggerFactory.getLogger(ContainerdNydusGrpc.class)
                     .warn("SIGINT will not stop the snapshotter ({}); use SIGTERM", t.toString());

@@ -74,6 +74,7 @@ class CliTest {
             new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
             assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS))
                     .as("exited on SIGINT; output: %s", Files.readString(tmp.resolve("out.log"))).isTrue();
+            assertThat(p.exitValue()).as("a clean stop, as upstream's").isZero();
             assertThat(sock).as("removed by the orderly shutdown").doesNotExist();
             assertThat(Files.readString(tmp.resolve("out.log"))).contains("containerd-nydus-grpc stopped");
         } finally {
