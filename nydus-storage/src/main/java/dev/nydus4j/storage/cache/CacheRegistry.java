@@ -101,6 +101,12 @@ public final class CacheRegistry {
     public synchronized BlobCacheProvider provider(String type) {
         String t = type == null || type.isEmpty() ? DEFAULT_TYPE : type;
         BlobCacheProvider p = providers.get(t);
+        if (p == null && t.equals("fscache")) {
+            // refused on purpose: no artifact provides it, so do not suggest one
+            throw new IllegalArgumentException("cache type 'fscache' is not supported by nydus4j: it serves images"
+                    + " over FUSE only, and fscache needs the kernel's EROFS-over-fscache mode (nydusd singleton"
+                    + " --fscache); use cache type 'blobcache' (or 'filecache') with a work_dir; available: " + types());
+        }
         if (p == null) {
             throw new IllegalArgumentException("No blob cache provider for cache type '" + t + "'; available: "
                     + types() + ". Add the artifact that provides it (e.g. dev.nydus4j:nydus-cache-" + t

@@ -31,11 +31,20 @@ class CacheRegistryTest {
 
     @Test
     void unknownTypeListsTheAvailableOnesAndTheArtifact() {
+        assertThatThrownBy(() -> CacheRegistry.builtIn().provider("memcache"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'memcache'")
+                .hasMessageContaining("[blobcache, dummy, dummycache, filecache]")
+                .hasMessageContaining("dev.nydus4j:nydus-cache-memcache");
+    }
+
+    @Test
+    void fscacheIsRefusedAsUnsupportedWithoutSuggestingAnArtifact() {
         assertThatThrownBy(() -> CacheRegistry.builtIn().provider("fscache"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("'fscache'")
-                .hasMessageContaining("[blobcache, dummy, dummycache, filecache]")
-                .hasMessageContaining("dev.nydus4j:nydus-cache-fscache");
+                .hasMessageContaining("cache type 'fscache' is not supported by nydus4j")
+                .hasMessageContaining("use cache type 'blobcache'")
+                .hasMessageNotContaining("nydus-cache-fscache");
     }
 
     @Test
