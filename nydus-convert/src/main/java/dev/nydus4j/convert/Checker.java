@@ -306,7 +306,7 @@ public final class Checker {
             Path mp = Files.createDirectories(options.workDir().resolve("mnt"));
             try (ExternalNydusd d = ExternalNydusd.start(options.nydusd(), bootstrap, config, mp, options.workDir())) {
                 out.println("[nydusify check] reading the image through " + options.nydusd() + " mounted at "
-                        + d.mountpoint() + " (xattrs not compared)");
+                        + d.mountpoint() + (ImageTree.mountXattrsCompared() ? "" : " (xattrs not compared)"));
                 return ImageTree.of(d.mountpoint());
             }
         }
@@ -325,7 +325,8 @@ public final class Checker {
                 out.println("[nydusify check] reading the image through the in-process nydusd mounted at "
                         + d.mountpoint() + (options.backend() != null ? " with the " + options.backend().type()
                         + " backend" : t.kind() == ImageLocation.Kind.REGISTRY && options.blobDir() == null
-                        ? " with the registry backend" : "") + " (xattrs not compared)");
+                        ? " with the registry backend" : "")
+                        + (ImageTree.mountXattrsCompared() ? "" : " (xattrs not compared)"));
                 return ImageTree.of(d.mountpoint());
             }
         }

@@ -81,13 +81,29 @@ final class ImageTree {
     }
 
     /**
-     * Every path below a mounted image (lstat semantics). Extended attributes are not read (the JDK reaches only
-     * the {@code user.} namespace), so they are left out of the comparison ({@code xattrs} null).
+     * Every path below a mounted image (lstat semantics). Extended attributes of every namespace are read through
+     * libc ({@code llistxattr}/{@code lgetxattr}, as upstream's checker does); without libc they are left out of the
+     * comparison ({@code xattrs} null), since the JDK alone reaches only {@code user.}.
      */
     static SortedMap<String, FsEntry> of(Path mountpoint) throws IOException {
         TreeMap<String, FsEntry> out = new TreeMap<>();
         walk(mountpoint, "/", out, 0);
         return out;
+    }
+
+    /** Whether {@link #of(Path)} compares xattrs (libc reachable). */
+    static boolean mountXattrsCompared() {
+        return dev.nydus4j.rafs.builder.NativeXattrs.complete();
+    }
+
+    private static Map<String, String> xattrsOf(Path p, FileType type) throws IOException {
+        if (!mountXattrsCompared()) {
+            return null;
+        }
+        Map<String, String> x = new TreeMap<>();
+        dev.nydus4j.rafs.builder.NativeXattrs.read(p, type == FileType.SYMLINK)
+                .forEach((k, v) -> x.put(k, new String(v, StandardCharsets.UTF_8)));
+        return x;
     }
 
     private static void walk(Path p, String path, Map<String, FsEntry> out, int depth) throws IOException {
@@ -119,7 +135,8 @@ final class ImageTree {
         int minor = (int) ((rdev & 0xff) | ((rdev >>> 12) & ~0xff));
         FileTime mt = (FileTime) a.get("lastModifiedTime");
         out.put(path, new FsEntry(path, type, mode & 07777, (Integer) a.get("uid"), (Integer) a.get("gid"),
-                mt.toInstant().getEpochSecond(), size, target, dev ? TarEntries.rdev(major, minor, path) : 0, null, sha,
+                mt.toInstant().getEpochSecond(), size, target, dev ? TarEntries.rdev(major, minor, path) : 0,
+                xattrsOf(p, type), sha,
                 type == FileType.REGULAR ? (Integer) a.get("nlink") : 0, false));
         if (type == FileType.DIRECTORY) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {

@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * (JNA). Java alone reaches only {@code user.*} and follows symlinks; without libc access this falls back to that
  * with one warning. Thread-safe.
  */
-final class NativeXattrs {
+public final class NativeXattrs {
     private static final Logger LOG = LoggerFactory.getLogger(NativeXattrs.class);
     private static final int ERANGE = 34;
     private static final int ENODATA = 61;
@@ -50,8 +50,13 @@ final class NativeXattrs {
         }
     }
 
+    /** Whether libc's xattr calls are reachable, i.e. {@link #read} returns every namespace, not only user.*. */
+    public static boolean complete() {
+        return LIBC != null;
+    }
+
     /** All xattrs of {@code p}, sorted by name. {@code isSymlink}: needed for the user.*-only fallback. */
-    static TreeMap<String, byte[]> read(Path p, boolean isSymlink) throws IOException {
+    public static TreeMap<String, byte[]> read(Path p, boolean isSymlink) throws IOException {
         if (LIBC == null) {
             return readUserOnly(p, isSymlink);
         }
