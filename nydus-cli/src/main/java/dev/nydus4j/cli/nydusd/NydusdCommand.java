@@ -112,7 +112,9 @@ public final class NydusdCommand implements Callable<Integer> {
         @Option(names = {"-m", "--virtual-mountpoint"}, scope = ScopeType.INHERIT, defaultValue = "/",
                 description = "Sub-path inside the FUSE mount where the bootstrap is served (default: /).")
         String virtualMountpoint;
-        @Option(names = "--dedup-db", scope = ScopeType.INHERIT, hidden = true)
+        @Option(names = "--dedup-db", scope = ScopeType.INHERIT, paramLabel = "FILE",
+                description = "Upstream's SQLite database of cross-image chunk dedup: not supported by nydus4j;"
+                        + " accepted with a warning and ignored (each cache work_dir fetches its own chunks).")
         String dedupDb;
         @Option(names = "--backend-source", scope = ScopeType.INHERIT, hidden = true,
                 description = "Accepted and ignored (snapshotter compatibility).")
@@ -187,6 +189,9 @@ public final class NydusdCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prefetch-files requires --bootstrap");
         }
         List<String> prefetch = o.prefetchFiles == null ? null : prefetchList(o.prefetchFiles);
+        for (String w : ignoredOptionWarnings(o)) {
+            log().warn(w);
+        }
 
         if (o.upgrade) {
             if (o.supervisor == null) {
@@ -259,6 +264,19 @@ public final class NydusdCommand implements Callable<Integer> {
         } catch (IOException e) {
             log().warn("unmounting failed: {}", e.getMessage());
         }
+    }
+
+    /**
+     * Warnings for options that are accepted but have no effect in nydus4j (performance-only upstream features), so
+     * a user who passes them is told instead of silently getting less than asked for.
+     */
+    static List<String> ignoredOptionWarnings(Options o) {
+        List<String> out = new ArrayList<>();
+        if (o.dedupDb != null) {
+            out.add("--dedup-db " + o.dedupDb + ": cross-image chunk dedup (upstream's CAS database) is not supported"
+                    + " by nydus4j; ignored, no database is written and each cache work_dir fetches its own chunks");
+        }
+        return out;
     }
 
     /** The {@code -D} shortcut: localfs backend and blob cache in one directory. */

@@ -53,6 +53,16 @@ class NydusdCommandLineTest {
     }
 
     @Test
+    void anIgnoredDedupDbIsWarnedAbout() {
+        NydusdCommand.Options o = new NydusdCommand.Options();
+        assertThat(NydusdCommand.ignoredOptionWarnings(o)).isEmpty();
+        NydusdCommand.Legacy legacy = new NydusdCommand.Legacy();
+        new picocli.CommandLine(legacy).parseArgs("--mountpoint", "/m", "--dedup-db", "/tmp/cas.db");
+        assertThat(NydusdCommand.ignoredOptionWarnings(legacy.options)).singleElement().asString()
+                .startsWith("--dedup-db /tmp/cas.db: ").contains("not supported by nydus4j").contains("ignored");
+    }
+
+    @Test
     void onlyPlainLegacyCommandLinesTakeTheLeanModel() {
         assertThat(NydusdCommand.mentionsFullModel(new String[] {"--bootstrap", "b", "--mountpoint", "m", "-D", "d"}))
                 .isFalse();
