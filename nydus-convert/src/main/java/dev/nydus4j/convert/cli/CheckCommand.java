@@ -59,7 +59,8 @@ final class CheckCommand implements Callable<Integer> {
     boolean mount;
 
     @Option(names = {"--backend-type", "--target-backend-type"}, paramLabel = "TYPE",
-            description = "Blobs kept in a backend: localfs, oss or s3 (converted with --backend-type).")
+            description = "Blobs kept in a backend: localfs, oss or s3 (converted with --backend-type); registry"
+                    + " (the default) reads them from the image's registry.")
     String backendType;
 
     @Option(names = {"--backend-config", "--target-backend-config"}, paramLabel = "JSON",
@@ -70,13 +71,30 @@ final class CheckCommand implements Callable<Integer> {
             description = "Backend config JSON file.")
     Path backendConfigFile;
 
+    /**
+     * The blob backend named by {@code --backend-type}, or null for the image's own registry: no type, or
+     * {@code registry} (upstream's default, which users also spell out) without a config.
+     */
+    static ExternalBlobBackend externalBackend(String type, String config, Path configFile) throws IOException {
+        if (type == null) {
+            return null;
+        }
+        if (type.equalsIgnoreCase("registry")) {
+            if (config != null || configFile != null) {
+                throw new IllegalArgumentException("--backend-type registry with --backend-config is not supported:"
+                        + " leave the config out to read the blobs from the image's own registry");
+            }
+            return null;
+        }
+        String json = configFile != null ? Files.readString(configFile) : config;
+        return ExternalBlobBackend.of(type, json);
+    }
+
     @Override
     public Integer call() throws IOException {
         Path blobDir = null;
-        ExternalBlobBackend backend = null;
-        if (backendType != null) {
-            String json = backendConfigFile != null ? Files.readString(backendConfigFile) : backendConfig;
-            backend = ExternalBlobBackend.of(backendType, json);
+        ExternalBlobBackend backend = externalBackend(backendType, backendConfig, backendConfigFile);
+        if (backend != null) {
             if (backend instanceof ExternalBlobBackend.LocalfsBlobBackend localfs) {
                 blobDir = localfs.dir();
                 backend = null;

@@ -47,7 +47,9 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--nydusd", paramLabel = "PATH", description = "nydusd binary (default: in-process daemon).")
     Path nydusd;
 
-    @Option(names = "--backend-type", paramLabel = "TYPE", description = "localfs, oss or s3 for blobs kept outside the registry.")
+    @Option(names = "--backend-type", paramLabel = "TYPE",
+            description = "registry (the default: the image's own registry), or localfs, oss or s3 for blobs kept"
+                    + " outside the registry.")
     String backendType;
 
     @Option(names = "--backend-config", paramLabel = "JSON", description = "Backend config JSON, the one given to convert.")
@@ -58,11 +60,7 @@ final class MountCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        ExternalBlobBackend backend = null;
-        if (backendType != null) {
-            String json = backendConfigFile != null ? Files.readString(backendConfigFile) : backendConfig;
-            backend = ExternalBlobBackend.of(backendType, json);
-        }
+        ExternalBlobBackend backend = CheckCommand.externalBackend(backendType, backendConfig, backendConfigFile);
         CountDownLatch stopped = new CountDownLatch(1);
         Mounter m = Mounter.mount(ImageLocation.parse(target), targetInsecure, plainHttp,
                 platform == null ? Platform.host() : Platform.parse(platform), backend, nydusd, mountPath, workDir);
