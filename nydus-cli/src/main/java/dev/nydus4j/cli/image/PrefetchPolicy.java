@@ -10,10 +10,13 @@ import java.util.List;
 
 /**
  * {@code --prefetch-policy fs|blob|none}. With {@code fs} or {@code blob} the prefetch list is read from stdin until
- * EOF: one absolute path per line; other lines are ignored, as upstream does.
+ * EOF: one absolute path per line; other lines are ignored, as upstream does (a non-blank one with a warning that
+ * names it, so a relative list does not silently give an image without prefetch).
  */
 enum PrefetchPolicy {
     FS, BLOB, NONE;
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PrefetchPolicy.class);
 
     /** Reads the prefetch patterns for this policy (nothing for NONE). */
     List<String> readPatterns(InputStream stdin) throws IOException {
@@ -26,6 +29,8 @@ enum PrefetchPolicy {
             String p = line.trim();
             if (p.startsWith("/")) {
                 paths.add(normalize(p));
+            } else if (!p.isEmpty()) {
+                LOG.warn("prefetch list on stdin: '{}' is not an absolute path; ignored", p);
             }
         }
         return paths;
