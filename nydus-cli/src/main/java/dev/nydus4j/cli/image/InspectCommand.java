@@ -61,7 +61,7 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         RafsTree tree = BootstrapSource.load(target.path());
-        InspectSession session = new InspectSession(tree);
+        InspectSession session = new InspectSession(tree, BootstrapSource.version(target.path()));
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         if (request != null) {

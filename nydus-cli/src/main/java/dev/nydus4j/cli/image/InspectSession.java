@@ -24,9 +24,13 @@ final class InspectSession {
     private final Map<String, Node> paths;
     private String cwd = "/";
 
-    InspectSession(RafsTree tree) {
+    private final int fsVersion;
+
+    /** @param fsVersion 5 or 6: upstream counts {@code inodes_count} differently (v5 leaves the root out) */
+    InspectSession(RafsTree tree, int fsVersion) {
         this.tree = tree;
         this.paths = TreePaths.of(tree);
+        this.fsVersion = fsVersion;
     }
 
     /** Runs one command line ({@code stats}, {@code ls}, {@code cd d}, ...). */
@@ -46,7 +50,7 @@ final class InspectSession {
             case "blobs":
                 return blobs();
             case "prefetch":
-                return Map.of("prefetch", List.copyOf(tree.prefetchPaths));
+                return prefetch();
             case "icheck":
                 return icheck(parseNumber(require(cmd, arg)));
             case "chunk":
@@ -105,6 +109,9 @@ final class InspectSession {
                 others++;
             }
         }
+        // upstream's request answer is {"inodes_count": N}: the super block's count (v6: every distinct inode,
+        // v5: the distinct non-root ones); the rest is ours
+        m.put("inodes_count", fsVersion == 5 ? inodes.size() - 1 : inodes.size());
         m.put("inodes", inodes.size());
         m.put("entries", paths.size());
         m.put("files", files);
@@ -205,13 +212,20 @@ final class InspectSession {
         return m;
     }
 
-    private Map<String, Object> blobs() {
+    /**
+     * Upstream's request answer: an array of {@code {blob_id, readahead_offset, readahead_size, decompressed_size,
+     * compressed_size}} in blob table order; ours adds index, chunk and algorithm details.
+     */
+    private List<Map<String, Object>> blobs() {
         List<Map<String, Object>> list = new ArrayList<>();
         for (BlobInfo b : tree.blobs) {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("blob_index", b.blobIndex());
             m.put("blob_id", b.blobId());
+            m.put("readahead_offset", 0);
+            m.put("readahead_size", 0);
+            m.put("decompressed_size", b.uncompressedSize());
             m.put("compressed_size", b.compressedSize());
+            m.put("blob_index", b.blobIndex());
             m.put("uncompressed_size", b.uncompressedSize());
             m.put("chunk_size", b.chunkSize());
             m.put("chunk_count", b.chunkCount());
@@ -220,7 +234,33 @@ final class InspectSession {
             m.put("features", BlobFeatures.describe(b.features()));
             list.add(m);
         }
-        return Map.of("blobs", list);
+        return list;
+    }
+
+    /**
+     * Upstream's request answer: an array of {@code {inode, path}} in prefetch table order, {@code path} being every
+     * path of that inode (hard links).
+     */
+    private List<Map<String, Object>> prefetch() {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (String p : tree.prefetchPaths) {
+            Node n = paths.get(p);
+            if (n == null) {
+                continue;
+            }
+            Inode in = n.inode();
+            List<String> all = new ArrayList<>();
+            for (Map.Entry<String, Node> e : paths.entrySet()) {
+                if (e.getValue().inode() == in) {
+                    all.add(e.getKey());
+                }
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("inode", in.ino);
+            m.put("path", all);
+            list.add(m);
+        }
+        return list;
     }
 
     private Map<String, Object> icheck(long ino) {
