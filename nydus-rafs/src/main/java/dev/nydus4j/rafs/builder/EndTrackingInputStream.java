@@ -35,7 +35,25 @@ public final class EndTrackingInputStream extends FilterInputStream {
      * @param lastDataEnd stream offset where the last entry's data ends, negative when unknown
      */
     public boolean endsAfterCompleteEntry(long lastDataEnd) {
-        return lastDataEnd >= 0 && ended && count >= lastDataEnd && count - lastDataEnd < RECORD;
+        return lastDataEnd >= 0 && ended && count >= lastDataEnd && count <= paddedEnd(lastDataEnd);
+    }
+
+    /**
+     * Bytes of a header cut off by the end of the stream: what was delivered past the last entry's padded data,
+     * when that is a partial 512-byte record (0 when the stream ended on a record boundary or has not ended).
+     *
+     * @param lastDataEnd stream offset where the last entry's data ends, negative when unknown
+     */
+    public long cutHeaderBytes(long lastDataEnd) {
+        if (lastDataEnd < 0 || !ended) {
+            return 0;
+        }
+        long extra = count - paddedEnd(lastDataEnd);
+        return extra > 0 && extra < RECORD ? extra : 0;
+    }
+
+    private static long paddedEnd(long offset) {
+        return (offset + RECORD - 1) / RECORD * RECORD;
     }
 
     @Override

@@ -131,6 +131,14 @@ final class TarSource {
                         + tin.getBytesRead() + ": " + ex, ex);
             }
             if (e == null) {
+                // commons-compress takes a partial last record for the end of the archive: a header cut by the
+                // end of the stream would silently drop that entry and everything after it
+                long cut = counted.cutHeaderBytes(lastDataEnd);
+                if (cut > 0) {
+                    throw new IOException(resource + ": truncated tar stream: it ends " + cut
+                            + " bytes into the header after entry " + entries + " (at byte " + counted.count()
+                            + "; a header is 512 bytes)");
+                }
                 break;
             }
             entries++;

@@ -465,6 +465,28 @@ class TarSourceTest {
         assertRejected(huge, "'huge'", "at byte 4096 of 8589934591", "Truncated");
     }
 
+    /**
+     * A stream cut inside the header that follows a complete entry (GNU tar: "Unexpected EOF in archive") is an
+     * error naming the entry and the offset; it used to build an image silently missing that entry and the rest.
+     * Cut on the record boundary after the data it stays a layer without end-of-archive blocks (umoci).
+     */
+    @Test
+    void rejectsAStreamCutInsideAHeader() throws Exception {
+        byte[] ok = tar(out -> {
+            file(out, "big", new byte[10_000]);
+            file(out, "z", "small".getBytes(StandardCharsets.UTF_8));
+        });
+        int zHeader = 512 + 10_240; // after big's header and its padded data
+        for (int cut : new int[]{zHeader + 1, zHeader + 136, zHeader + 511}) {
+            assertRejected(Arrays.copyOf(ok, cut), "truncated tar stream", "header after entry 1",
+                    "at byte " + cut);
+        }
+        BuildResult boundary = build(Arrays.copyOf(ok, zHeader));
+        assertThat(boundary.bootstrap()).isNotEmptyFile();
+        BuildResult whole = build(ok);
+        assertThat(whole.bootstrap()).isNotEmptyFile();
+    }
+
     @Test
     void rejectsNonTarInput() throws Exception {
         byte[] random = new byte[4096];
