@@ -157,7 +157,12 @@ final class TarSource {
     /** Rejects non-tar input early with a clear message (random bytes, another format). */
     private void checkFirstHeader(BufferedInputStream in) throws IOException {
         in.mark(RECORD);
-        byte[] header = in.readNBytes(RECORD);
+        byte[] header;
+        try {
+            header = in.readNBytes(RECORD);
+        } catch (IOException e) { // the decompressor's own message ("Truncated source") names neither what nor where
+            throw new IOException(resource + ": cannot read the first tar header: " + e.getMessage(), e);
+        }
         in.reset();
         if (header.length == 0) {
             return; // an empty stream is an empty layer

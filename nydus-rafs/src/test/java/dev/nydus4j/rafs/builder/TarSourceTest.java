@@ -481,6 +481,15 @@ class TarSourceTest {
             assertRejected(Arrays.copyOf(ok, cut), "truncated tar stream", "header after entry 1",
                     "at byte " + cut);
         }
+        // a zstd layer cut short fails already while the first header is read: the message names the source
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; text.length() < 100_000; i++) {
+            text.append("line ").append(i).append('\n');
+        }
+        // under 128 KiB of tar: one zstd block, so half the frame holds no complete block
+        byte[] big = tar(out -> file(out, "r", text.toString().getBytes(StandardCharsets.UTF_8)));
+        byte[] zst = com.github.luben.zstd.Zstd.compress(big);
+        assertRejected(Arrays.copyOf(zst, zst.length / 2), "<stream>: cannot read the first tar header", "Truncated");
         BuildResult boundary = build(Arrays.copyOf(ok, zHeader));
         assertThat(boundary.bootstrap()).isNotEmptyFile();
         BuildResult whole = build(ok);
