@@ -15,7 +15,7 @@
 #   TestHotUpgrade: a supervisor (nydus-snapshotter's protocol: listen, PUT fuse/sendfd, receive state + /dev/fuse fd
 #     with SCM_RIGHTS; later listen and send them back), new daemon --upgrade in INIT, old daemon exit, takeover,
 #     RUNNING|READY, sendfd again, start, the tree verified through the same mount.
-#   Umount: `umount -l` of the mountpoint and the daemon exits within 10 s.
+#   Umount: `umount -l` of the mountpoint and the daemon exits within 10 s; SIGTERM unmounts and exits with 0.
 # Exit 0 = pass, 77 = skip (jar not built / not root / no FUSE / no python3), other = fail.
 set -euo pipefail
 root="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)"
@@ -357,4 +357,17 @@ for fd in saved["fds"]:
     os.close(fd)
 new.umount()
 print("ok: hot upgrade through the supervisor (%.1f s)" % (time.time() - t0), flush=True)
+
+# --- SIGTERM: upstream's nydusd shuts down through its controller, unmounts and exits with 0
+d = Daemon("sigterm", config(), bootstrap=boot)
+d.wait_state("RUNNING")
+visit(mnt + "/file-1")
+d.proc.terminate()
+try:
+    rc = d.proc.wait(10)
+except subprocess.TimeoutExpired:
+    fail("nydusd still running 10 s after SIGTERM")
+check(rc == 0, "nydusd exit code %s after SIGTERM, upstream's is 0" % rc)
+check(not os.path.ismount(mnt), "mount left after SIGTERM")
+print("ok: SIGTERM unmounts and exits 0", flush=True)
 PY
