@@ -77,13 +77,26 @@ public final class Prefetcher implements AutoCloseable {
      */
     public static Prefetcher start(RafsFileSystem fs, int chunkSize, List<String> paths, PrefetchConfig cfg,
                                    String what) {
-        Prefetcher p = new Prefetcher(Math.max(1, Math.min(cfg.threads(), 64)), cfg.bandwidthLimit(), chunkSize);
+        Prefetcher p = new Prefetcher(Math.max(1, Math.min(cfg.threads(), 64)),
+                effectiveBandwidthLimit(cfg.bandwidthLimit()), chunkSize);
         List<String> roots = new ArrayList<>(paths);
         if (cfg.prefetchAll() && !roots.contains("/")) {
             roots.add("/"); // listed files first, then everything else
         }
         p.pool.execute(() -> p.run(fs, roots, what));
         return p;
+    }
+
+    /** Upstream raises a prefetch bandwidth limit to at least this (its largest chunk, 16 MiB, per second). */
+    static final long MIN_BANDWIDTH_LIMIT = 16L << 20;
+
+    /**
+     * The limit actually applied for a configured {@code bandwidth_rate}/{@code bandwidth_limit} (bytes/s): 0 means
+     * unlimited; a positive limit below {@link #MIN_BANDWIDTH_LIMIT} is raised to it, as upstream's token bucket
+     * does (CONFIG.md 8), so a small value does not make the prefetch far slower than upstream's.
+     */
+    static long effectiveBandwidthLimit(long configured) {
+        return configured <= 0 ? 0 : Math.max(configured, MIN_BANDWIDTH_LIMIT);
     }
 
     private void run(RafsFileSystem fs, List<String> roots, String what) {
