@@ -117,7 +117,8 @@ public final class FuseMount implements AutoCloseable {
 
     private static Session mountLibfuse(FsOps ops, Path mp, List<String> extraOptions) throws IOException {
         RafsFuse fs = new RafsFuse(ops);
-        List<String> opts = new ArrayList<>(List.of("ro", "use_ino", "fsname=nydus4j", "subtype=rafs",
+        // fsname "rafs" and no subtype: type "fuse", as upstream's nydusd mounts (see KernelSession)
+        List<String> opts = new ArrayList<>(List.of("ro", "use_ino", "fsname=rafs",
                 "entry_timeout=86400", "attr_timeout=86400", "negative_timeout=86400", "allow_other"));
         opts.addAll(extraOptions);
         String[] args = {"-o", String.join(",", opts)};

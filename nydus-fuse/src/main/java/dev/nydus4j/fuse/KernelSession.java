@@ -82,8 +82,10 @@ final class KernelSession implements FuseMount.Session {
         // allow_other: every user sees the mount, as with libfuse
         String options = "fd=" + fd + ",rootmode=40000,user_id=" + LibC.getuid() + ",group_id=" + LibC.getgid()
                 + ",allow_other,default_permissions";
+        // source "rafs", type "fuse": as upstream's nydusd mounts, so `mount -t fuse` and tools that count or find
+        // nydusd mounts that way (nydus-snapshotter's integration tests) see ours too
         try {
-            LibC.mount("nydus4j", mp.toString(), "fuse.rafs", LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV,
+            LibC.mount("rafs", mp.toString(), "fuse", LibC.MS_RDONLY | LibC.MS_NOSUID | LibC.MS_NODEV,
                     options);
         } catch (LastErrorException e) {
             closeQuietly(fd);
