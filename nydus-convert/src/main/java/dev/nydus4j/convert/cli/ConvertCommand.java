@@ -7,6 +7,7 @@ import dev.nydus4j.convert.ImageLocation;
 import dev.nydus4j.convert.Platform;
 import dev.nydus4j.storage.CompressionAlgorithm;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -16,7 +17,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -181,13 +181,8 @@ final class ConvertCommand implements Callable<Integer> {
             description = "Write conversion metrics as JSON.")
     Path outputJson;
 
-    @Option(names = "--push-retry-count", defaultValue = "${env:PUSH_RETRY_COUNT:-3}", paramLabel = "N",
-            description = "Retries of a failed push. Default: ${DEFAULT-VALUE}.")
-    int pushRetryCount;
-
-    @Option(names = "--push-retry-delay", defaultValue = "${env:PUSH_RETRY_DELAY:-5s}", paramLabel = "DURATION",
-            description = "Pause between push retries (Go duration: 500ms, 5s, 1m). Default: ${DEFAULT-VALUE}.")
-    String pushRetryDelay;
+    @Mixin
+    PushRetryOptions pushRetry;
 
     @Option(names = "--nydus-image", defaultValue = "${env:NYDUS_IMAGE}", paramLabel = "PATH",
             description = "Accepted for compatibility: images are built in-process.")
@@ -228,7 +223,7 @@ final class ConvertCommand implements Callable<Integer> {
                 .withBuild(CompressionAlgorithm.fromName(compressor), chunkSize(chunkSize), chunkDict, prefetch)
                 .withBackend(backend())
                 .withRun(workDir, parallelism == null ? defaults.parallelism() : parallelism, sourceInsecure,
-                        targetInsecure || chunkDictInsecure, plainHttp, pushRetryCount, duration(pushRetryDelay))
+                        targetInsecure || chunkDictInsecure, plainHttp, pushRetry.count(), pushRetry.delay())
                 .withFsVersion(fsVersion);
         if (buildCache != null || buildCacheTag != null) {
             parent.err.println("[nydusify] WARN: the build cache (" + (buildCache != null ? "--build-cache "
@@ -294,9 +289,6 @@ final class ConvertCommand implements Callable<Integer> {
         if (!"0".equals(batchSize) && !"0x0".equals(batchSize)) {
             throw new IllegalArgumentException("--batch-size " + batchSize + " is not supported; use 0");
         }
-        if (pushRetryCount < 0) {
-            throw new IllegalArgumentException("--push-retry-count must be >= 0");
-        }
     }
 
     private ExternalBlobBackend backend() throws IOException {
@@ -319,24 +311,5 @@ final class ConvertCommand implements Callable<Integer> {
                     "invalid --chunk-size %s: expected a power of two in [0x1000, 0x1000000]", s));
         }
         return (int) v;
-    }
-
-    /** Go-style duration: {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h}. */
-    static Duration duration(String s) {
-        var m = java.util.regex.Pattern.compile("(\\d+)(ms|s|m|h)").matcher(s.trim());
-        if (!m.matches()) {
-            throw new IllegalArgumentException("invalid duration '" + s + "': expected e.g. 500ms, 5s, 1m");
-        }
-        long n = Long.parseLong(m.group(1));
-        switch (m.group(2)) {
-            case "ms":
-                return Duration.ofMillis(n);
-            case "s":
-                return Duration.ofSeconds(n);
-            case "m":
-                return Duration.ofMinutes(n);
-            default:
-                return Duration.ofHours(n);
-        }
     }
 }

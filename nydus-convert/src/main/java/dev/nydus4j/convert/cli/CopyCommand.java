@@ -4,6 +4,7 @@ import dev.nydus4j.convert.Copier;
 import dev.nydus4j.convert.ImageLocation;
 import dev.nydus4j.convert.Platform;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -65,13 +66,8 @@ final class CopyCommand implements Callable<Integer> {
             description = "Not supported (see --source-backend-type).")
     String otherBackend;
 
-    @Option(names = "--push-retry-count", defaultValue = "${env:PUSH_RETRY_COUNT:-3}", paramLabel = "N",
-            description = "Retries of a failed push. Default: ${DEFAULT-VALUE}.")
-    int pushRetryCount;
-
-    @Option(names = "--push-retry-delay", defaultValue = "${env:PUSH_RETRY_DELAY:-5s}", paramLabel = "DURATION",
-            description = "Pause between push retries (Go duration: 500ms, 5s, 1m). Default: ${DEFAULT-VALUE}.")
-    String pushRetryDelay;
+    @Mixin
+    PushRetryOptions pushRetry;
 
     @Override
     public Integer call() throws IOException {
@@ -79,14 +75,11 @@ final class CopyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("nydusify copy: storage backends (--source-backend-*,"
                     + " --target-backend-*) are not supported by nydus4j; copy images whose blobs are in the registry");
         }
-        if (pushRetryCount < 0) {
-            throw new IllegalArgumentException("--push-retry-count must be >= 0");
-        }
         Copier.Options o = new Copier.Options(ImageLocation.parse(source), ImageLocation.parse(target),
                 sourceInsecure, targetInsecure, plainHttp, allPlatforms,
                 platform == null || platform.isBlank() ? java.util.List.of(Platform.host())
-                        : Platform.parseList(platform), workDir, pushRetryCount,
-                ConvertCommand.duration(pushRetryDelay));
+                        : Platform.parseList(platform), workDir, pushRetry.count(),
+                pushRetry.delay());
         new Copier(o, parent.out).copy();
         return 0;
     }
