@@ -28,27 +28,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 bin="$root/bin"
 
-# --- a registry on a free loopback port ---
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cat >"$work/registry.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-log:
-  level: error
-  accesslog:
-    disabled: false
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$port/v2/" >/dev/null || fail "registry did not start"
-reg="127.0.0.1:$port"
+# --- a registry on a free loopback port (its access log shows what nydusd fetched) ---
+# shellcheck source=lib/registry.sh
+source "$root/scripts/e2e/lib/registry.sh"
+registry_start "$work" on || fail "registry did not start"
 
 # --- a busybox image with a second layer holding a large file that the workload never reads ---
 cd "$work"
@@ -159,9 +142,7 @@ if cat "$work/mnt/data/numbers.txt" >/dev/null 2>"$work/eio.err"; then fail "rea
 grep -qi 'input/output error' "$work/eio.err" || { cat "$work/eio.err"; fail "expected EIO with the registry down"; }
 (( SECONDS - t0 <= 30 )) || fail "the failing read took $((SECONDS - t0)) s"
 kill -0 "$nydusd_pid" || fail "nydusd died when the registry went away"
-docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+registry_start "$work" || fail "the registry did not come back"
 cmp "$work/mnt/data/numbers.txt" bundle/rootfs/data/numbers.txt || fail "numbers.txt differs after the registry came back"
 cmp "$work/mnt/data/big.bin" bundle/rootfs/data/big.bin || fail "big.bin differs"
 "$bin/nydusctl" --sock "$work/api.sock" info | grep -q '^Status: *"RUNNING"' || fail "nydusctl info does not say RUNNING"

@@ -41,16 +41,11 @@ retry() { # retry SECONDS CMD...: until CMD succeeds
   until "$@" >/dev/null 2>&1; do (( SECONDS < end )) || return 1; sleep 0.5; done
 }
 bin="$root/bin"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=lib/registry.sh
+source "$root/scripts/e2e/lib/registry.sh"
 
 # --- registry and a 2-layer busybox image ---
-port="$(free_port)"
-printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\nlog:\n  level: error\n' \
-  "$work/registry" "$port" >"$work/registry.yml"
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-retry 10 curl -sf "http://127.0.0.1:$port/v2/" || fail "registry did not start"
-reg="127.0.0.1:$port"
+registry_start "$work" || fail "registry did not start"
 cd "$work"
 umoci init --layout oci >/dev/null
 umoci new --image oci:bb >/dev/null

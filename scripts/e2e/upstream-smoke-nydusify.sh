@@ -35,18 +35,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 nf="$root/bin/nydusify"; ni="$root/bin/nydus-image"; nd="$root/bin/nydusd"
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cat >"$work/registry.yml" <<YML
-version: 0.1
-storage: {filesystem: {rootdirectory: $work/registry}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
-log: {level: error, accesslog: {disabled: true}}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$port/v2/" >/dev/null || fail "registry did not start"
-reg="127.0.0.1:$port"
+# shellcheck source=lib/registry.sh
+source "$root/scripts/e2e/lib/registry.sh"
+registry_start "$work" || fail "registry did not start"
 
 # --- the source image: two layers added as plain tars (GNU tar, PAX, xattrs kept)
 cd "$work"
