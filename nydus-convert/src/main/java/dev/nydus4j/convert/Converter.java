@@ -72,9 +72,8 @@ public final class Converter {
 
     /** Converts {@code source} into {@code target}; returns the digest of what was pushed under the target tag. */
     public String convert(ImageLocation source, ImageLocation target) throws IOException {
-        boolean createdWorkDir = !Files.exists(options.workDir());
-        Files.createDirectories(options.workDir());
-        Path run = Files.createTempDirectory(options.workDir(), "nydusify-");
+        ScratchDir scratch = ScratchDir.create(options.workDir(), "nydusify-");
+        Path run = scratch.path();
         ExecutorService pool = Executors.newFixedThreadPool(options.parallelism(), namedThreads());
         // chunk digests and compression of all layers share a thread per core: while a big layer is still converting
         // after the small ones ended, its chunks keep every core busy (a fixed per-layer share would leave the cores
@@ -92,10 +91,7 @@ public final class Converter {
         } finally {
             pool.shutdownNow();
             hashPool.close();
-            deleteTree(run);
-            if (createdWorkDir) {
-                deleteTree(options.workDir());
-            }
+            scratch.close();
         }
     }
 

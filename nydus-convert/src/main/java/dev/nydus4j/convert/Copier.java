@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,13 +54,11 @@ public final class Copier {
 
     /** Copies; returns the digest of the manifest or index pushed under the target reference. */
     public String copy() throws IOException {
-        boolean madeWorkDir = !Files.exists(opt.workDir());
-        Files.createDirectories(opt.workDir());
-        Path temp = Files.createTempDirectory(opt.workDir(), "nydusify-copy-");
-        try (ImageStore from = opt.source().open(opt.sourceInsecure(), opt.plainHttp(), false, 0, opt.retryDelay());
+        try (ScratchDir scratch = ScratchDir.create(opt.workDir(), "nydusify-copy-");
+             ImageStore from = opt.source().open(opt.sourceInsecure(), opt.plainHttp(), false, 0, opt.retryDelay());
              ImageStore to = opt.target().open(opt.targetInsecure(), opt.plainHttp(), true, opt.pushRetries(),
                      opt.retryDelay())) {
-            BlobTransfer transfer = new BlobTransfer(to, temp, metrics);
+            BlobTransfer transfer = new BlobTransfer(to, scratch.path(), metrics);
             Manifest top = from.manifest(from.defaultReference());
             String pushed;
             if (top.isIndex()) {
@@ -76,11 +73,6 @@ public final class Copier {
                     + metrics.blobsMounted.get() + " mounted, " + metrics.blobsSkipped.get() + " already present)");
             out.flush();
             return pushed;
-        } finally {
-            deleteTree(temp);
-            if (madeWorkDir) {
-                deleteTree(opt.workDir());
-            }
         }
     }
 
@@ -137,17 +129,6 @@ public final class Copier {
                         + " has a descriptor without a digest");
             }
             transfer.copy(from, digest, d.path("size").asLong(-1));
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }
