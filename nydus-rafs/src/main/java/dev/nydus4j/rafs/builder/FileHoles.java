@@ -1,10 +1,6 @@
 package dev.nydus4j.rafs.builder;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -14,10 +10,9 @@ import java.util.Arrays;
  * directory build skips reading them: a hole reads as zeros, and reading gigabytes of zeros costs the kernel as much
  * as reading data (a 5 GiB sparse file took 13 s of system time). The chunks of a hole are the all-zero chunk, which
  * the build stores once and refers to everywhere. Without libc, or on a file system without SEEK_DATA, there are no
- * holes and files are read whole. Immutable.
+ * holes and files are read whole ({@link SourceLibC}). Immutable.
  */
 final class FileHoles {
-    private static final Logger LOG = LoggerFactory.getLogger(FileHoles.class);
     private static final int O_RDONLY = 0;
     private static final int O_NOFOLLOW = 0x20000;
     private static final int O_CLOEXEC = 0x80000;
@@ -27,15 +22,7 @@ final class FileHoles {
     /** Data ranges kept at most: a file fragmented beyond this is read whole from the last one kept on. */
     private static final int MAX_RANGES = 1 << 16;
 
-    interface LibC extends Library {
-        int open(byte[] path, int flags) throws LastErrorException;
-
-        long lseek(int fd, long offset, int whence) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
-    }
-
-    private static final LibC LIBC = load();
+    private static final SourceLibC.Calls LIBC = SourceLibC.CALLS;
 
     /** Start and end of each data range, ascending: {@code data[2i] <= x < data[2i+1]} is data. */
     private final long[] data;
@@ -44,15 +31,6 @@ final class FileHoles {
     private FileHoles(long[] data, int ranges) {
         this.data = data;
         this.ranges = ranges;
-    }
-
-    private static LibC load() {
-        try {
-            return Native.load("c", LibC.class);
-        } catch (Throwable t) { // UnsatisfiedLinkError, NoClassDefFoundError: read every file whole
-            LOG.debug("libc lseek unavailable ({}); sparse files are read whole", t.toString());
-            return null;
-        }
     }
 
     /**
@@ -65,7 +43,7 @@ final class FileHoles {
         }
         int fd;
         try {
-            fd = LIBC.open(NativeXattrs.cpath(p), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            fd = LIBC.open(SourceLibC.cpath(p), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         } catch (LastErrorException e) {
             return null; // the caller's own open reports the problem
         }

@@ -1,13 +1,9 @@
 package dev.nydus4j.rafs.builder;
 
-import com.sun.jna.Library;
 import com.sun.jna.Native;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,31 +19,15 @@ import java.util.TreeMap;
  * with one warning. Thread-safe.
  */
 public final class NativeXattrs {
-    private static final Logger LOG = LoggerFactory.getLogger(NativeXattrs.class);
     private static final int ERANGE = 34;
     private static final int ENODATA = 61;
     private static final int ENOTSUP = 95;
     /** Linux XATTR_LIST_MAX / XATTR_SIZE_MAX: bounds every buffer. */
     private static final int XATTR_MAX = 65536;
 
-    interface LibC extends Library {
-        long llistxattr(byte[] path, byte[] list, long size);
-
-        long lgetxattr(byte[] path, byte[] name, byte[] value, long size);
-    }
-
-    private static final LibC LIBC = load();
+    private static final SourceLibC.Calls LIBC = SourceLibC.CALLS;
 
     private NativeXattrs() {
-    }
-
-    private static LibC load() {
-        try {
-            return Native.load("c", LibC.class);
-        } catch (Throwable t) { // UnsatisfiedLinkError, NoClassDefFoundError: degrade, don't fail the build
-            LOG.warn("libc xattr calls unavailable ({}); directory sources keep user.* xattrs only", t.toString());
-            return null;
-        }
     }
 
     /** Whether libc's xattr calls are reachable, i.e. {@link #read} returns every namespace, not only user.*. */
@@ -61,7 +41,7 @@ public final class NativeXattrs {
             return readUserOnly(p, isSymlink);
         }
         TreeMap<String, byte[]> out = new TreeMap<>();
-        byte[] path = cpath(p);
+        byte[] path = SourceLibC.cpath(p);
         byte[] list = fetch(p, "llistxattr", () -> LIBC.llistxattr(path, null, 0),
                 buf -> LIBC.llistxattr(path, buf, buf.length));
         if (list == null) {
@@ -135,13 +115,6 @@ public final class NativeXattrs {
 
     private static byte[] nulTerminated(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return Arrays.copyOf(b, b.length + 1);
-    }
-
-    /** The NUL-terminated path for libc, in the platform encoding of file names. */
-    static byte[] cpath(Path p) {
-        Charset cs = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
-        byte[] b = p.toAbsolutePath().toString().getBytes(cs);
         return Arrays.copyOf(b, b.length + 1);
     }
 
