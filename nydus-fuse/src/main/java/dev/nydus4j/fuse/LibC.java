@@ -42,6 +42,9 @@ final class LibC {
 
     static native int getgid();
 
+    /** {@code signal(2)}; a null handler is SIG_DFL (used to undo an inherited SIG_IGN, see {@link ExitSignals}). */
+    static native long signal(int signum, long handler);
+
     // ---- Unix sockets with SCM_RIGHTS (FdSocket): Java's channels cannot pass descriptors
 
     static native int socket(int domain, int type, int protocol) throws LastErrorException;

@@ -224,7 +224,8 @@ public final class NydusdCommand implements Callable<Integer> {
                 dev.nydus4j.fuse.DataPathWarmUp.start(registry);
             }
             ApiServer apiRef = api;
-            handleExitSignals(exit);
+            // as upstream's: SIGTERM/SIGINT unmount through the main thread and exit 0
+            dev.nydus4j.fuse.ExitSignals.onStop(exit::countDown);
             Thread hook = new Thread(() -> shutdown(daemon, apiRef), "nydusd-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             Thread watcher = new Thread(() -> {
@@ -249,24 +250,6 @@ public final class NydusdCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             shutdown(daemon, api);
             throw e;
-        }
-    }
-
-    /**
-     * SIGTERM and SIGINT end the daemon the way {@code exit} does, through the main thread (unmount, socket removed),
-     * and the process exits with 0 as upstream's nydusd does (its handler asks the daemon controller to shut down),
-     * not with the JVM's 143/130. The shutdown hook stays for the cases these handlers cannot take (e.g. -Xrs).
-     */
-    static void handleExitSignals(CountDownLatch exit) {
-        for (String name : List.of("TERM", "INT")) {
-            try {
-                sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
-                    log().info("SIG{} received: unmounting and exiting", name);
-                    exit.countDown();
-                });
-            } catch (IllegalArgumentException e) {
-                log().debug("cannot handle SIG{} ({}); the JVM's default applies", name, e.getMessage());
-            }
         }
     }
 

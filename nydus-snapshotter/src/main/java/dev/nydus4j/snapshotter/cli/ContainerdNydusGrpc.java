@@ -107,7 +107,8 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SnapshotterConfig settings = settings();
-        handleSigint();
+        // as upstream's: SIGINT stops it like SIGTERM, with status 0 (the shutdown hook closes the server)
+        dev.nydus4j.fuse.ExitSignals.onStop(() -> System.exit(0));
         SnapshotterServer s = SnapshotterServer.start(settings);
         server = s;
         Thread hook = new Thread(() -> {
@@ -151,33 +152,6 @@ public final class ContainerdNydusGrpc implements Callable<Integer> {
                 recoverPolicy != null ? SnapshotterConfig.RecoverPolicy.parse(recoverPolicy) : c.recoverPolicy(),
                 c.volatileUpper(), c.cleanupOnClose(), c.dockerConfig(),
                 c.failoverPolicy());
-    }
-
-    /** libc's {@code signal(2)}, to undo an inherited SIG_IGN. */
-    interface LibC extends com.sun.jna.Library {
-        com.sun.jna.Pointer signal(int signum, com.sun.jna.Pointer handler);
-    }
-
-    private static final int SIGINT = 2;
-
-    /**
-     * SIGINT stops the snapshotter like SIGTERM (upstream's integration script restarts it with
-     * {@code killall -INT containerd-nydus-grpc}). A shell starts background jobs with SIGINT ignored, and the JVM
-     * then neither installs its handler nor lets one be installed; Go's signal.Notify overrides that, so upstream's
-     * binary stops there and ours did not. The disposition is reset to the default first (libc through JNA), then
-     * the handler exits through the shutdown hook, with status 0 for SIGINT and SIGTERM alike.
-     */
-    static void handleSigint() {
-        try {
-            LibC libc = com.sun.jna.Native.load("c", LibC.class);
-            libc.signal(SIGINT, null); // SIG_DFL
-            // as upstream's, a stop by either signal is a clean exit: status 0 (the JVM's default would be 128+n)
-            sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> System.exit(0));
-            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> System.exit(0));
-        } catch (Throwable t) { // no libc through JNA, or the VM keeps SIGINT (-Xrs): SIGTERM still works
-            org.slf4j.LoggerFactory.getLogger(ContainerdNydusGrpc.class)
-                    .warn("SIGINT will not stop the snapshotter ({}); use SIGTERM", t.toString());
-        }
     }
 
     /**
