@@ -35,8 +35,11 @@ public final class Prefetcher implements AutoCloseable {
     private final AtomicLong bytes = new AtomicLong();
     /** Bytes of the files taken up (upstream's prefetch_data_amount counts a request when it is handled). */
     private final AtomicLong requested = new AtomicLong();
-    /** Released when the first file is taken up, or when the walk ends with nothing to read. */
+    /** Released when the first file with data is taken up, or when there is none to read. */
     private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    /** Regular files queued by the walk, and the empty ones taken up so far (see {@link #awaitStarted}). */
+    private volatile int queuedFiles = -1;
+    private final AtomicInteger takenFiles = new AtomicInteger();
     private final AtomicInteger files = new AtomicInteger();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong chunks = new AtomicLong();
@@ -130,6 +133,7 @@ public final class Prefetcher implements AutoCloseable {
                     }
                 }
             }
+            queuedFiles = regular.size();
             for (long ino : regular) {
                 pool.execute(() -> readAll(fs, ino));
             }
@@ -153,7 +157,10 @@ public final class Prefetcher implements AutoCloseable {
         try {
             long size = fs.getattr(ino).size();
             requested.addAndGet(size);
-            started.countDown();
+            // an empty file adds nothing to the amount: the first file with data releases, or the last of only empty ones
+            if (size > 0 || takenFiles.incrementAndGet() == queuedFiles) {
+                started.countDown();
+            }
             if (chunkSize > 0) {
                 chunks.addAndGet((size + chunkSize - 1) / chunkSize);
             }
